@@ -1,0 +1,81 @@
+#pragma once
+/// \file msd.hpp  Mean-squared displacement of weight trajectories: `anodiff::msd(trajectory)` and relatives.
+#include <cstddef>
+#include <vector>
+
+#include "anodiff/weight_trajectory.hpp"
+
+namespace anodiff {
+
+/// How the time-averaged MSD of a part is computed.
+enum class MsdMethod {
+  automatic,  ///< pairs up to MsdOptions::exact_limit snapshots per part, fft above.
+  pairs,      ///< Exact: all pair distances from the Gram matrix of the increments (O(T^2 D), T^2 doubles).
+  fft         ///< O(D T log T): Wiener-Khinchin on centred coordinates; absolute error ~1e-16 log2(T) <|w - mean|^2>.
+};
+
+/// Options of msd() and of the analyses built on it.
+struct MsdOptions {
+  std::size_t part_length = 0;   ///< Snapshots per part (waiting-time window); 0 = the whole trajectory.
+  std::size_t max_lag = 0;       ///< Largest lag reported; 0 = part length - 1.
+  MsdMethod method = MsdMethod::automatic;  ///< See MsdMethod.
+  std::size_t exact_limit = 5000;           ///< Largest part for which `automatic` uses the exact pairs method.
+};
+
+/// Time-averaged MSD of one part.
+struct MsdCurve {
+  std::size_t part = 0;          ///< Part index k (0-based).
+  std::size_t start = 0;         ///< First snapshot of the part (k * part length).
+  std::vector<std::size_t> lag;  ///< 1, 2, ..., max_lag.
+  std::vector<double> msd;       ///< MSD(tau) = 1/(T - tau) sum_i |w_{i+tau} - w_i|^2 at each lag.
+};
+
+/// One part of a trajectory: snapshots [start, start + count).
+struct Part {
+  std::size_t index = 0;  ///< k.
+  std::size_t start = 0;  ///< k * part length.
+  std::size_t count = 0;  ///< Snapshots in the part.
+};
+
+/// Consecutive, non-overlapping parts of `part_length` snapshots (0 = one part of everything); a shorter
+/// remainder is dropped, with one line on stderr if `report` is set. Throws std::invalid_argument if no part
+/// has 2 snapshots.
+std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bool report = true);
+
+/// Time-averaged MSD of each part. Throws std::invalid_argument for fewer than 2 snapshots, InputError for
+/// non-finite weights.
+std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});
+
+/// Time-averaged MSD at lags 0..count-1 of snapshots [first, first + count) by FFT (see MsdMethod::fft).
+std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
+
+/// Local exponent of an MSD curve.
+struct LocalExponentCurve {
+  std::size_t part = 0;          ///< Part index.
+  std::size_t start = 0;         ///< First snapshot of the part.
+  std::vector<std::size_t> lag;  ///< tau = 1 .. max_lag - window.
+  std::vector<double> beta;      ///< ln[MSD(tau + window) / MSD(tau)] / ln[(tau + window) / tau].
+};
+
+/// beta(tau) over a window of `window` lags (the study: 20). Throws std::invalid_argument for window 0.
+LocalExponentCurve local_exponent(const MsdCurve& curve, std::size_t window = 20);
+
+/// No-time-average (aging) MSD of each part: Delta(t_w, tau) = |w(t_w + tau) - w(t_w)|^2, t_w = part start.
+std::vector<MsdCurve> aging_msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});
+
+/// Ensemble- and time-averaged MSD over several trajectories of the same model, and ergodicity breaking.
+struct EnsembleCurve {
+  std::size_t part = 0;                     ///< Part index.
+  std::size_t start = 0;                    ///< First snapshot of the part.
+  std::vector<std::size_t> lag;             ///< 1 .. max_lag.
+  std::vector<double> ensemble_msd;         ///< Mean over trajectories of |w(start + tau) - w(start)|^2.
+  std::vector<double> time_averaged_msd;    ///< Mean over trajectories of the time-averaged MSD.
+  std::vector<double> ergodicity_breaking;  ///< EB(tau) = <delta^2(tau)^2> / <delta^2(tau)>^2 - 1 over trajectories.
+  std::size_t trajectories = 0;             ///< Number of trajectories.
+};
+
+/// Ensemble curves per part. Throws std::invalid_argument unless all trajectories share T and D and there are 2+.
+std::vector<EnsembleCurve> ensemble_msd(const std::vector<WeightTrajectory>& trajectories,
+                                        const MsdOptions& options = {});
+
+}  // namespace anodiff

@@ -1,0 +1,62 @@
+#pragma once
+/// \file post_analysis.hpp  Every analysis of the study's section 2-3 for each part of a trajectory, and its files.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "anodiff/fit.hpp"
+#include "anodiff/msd.hpp"
+#include "anodiff/pair_statistics.hpp"
+#include "anodiff/weight_trajectory.hpp"
+
+namespace anodiff {
+
+/// Options of the post-analysis; defaults are the study's.
+struct PostAnalysisOptions {
+  std::size_t part_length = 0;     ///< Snapshots per part; 0 = the whole trajectory.
+  std::size_t window = 20;         ///< Lag window of the local exponent beta(tau).
+  std::size_t exact_limit = 5000;  ///< Longer parts get the MSD by FFT only (no all-pairs statistics).
+  std::size_t contour_bins = 40;   ///< Log bins of MSD against contour length.
+  std::size_t msl_bins = 50;       ///< Bins of MSL against distance (linear and logarithmic).
+  std::size_t histogram_bins = 40; ///< Log bins of the displacement histograms.
+  std::vector<std::size_t> histogram_lags = default_histogram_lags();  ///< Lags of the histograms.
+  std::size_t tail_block = 0;      ///< Block size of the tail-index estimator; 0 = floor(sqrt(samples)).
+  CrossoverOptions fit;            ///< Two-regime fit of the MSD.
+};
+
+/// Everything computed for one part.
+struct PartResult {
+  Part part;                         ///< Which snapshots.
+  bool all_pairs = false;            ///< False when the part exceeded exact_limit (MSD by FFT; no pair statistics).
+  MsdCurve msd;                      ///< Time-averaged MSD.
+  LocalExponentCurve beta;           ///< Local exponent.
+  MsdCurve aging;                    ///< |w(start + tau) - w(start)|^2.
+  CrossoverFit fit;                  ///< Early / late exponents and tau0.
+  std::vector<double> step_length;   ///< s_k, k = 1..count-1 (index 0 unused).
+  std::vector<double> mean_contour;  ///< Mean contour length per lag (index = lag).
+  BinnedCurve msd_contour;           ///< MSD against contour length.
+  PowerLawFit contour_fit;           ///< MSD ~ C^exponent over the non-empty contour bins.
+  BinnedCurve msl_linear;            ///< MSL against distance, linear bins (empty without a loss series).
+  BinnedCurve msl_log;               ///< MSL against distance, logarithmic bins.
+  PowerLawFit msl_fit;               ///< MSL ~ dr^(2H) over the non-empty log bins; H = exponent / 2.
+  std::vector<DisplacementHistogram> histograms;  ///< |w_{t+tau} - w_t| at the histogram lags.
+  std::vector<DisplacementHistogram> rescaled;    ///< The same divided by sqrt(MSD(tau)).
+  double tail_index = 0;             ///< Tail index of the coordinates of the step increments.
+};
+
+/// Analyses one part. Throws like msd().
+PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options);
+
+/// Analyses every part (progress on stderr).
+std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
+
+/// Writes msd.csv, local_exponent.csv, fit.csv and the CSVs of the other quantities into `directory`
+/// (docs/formats.md lists them), and, with `plots`, PNGs with their gnuplot scripts.
+void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
+                         bool plots = true);
+
+/// A table, one line per part: start, early and late exponents, tau0, with uncertainties.
+std::string summary_table(const std::vector<PartResult>& parts);
+
+}  // namespace anodiff

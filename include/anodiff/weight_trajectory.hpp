@@ -1,0 +1,108 @@
+#pragma once
+/// \file weight_trajectory.hpp  A recorded SGD trajectory: T snapshots of a D-dimensional parameter vector.
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace anodiff {
+
+/// Per-snapshot information: named numeric columns (step, epoch, loss, ...), one row per snapshot; NaN = empty.
+struct StepTable {
+  std::vector<std::string> names;             ///< Column names, e.g. {"step", "epoch", "loss", "grad_norm"}.
+  std::vector<std::vector<double>> columns;   ///< columns[c][t]: value of column c at snapshot t.
+
+  /// Number of rows (0 without columns).
+  std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
+  /// The column called `name`, or nullptr.
+  const std::vector<double>* column(const std::string& name) const;
+  /// Reads a CSV with a header line; empty fields become NaN. Throws InputError naming the file and line.
+  static StepTable read_csv(const std::filesystem::path& path);
+  /// Writes the table as CSV (NaN as an empty field), durably (temporary name, fsync, rename).
+  void write_csv(const std::filesystem::path& path) const;
+};
+
+/// T snapshots w_0..w_{T-1} of a D-dimensional float32/float64 vector, memory-mapped from `.npy` files or held
+/// in memory. Snapshot t is the parameter vector after t optimiser steps. Copies share the data.
+class WeightTrajectory {
+ public:
+  /// Opens a single `.npy` of shape (T, D) (format 1.0/2.0/3.0, float32 or float64, C order) or a trajectory
+  /// directory (`chunk_*.npy` in name order plus `steps.csv`). Throws InputError naming the file on bad input.
+  static WeightTrajectory load(const std::filesystem::path& path);
+  /// A trajectory held in memory: `rows` holds T x `dimension` values, snapshot after snapshot.
+  static WeightTrajectory from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps = {});
+  /// As above, float64.
+  static WeightTrajectory from_rows(std::vector<double> rows, std::size_t dimension, StepTable steps = {});
+
+  WeightTrajectory();
+  /// Number of snapshots T.
+  std::size_t size() const;
+  /// Dimension D of each snapshot.
+  std::size_t dimension() const;
+  /// The file or directory it was loaded from (empty when built in memory).
+  const std::filesystem::path& source() const;
+  /// Copies snapshots [first, first + count) x coordinates [col, col + cols) into `out` as float64, row after
+  /// row. Throws InputError naming the file and step if a value is NaN or infinite, std::out_of_range if the
+  /// block lies outside the trajectory.
+  void read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols, double* out) const;
+  /// Snapshot t as float64.
+  std::vector<double> snapshot(std::size_t t) const;
+  /// Per-snapshot table (from steps.csv; empty for a bare `.npy`).
+  const StepTable& steps() const;
+  /// Mini-batch loss per snapshot (NaN where there is none, e.g. t = 0); empty if no loss is known.
+  std::vector<double> loss() const;
+  /// Sets the loss series (for example from a 1-D `.npy`); throws InputError if its length is not T.
+  void set_loss(std::vector<double> loss, const std::filesystem::path& from = {});
+  /// The snapshots [first, first + count) as a trajectory of their own (shares the data).
+  WeightTrajectory slice(std::size_t first, std::size_t count) const;
+
+ private:
+  struct Impl;
+  static WeightTrajectory adopt(std::shared_ptr<const void> owner, const void* data, bool float64,
+                                std::size_t values, std::size_t dimension, StepTable steps);
+  std::shared_ptr<const Impl> impl_;
+  std::size_t first_ = 0;
+  std::size_t count_ = 0;
+  StepTable steps_;
+  std::vector<double> loss_;
+};
+
+/// Reads a 1-D `.npy` (float32/float64) of per-step values, e.g. losses. Throws InputError naming the file.
+std::vector<double> load_series(const std::filesystem::path& path);
+
+/// Writes a trajectory directory by appending snapshots; each commit() writes the pending snapshots as one
+/// chunk (temporary name, fsync, rename), so a process killed at any moment leaves only complete chunks.
+class TrajectoryWriter {
+ public:
+  /// Opens `directory` (created if needed) for snapshots of `dimension` values and per-step `columns`
+  /// (default step, epoch, loss). Chunks already there are kept and appended to (resume); throws InputError if
+  /// their dimension or the columns of steps.csv differ.
+  TrajectoryWriter(std::filesystem::path directory, std::size_t dimension,
+                   std::vector<std::string> columns = {"step", "epoch", "loss"});
+  /// Snapshots on disk plus pending ones.
+  std::size_t size() const { return committed_ + pending_rows_; }
+  /// Snapshots in complete chunks on disk.
+  std::size_t committed() const { return committed_; }
+  /// Appends one snapshot of dimension() values with its row of `columns` values (NaN for an empty field).
+  void append(const float* weights, const std::vector<double>& row);
+  /// Writes the pending snapshots as a new chunk; steps.csv is rewritten first, so its rows cover every chunk.
+  void commit();
+  /// Drops every snapshot past the first `snapshots` (whole chunks only; used when resuming from a checkpoint).
+  /// Throws std::invalid_argument if `snapshots` is not a chunk boundary.
+  void truncate(std::size_t snapshots);
+  /// Dimension D.
+  std::size_t dimension() const { return dimension_; }
+
+ private:
+  std::filesystem::path directory_;
+  std::size_t dimension_;
+  std::size_t committed_ = 0;
+  std::size_t chunks_ = 0;
+  std::vector<std::size_t> chunk_ends_;
+  StepTable table_;
+  std::vector<float> pending_;
+  std::size_t pending_rows_ = 0;
+};
+
+}  // namespace anodiff

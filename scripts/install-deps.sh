@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package anodiff needs to build, test, run its examples and benchmarks.
+# Idempotent: packages already present are skipped by apt-get.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev libeigen3-dev libspectra-dev libfmt-dev catch2 libboost-program-options-dev
+  libopenblas0-openmp gnuplot-nox dataset-fashion-mnist
+  python3-numpy
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# libopenblas0-openmp must provide libblas.so.3 (the -pthread variant or reference BLAS slow LibTorch down 3x).
+for lib in libblas.so.3 liblapack.so.3; do
+  alt=$(update-alternatives --list "${lib}-x86_64-linux-gnu" 2>/dev/null | grep openblas-openmp | head -n 1 || true)
+  if [[ -n "$alt" ]]; then update-alternatives --set "${lib}-x86_64-linux-gnu" "$alt" >/dev/null; fi
+done

@@ -1,0 +1,82 @@
+#include "anodiff/plot.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace anodiff {
+namespace fs = std::filesystem;
+
+namespace {
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''"; else out += c;
+  }
+  return out + "'";
+}
+}  // namespace
+
+bool run_gnuplot(const fs::path& script) {
+  const fs::path dir = script.has_parent_path() ? script.parent_path() : fs::path(".");
+  const std::string cmd = fmt::format("cd {} && gnuplot {} 2>&1", shell_quoted(dir.string()),
+                                      shell_quoted(script.filename().string()));
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    std::fprintf(stderr, "anodiff: cannot run gnuplot for %s\n", script.string().c_str());
+    return false;
+  }
+  std::string output;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
+  const int status = ::pclose(pipe);
+  if (status != 0) {
+    std::fprintf(stderr, "anodiff: gnuplot failed on %s (is gnuplot-nox installed?): %s\n", script.string().c_str(),
+                 output.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool draw(const Plot& plot, const fs::path& png) {
+  fs::path script = png;
+  script.replace_extension(".gp");
+  const fs::path dir = png.has_parent_path() ? png.parent_path() : fs::path(".");
+  std::string gp;
+  gp += "set terminal pngcairo size 1000,700 enhanced font 'sans,11'\n";
+  gp += fmt::format("set output {}\n", quoted(png.filename().string()));
+  gp += "set datafile separator ','\n";
+  gp += "set key outside right top\n";
+  gp += "set grid\n";
+  gp += fmt::format("set title {}\n", quoted(plot.title));
+  gp += fmt::format("set xlabel {}\nset ylabel {}\n", quoted(plot.xlabel), quoted(plot.ylabel));
+  if (plot.logx) gp += "set logscale x\nset format x '10^{%L}'\n";
+  if (plot.logy) gp += "set logscale y\nset format y '10^{%L}'\n";
+  if (!plot.extra.empty()) gp += plot.extra + "\n";
+  gp += "plot ";
+  for (std::size_t i = 0; i < plot.series.size(); ++i) {
+    const auto& s = plot.series[i];
+    const std::string file = fs::relative(s.csv, dir).string();
+    gp += fmt::format("{}{} every ::1 using {} with {} {}", i ? ", \\\n     " : "", quoted(file), s.columns, s.style,
+                      s.title.empty() ? "notitle" : "title " + quoted(s.title));
+  }
+  gp += "\n";
+  {
+    std::ofstream out(script);
+    out << gp;
+  }
+  return run_gnuplot(script);
+}
+
+}  // namespace anodiff

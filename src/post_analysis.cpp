@@ -1,0 +1,230 @@
+#include "anodiff/post_analysis.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "anodiff/error.hpp"
+#include "anodiff/plot.hpp"
+#include "anodiff/progress.hpp"
+
+namespace anodiff {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::vector<double> as_double(const std::vector<std::size_t>& v) { return {v.begin(), v.end()}; }
+
+double step_tail_index(const WeightTrajectory& t, const Part& part, std::size_t block) {
+  const std::size_t D = t.dimension();
+  const std::size_t samples = (part.count - 1) * D;
+  if (block == 0) block = static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(samples))));
+  if (block < 2) return kNaN;
+  TailIndexEstimator e(block);
+  std::vector<double> prev(D), cur(D);
+  t.read(part.start, 1, 0, D, prev.data());
+  for (std::size_t r = 1; r < part.count; ++r) {
+    t.read(part.start + r, 1, 0, D, cur.data());
+    for (std::size_t j = 0; j < D; ++j) e.add(cur[j] - prev[j]);
+    std::swap(prev, cur);
+  }
+  return e.alpha();
+}
+
+MsdCurve curve_from(const Part& part, const std::vector<double>& by_lag) {
+  MsdCurve c;
+  c.part = part.index;
+  c.start = part.start;
+  for (std::size_t tau = 1; tau < by_lag.size(); ++tau) {
+    c.lag.push_back(tau);
+    c.msd.push_back(by_lag[tau]);
+  }
+  return c;
+}
+
+PowerLawFit fit_bins(const BinnedCurve& c) {
+  return fit_power_law(c.x, c.mean, 0.0, std::numeric_limits<double>::infinity());
+}
+
+std::string num(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.10g}", v); }
+
+class Csv {
+ public:
+  Csv(const fs::path& path, const std::string& header) : path_(path), out_(path) {
+    if (!out_) throw InputError(fmt::format("{}: cannot write", path.string()));
+    out_ << header << '\n';
+  }
+  template <typename... A>
+  void row(fmt::format_string<A...> f, A&&... args) {
+    out_ << fmt::format(f, std::forward<A>(args)...) << '\n';
+  }
+  ~Csv() = default;
+
+ private:
+  fs::path path_;
+  std::ofstream out_;
+};
+
+std::string part_filter(std::size_t part, const std::string& column) {
+  return fmt::format("($1=={} ? {} : 1/0)", part, column);
+}
+
+}  // namespace
+
+PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options) {
+  PartResult r;
+  r.part = part;
+  MsdOptions mo;
+  mo.part_length = part.count;
+  r.all_pairs = part.count <= options.exact_limit;
+  const WeightTrajectory view = trajectory.slice(part.start, part.count);
+  if (r.all_pairs) {
+    const auto d = PairDistances::compute(view, 0, part.count);
+    r.msd = curve_from(part, d.msd());
+    r.aging = curve_from(part, d.from_start());
+    r.step_length = d.step_lengths();
+    r.mean_contour = mean_contour_length(d);
+    r.msd_contour = msd_vs_contour(d, options.contour_bins);
+    r.contour_fit = fit_bins(r.msd_contour);
+    const auto loss = view.loss();
+    if (!loss.empty()) {
+      r.msl_linear = msl_vs_distance(d, loss, Binning::linear, options.msl_bins);
+      r.msl_log = msl_vs_distance(d, loss, Binning::logarithmic, options.msl_bins);
+      r.msl_fit = fit_bins(r.msl_log);
+    }
+    r.histograms = displacement_histograms(d, options.histogram_lags, false, options.histogram_bins);
+    r.rescaled = displacement_histograms(d, options.histogram_lags, true, options.histogram_bins);
+  } else {
+    r.msd = curve_from(part, msd_fft(view, 0, part.count));
+    mo.part_length = 0;
+    r.aging = aging_msd(view, mo).front();
+    r.aging.part = part.index;
+    r.aging.start = part.start;
+  }
+  r.beta = local_exponent(r.msd, options.window);
+  r.fit = fit_crossover(as_double(r.msd.lag), r.msd.msd, options.fit);
+  r.tail_index = step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
+  return r;
+}
+
+std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options) {
+  const auto parts = split_parts(trajectory.size(), options.part_length);
+  std::vector<PartResult> out;
+  Progress progress("post-analysis (parts)", parts.size());
+  for (const Part& p : parts) {
+    out.push_back(analyse_part(trajectory, p, options));
+    progress.update(out.size(), fmt::format("part {} early {:.3f} late {:.3f} tau0 {:.1f}", p.index,
+                                            out.back().fit.early_exponent, out.back().fit.late_exponent,
+                                            out.back().fit.crossover));
+  }
+  progress.finish();
+  return out;
+}
+
+void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, bool plots) {
+  fs::create_directories(dir);
+  bool have_loss = false, have_pairs = false;
+  {
+    Csv msd(dir / "msd.csv", "part,start,lag,msd");
+    Csv beta(dir / "local_exponent.csv", "part,start,lag,beta");
+    Csv aging(dir / "aging_msd.csv", "part,start,lag,msd");
+    Csv fit(dir / "fit.csv",
+            "part,start,snapshots,early_exponent,early_error,late_exponent,late_error,tau0,tau0_error,lag_min,"
+            "lag_max,fit_points,rms,valid,contour_exponent,contour_exponent_error,msl_hurst,msl_hurst_error,"
+            "tail_index,all_pairs");
+    Csv steps(dir / "step_length.csv", "part,start,step,step_length");
+    Csv contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
+    Csv mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
+    Csv msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs");
+    Csv hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density");
+    for (const auto& r : parts) {
+      const auto p = r.part.index, s = r.part.start;
+      for (std::size_t i = 0; i < r.msd.lag.size(); ++i) msd.row("{},{},{},{}", p, s, r.msd.lag[i], num(r.msd.msd[i]));
+      for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], num(r.beta.beta[i]));
+      for (std::size_t i = 0; i < r.aging.lag.size(); ++i) aging.row("{},{},{},{}", p, s, r.aging.lag[i], num(r.aging.msd[i]));
+      const auto& f = r.fit;
+      fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, num(f.early_exponent),
+              num(f.early_error), num(f.late_exponent), num(f.late_error), num(f.crossover), num(f.crossover_error),
+              num(f.lag_min), num(f.lag_max), f.points, num(f.rms), f.valid ? 1 : 0, num(r.contour_fit.exponent),
+              num(r.contour_fit.exponent_error), num(r.msl_fit.exponent / 2), num(r.msl_fit.exponent_error / 2),
+              num(r.tail_index), r.all_pairs ? 1 : 0);
+      if (!r.all_pairs) continue;
+      have_pairs = true;
+      for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, num(r.step_length[k]));
+      for (std::size_t k = 1; k < r.mean_contour.size(); ++k) contour.row("{},{},{},{}", p, s, k, num(r.mean_contour[k]));
+      const auto& c = r.msd_contour;
+      for (std::size_t b = 0; b < c.count.size(); ++b) {
+        mc.row("{},{},{},{},{},{},{}", p, s, num(c.lo[b]), num(c.hi[b]), num(c.x[b]), num(c.mean[b]), c.count[b]);
+      }
+      for (const auto* m : {&r.msl_linear, &r.msl_log}) {
+        const char* kind = m == &r.msl_linear ? "linear" : "log";
+        for (std::size_t b = 0; b < m->count.size(); ++b) {
+          have_loss = true;
+          msl.row("{},{},{},{},{},{},{},{}", p, s, kind, num(m->lo[b]), num(m->hi[b]), num(m->x[b]), num(m->mean[b]),
+                  m->count[b]);
+        }
+      }
+      for (const auto* hs : {&r.histograms, &r.rescaled}) {
+        for (const auto& h : *hs) {
+          for (std::size_t b = 0; b < h.count.size(); ++b) {
+            hist.row("{},{},{},{},{},{},{},{},{}", p, s, hs == &r.rescaled ? 1 : 0, h.lag, num(h.scale), num(h.lo[b]),
+                     num(h.hi[b]), h.count[b], num(h.density[b]));
+          }
+        }
+      }
+    }
+  }
+  if (!plots) return;
+  Plot msd{"Time-averaged MSD per part", "lag {/Symbol t} (steps)", "MSD({/Symbol t})", true, true, {}, {}};
+  Plot beta{"Local exponent {/Symbol b}({/Symbol t})", "lag {/Symbol t} (steps)", "{/Symbol b}", true, false, {},
+            "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'"};
+  Plot aging{"Aging MSD |w(t_w+{/Symbol t}) - w(t_w)|^2", "lag {/Symbol t} (steps)", "{/Symbol D}(t_w, {/Symbol t})",
+             true, true, {}, {}};
+  Plot mc{"MSD against contour length", "contour length C", "MSD", true, true, {}, {}};
+  Plot msl{"Mean squared loss difference against distance", "distance dr", "MSL(dr)", true, true, {}, {}};
+  for (const auto& r : parts) {
+    const auto p = r.part.index;
+    const std::string name = fmt::format("part {} (t_w = {})", p, r.part.start + 1);
+    msd.series.push_back({dir / "msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+    beta.series.push_back({dir / "local_exponent.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+    aging.series.push_back({dir / "aging_msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+    if (r.all_pairs) {
+      mc.series.push_back({dir / "msd_contour.csv", "5:" + part_filter(p, "$6"), name, "linespoints pt 7 ps 0.6"});
+      msl.series.push_back({dir / "msl.csv", "6:(($1=="+std::to_string(p)+" && strcol(3) eq 'log') ? $7 : 1/0)", name,
+                            "linespoints pt 7 ps 0.6"});
+    }
+  }
+  draw(msd, dir / "msd.png");
+  draw(beta, dir / "local_exponent.png");
+  draw(aging, dir / "aging_msd.png");
+  if (have_pairs) {
+    draw(mc, dir / "msd_contour.png");
+    Plot hist{"Displacement |w_{t+{/Symbol t}} - w_t| (part 0)", "|{/Symbol D}w|", "density", true, true, {}, {}};
+    for (std::size_t lag : parts.front().histograms.empty() ? std::vector<std::size_t>{} : default_histogram_lags()) {
+      if (lag >= parts.front().part.count) continue;
+      hist.series.push_back({dir / "displacement_histogram.csv",
+                             fmt::format("(($1==0 && $3==0 && $4=={}) ? ($6+$7)/2 : 1/0):($9 > 0 ? $9 : 1/0)", lag),
+                             fmt::format("{{/Symbol t}} = {}", lag), "linespoints pt 7 ps 0.5"});
+    }
+    if (!hist.series.empty()) draw(hist, dir / "displacement_histogram.png");
+  }
+  if (have_loss) draw(msl, dir / "msl.png");
+}
+
+std::string summary_table(const std::vector<PartResult>& parts) {
+  std::string out = fmt::format("{:>5} {:>8} {:>9} {:>17} {:>17} {:>18}\n", "part", "start", "snapshots",
+                                "early exponent", "late exponent", "tau0 (steps)");
+  for (const auto& r : parts) {
+    const auto& f = r.fit;
+    out += fmt::format("{:>5} {:>8} {:>9} {:>9.3f} ± {:<5.3f} {:>9.3f} ± {:<5.3f} {:>9.1f} ± {:<6.1f}\n",
+                       r.part.index, r.part.start, r.part.count, f.early_exponent, f.early_error, f.late_exponent,
+                       f.late_error, f.crossover, f.crossover_error);
+  }
+  return out;
+}
+
+}  // namespace anodiff

@@ -1,0 +1,399 @@
+#include "anodiff/weight_trajectory.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "anodiff/error.hpp"
+#include "detail/npy.hpp"
+
+namespace anodiff {
+namespace fs = std::filesystem;
+using detail::NpyType;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Chunk {
+  std::size_t first = 0;  // first snapshot held
+  std::size_t rows = 0;
+  NpyType type = NpyType::float32;
+  const std::byte* data = nullptr;
+  fs::path file;
+};
+
+// Converts n values to float64; returns the index of the first non-finite value, or n.
+template <typename T>
+std::size_t convert(const T* src, std::size_t n, double* out) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr Bits kExp = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+  Bits bad = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    Bits b;
+    std::memcpy(&b, src + j, sizeof(T));
+    bad |= static_cast<Bits>((b & kExp) == kExp);
+    out[j] = static_cast<double>(src[j]);
+  }
+  if (bad == 0) return n;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!std::isfinite(out[j])) return j;
+  }
+  return n;
+}
+
+std::vector<fs::path> chunk_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (e.is_regular_file() && name.rfind("chunk_", 0) == 0 && e.path().extension() == ".npy") {
+      files.push_back(e.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+struct WeightTrajectory::Impl {
+  fs::path source;
+  std::size_t dimension = 0;
+  std::size_t size = 0;
+  std::vector<Chunk> chunks;
+  std::vector<std::shared_ptr<const void>> owners;  // mappings or in-memory buffers
+
+  void add(Chunk c, std::shared_ptr<const void> owner) {
+    c.first = size;
+    size += c.rows;
+    chunks.push_back(std::move(c));
+    owners.push_back(std::move(owner));
+  }
+};
+
+// ------------------------------------------------------------------------------------------------ StepTable
+const std::vector<double>* StepTable::column(const std::string& name) const {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return &columns[i];
+  }
+  return nullptr;
+}
+
+StepTable StepTable::read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
+  StepTable t;
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) {
+    throw InputError(fmt::format("{}: expected a header line of column names, found an empty file", path.string()));
+  }
+  {
+    std::stringstream ss(line);
+    std::string name;
+    while (std::getline(ss, name, ',')) t.names.push_back(name);
+  }
+  t.columns.assign(t.names.size(), {});
+  std::size_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    std::size_t pos = 0;
+    while (true) {
+      const auto comma = line.find(',', pos);
+      fields.push_back(line.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (fields.size() != t.names.size()) {
+      throw InputError(fmt::format("{}:{}: expected {} fields, found {}", path.string(), line_no, t.names.size(),
+                                   fields.size()));
+    }
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      if (fields[c].empty()) {
+        t.columns[c].push_back(kNaN);
+        continue;
+      }
+      char* end = nullptr;
+      const double v = std::strtod(fields[c].c_str(), &end);
+      if (end == fields[c].c_str() || *end != '\0') {
+        throw InputError(fmt::format("{}:{}: column '{}': expected a number, found '{}'", path.string(), line_no,
+                                     t.names[c], fields[c]));
+      }
+      t.columns[c].push_back(v);
+    }
+  }
+  return t;
+}
+
+void StepTable::write_csv(const fs::path& path) const {
+  std::string text;
+  for (std::size_t c = 0; c < names.size(); ++c) text += (c ? "," : "") + names[c];
+  text += '\n';
+  for (std::size_t r = 0; r < rows(); ++r) {
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      if (c) text += ',';
+      const double v = columns[c][r];
+      if (std::isnan(v)) continue;
+      if (v == std::floor(v) && std::fabs(v) < 1e15) {
+        text += fmt::format("{}", static_cast<long long>(v));
+      } else {
+        text += fmt::format("{:.9g}", v);
+      }
+    }
+    text += '\n';
+  }
+  detail::write_file_durably(path, text, nullptr, 0);
+}
+
+// ------------------------------------------------------------------------------------------------ WeightTrajectory
+WeightTrajectory::WeightTrajectory() : impl_(std::make_shared<Impl>()) {}
+
+WeightTrajectory WeightTrajectory::load(const fs::path& path) {
+  auto impl = std::make_shared<Impl>();
+  impl->source = path;
+  WeightTrajectory t;
+  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file or directory", path.string()));
+  auto add_file = [&](const fs::path& file) {
+    auto a = detail::npy_open(file);
+    if (a.shape.size() != 2) {
+      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
+                                   file.string(), a.shape.size()));
+    }
+    if (impl->chunks.empty()) {
+      impl->dimension = a.shape[1];
+    } else if (a.shape[1] != impl->dimension) {
+      throw InputError(fmt::format("{}: expected {} parameters per snapshot (as in the first chunk), found {}",
+                                   file.string(), impl->dimension, a.shape[1]));
+    }
+    Chunk c;
+    c.rows = a.shape[0];
+    c.type = a.type;
+    c.data = a.data;
+    c.file = file;
+    impl->add(c, a.mapping);
+  };
+  if (fs::is_directory(path)) {
+    const auto files = chunk_files(path);
+    if (files.empty()) {
+      throw InputError(fmt::format("{}: expected chunk_*.npy files in this trajectory directory, found none",
+                                   path.string()));
+    }
+    for (const auto& f : files) add_file(f);
+    const fs::path csv = path / "steps.csv";
+    if (fs::exists(csv)) {
+      StepTable table = StepTable::read_csv(csv);
+      if (table.rows() < impl->size) {
+        throw InputError(fmt::format("{}: expected at least {} rows (one per snapshot), found {}", csv.string(),
+                                     impl->size, table.rows()));
+      }
+      for (auto& col : table.columns) col.resize(impl->size);  // rows past the last complete chunk are dropped
+      t.steps_ = std::move(table);
+    }
+  } else {
+    add_file(path);
+  }
+  if (impl->dimension == 0) throw InputError(fmt::format("{}: snapshots have 0 parameters", path.string()));
+  t.count_ = impl->size;
+  t.impl_ = std::move(impl);
+  if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
+  return t;
+}
+
+WeightTrajectory WeightTrajectory::adopt(std::shared_ptr<const void> owner, const void* data, bool float64,
+                                         std::size_t values, std::size_t dimension, StepTable steps) {
+  if (dimension == 0 || values % dimension != 0) {
+    throw std::invalid_argument(
+        fmt::format("WeightTrajectory::from_rows: {} values do not form rows of {}", values, dimension));
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->dimension = dimension;
+  Chunk c;
+  c.rows = values / dimension;
+  c.type = float64 ? NpyType::float64 : NpyType::float32;
+  c.data = static_cast<const std::byte*>(data);
+  impl->add(c, std::move(owner));
+  WeightTrajectory t;
+  t.count_ = impl->size;
+  t.impl_ = std::move(impl);
+  if (steps.rows() != 0 && steps.rows() != t.count_) {
+    throw std::invalid_argument(
+        fmt::format("WeightTrajectory::from_rows: {} step rows for {} snapshots", steps.rows(), t.count_));
+  }
+  t.steps_ = std::move(steps);
+  if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
+  return t;
+}
+
+WeightTrajectory WeightTrajectory::from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps) {
+  auto buffer = std::make_shared<const std::vector<float>>(std::move(rows));
+  return adopt(buffer, buffer->data(), false, buffer->size(), dimension, std::move(steps));
+}
+
+WeightTrajectory WeightTrajectory::from_rows(std::vector<double> rows, std::size_t dimension, StepTable steps) {
+  auto buffer = std::make_shared<const std::vector<double>>(std::move(rows));
+  return adopt(buffer, buffer->data(), true, buffer->size(), dimension, std::move(steps));
+}
+
+std::size_t WeightTrajectory::size() const { return count_; }
+std::size_t WeightTrajectory::dimension() const { return impl_->dimension; }
+const fs::path& WeightTrajectory::source() const { return impl_->source; }
+const StepTable& WeightTrajectory::steps() const { return steps_; }
+std::vector<double> WeightTrajectory::loss() const { return loss_; }
+
+void WeightTrajectory::set_loss(std::vector<double> loss, const fs::path& from) {
+  if (loss.size() != count_) {
+    throw InputError(fmt::format("{}: expected {} loss values (one per snapshot), found {}",
+                                 from.empty() ? std::string("loss series") : from.string(), count_, loss.size()));
+  }
+  loss_ = std::move(loss);
+}
+
+void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols,
+                            double* out) const {
+  const std::size_t D = impl_->dimension;
+  if (first + count > count_ || col + cols > D) {
+    throw std::out_of_range(fmt::format("WeightTrajectory::read: rows [{}, {}) x columns [{}, {}) outside {} x {}",
+                                        first, first + count, col, col + cols, count_, D));
+  }
+  const auto& chunks = impl_->chunks;
+  std::size_t row = first_ + first;
+  const std::size_t end = row + count;
+  auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
+                             [](std::size_t r, const Chunk& c) { return r < c.first; });
+  --it;
+  for (; row < end; ++row, out += cols) {
+    while (row >= it->first + it->rows) ++it;
+    const std::size_t offset = (row - it->first) * D + col;
+    const std::size_t bad =
+        it->type == NpyType::float32
+            ? convert(reinterpret_cast<const float*>(it->data) + offset, cols, out)
+            : convert(reinterpret_cast<const double*>(it->data) + offset, cols, out);
+    if (bad != cols) {
+      throw InputError(fmt::format("{}: expected finite weights, found {} at snapshot {} (row {} of this file), "
+                                   "parameter {}",
+                                   it->file.empty() ? std::string("in-memory trajectory") : it->file.string(),
+                                   out[bad], row, row - it->first, col + bad));
+    }
+  }
+}
+
+std::vector<double> WeightTrajectory::snapshot(std::size_t t) const {
+  std::vector<double> w(dimension());
+  read(t, 1, 0, dimension(), w.data());
+  return w;
+}
+
+WeightTrajectory WeightTrajectory::slice(std::size_t first, std::size_t count) const {
+  if (first + count > count_) {
+    throw std::out_of_range(fmt::format("WeightTrajectory::slice: [{}, {}) outside {} snapshots", first,
+                                        first + count, count_));
+  }
+  WeightTrajectory t = *this;
+  t.first_ = first_ + first;
+  t.count_ = count;
+  for (auto& c : t.steps_.columns) c = std::vector<double>(c.begin() + first, c.begin() + first + count);
+  if (!t.loss_.empty()) t.loss_ = std::vector<double>(loss_.begin() + first, loss_.begin() + first + count);
+  return t;
+}
+
+std::vector<double> load_series(const fs::path& path) {
+  const auto a = detail::npy_open(path);
+  if (a.shape.size() != 1) {
+    throw InputError(fmt::format("{}: expected a 1-D array (one value per snapshot), found {} dimensions",
+                                 path.string(), a.shape.size()));
+  }
+  std::vector<double> v(a.shape[0]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    v[i] = a.type == NpyType::float32 ? reinterpret_cast<const float*>(a.data)[i]
+                                      : reinterpret_cast<const double*>(a.data)[i];
+  }
+  return v;
+}
+
+// ------------------------------------------------------------------------------------------------ TrajectoryWriter
+TrajectoryWriter::TrajectoryWriter(fs::path directory, std::size_t dimension, std::vector<std::string> columns)
+    : directory_(std::move(directory)), dimension_(dimension) {
+  if (dimension_ == 0) throw std::invalid_argument("TrajectoryWriter: dimension must be positive");
+  fs::create_directories(directory_);
+  for (const auto& e : fs::directory_iterator(directory_)) {
+    if (e.path().extension() == ".tmp") fs::remove(e.path());  // a write that never completed
+  }
+  for (const auto& f : chunk_files(directory_)) {
+    const auto a = detail::npy_open(f);
+    if (a.shape.size() != 2 || a.shape[1] != dimension_) {
+      throw InputError(fmt::format("{}: expected a chunk of {} parameters per snapshot, found shape ({})",
+                                   f.string(), dimension_,
+                                   a.shape.size() == 2 ? fmt::format("{}, {}", a.shape[0], a.shape[1]) : "?"));
+    }
+    committed_ += a.shape[0];
+    chunk_ends_.push_back(committed_);
+    ++chunks_;
+  }
+  table_.names = std::move(columns);
+  table_.columns.assign(table_.names.size(), {});
+  const fs::path csv = directory_ / "steps.csv";
+  if (fs::exists(csv)) {
+    StepTable old = StepTable::read_csv(csv);
+    if (old.names != table_.names) {
+      throw InputError(fmt::format("{}: expected the columns {}, found {}", csv.string(),
+                                   fmt::join(table_.names, ","), fmt::join(old.names, ",")));
+    }
+    if (old.rows() < committed_) {
+      throw InputError(fmt::format("{}: expected at least {} rows (one per recorded snapshot), found {}",
+                                   csv.string(), committed_, old.rows()));
+    }
+    for (auto& c : old.columns) c.resize(committed_);
+    table_ = std::move(old);
+  } else if (committed_ > 0) {
+    throw InputError(fmt::format("{}: missing, but {} snapshots are recorded beside it", csv.string(), committed_));
+  }
+}
+
+void TrajectoryWriter::append(const float* weights, const std::vector<double>& row) {
+  if (row.size() != table_.names.size()) {
+    throw std::invalid_argument(fmt::format("TrajectoryWriter::append: expected {} step values, got {}",
+                                            table_.names.size(), row.size()));
+  }
+  pending_.insert(pending_.end(), weights, weights + dimension_);
+  ++pending_rows_;
+  for (std::size_t c = 0; c < row.size(); ++c) table_.columns[c].push_back(row[c]);
+}
+
+void TrajectoryWriter::commit() {
+  if (pending_rows_ == 0) return;
+  table_.write_csv(directory_ / "steps.csv");
+  const fs::path chunk = directory_ / fmt::format("chunk_{:06d}.npy", chunks_);
+  detail::npy_write(chunk, NpyType::float32, {pending_rows_, dimension_}, pending_.data());
+  committed_ += pending_rows_;
+  chunk_ends_.push_back(committed_);
+  ++chunks_;
+  pending_.clear();
+  pending_rows_ = 0;
+}
+
+void TrajectoryWriter::truncate(std::size_t snapshots) {
+  if (snapshots > committed_ ||
+      (snapshots != 0 && std::find(chunk_ends_.begin(), chunk_ends_.end(), snapshots) == chunk_ends_.end())) {
+    throw std::invalid_argument(fmt::format("TrajectoryWriter::truncate: {} is not a chunk boundary", snapshots));
+  }
+  pending_.clear();
+  pending_rows_ = 0;
+  while (committed_ > snapshots) {
+    --chunks_;
+    fs::remove(directory_ / fmt::format("chunk_{:06d}.npy", chunks_));
+    chunk_ends_.pop_back();
+    committed_ = chunk_ends_.empty() ? 0 : chunk_ends_.back();
+  }
+  for (auto& c : table_.columns) c.resize(committed_);
+  table_.write_csv(directory_ / "steps.csv");
+}
+
+}  // namespace anodiff

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Exit codes and outputs of anodiff-post-analysis. Usage: cli_post_analysis.sh BINARY WORKDIR
+set -u
+bin=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+fail=0
+expect() {  # expect CODE PATTERN -- command...
+  local code=$1 pattern=$2
+  shift 3
+  local err
+  err=$("$@" 2>&1 >/dev/null)
+  local got=$?
+  if [[ $got -ne $code ]] || ! grep -q -- "$pattern" <<<"$err"; then
+    echo "FAIL: $* -> exit $got (expected $code), stderr: $err"
+    fail=1
+  elif [[ $code -eq 2 ]] && ! tail -n 1 <<<"$err" | grep -q -- "$pattern"; then
+    # The error is one line, the last: only progress lines written before the fault was found may precede it.
+    echo "FAIL: $* -> the error is not the one last line of stderr: $err"
+    fail=1
+  elif [[ $code -eq 2 && "$*" == *"--part-length"* && $(grep -c . <<<"$err") -ne 1 ]]; then
+    echo "FAIL: $* -> a flag error must be the only line on stderr: $err"
+    fail=1
+  else
+    echo "ok: $* -> $got"
+  fi
+}
+/usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(0)
+x = np.cumsum(rng.standard_normal((300, 20)), axis=0).astype(np.float32)
+np.save("traj.npy", x)
+np.save("loss.npy", rng.random(300))
+np.save("short_loss.npy", rng.random(10))
+y = x.copy(); y[123, 4] = np.nan
+np.save("nan.npy", y)
+np.save("int.npy", np.zeros((3, 3), dtype=np.int64))
+open("garbage.npy", "wb").write(b"not an npy file at all")
+PY
+expect 2 "required" -- "$bin"
+expect 2 "unrecognised option\|unrecognized option" -- "$bin" --bogus --out o
+expect 2 "exactly one of" -- "$bin" --out o
+expect 2 "missing.npy" -- "$bin" --trajectory missing.npy --out o
+expect 2 "garbage.npy.*magic" -- "$bin" --trajectory garbage.npy --out o
+expect 2 "int.npy.*'<i8'" -- "$bin" --trajectory int.npy --out o
+expect 2 "nan.npy.*snapshot 123" -- "$bin" --trajectory nan.npy --out o
+expect 2 "part-length must be at least 2" -- "$bin" --trajectory traj.npy --part-length 1 --out o
+expect 2 "300 snapshots, the part length is 500" -- "$bin" --trajectory traj.npy --part-length 500 --out o
+expect 2 "short_loss.npy.*expected 300.*found 10" -- "$bin" --trajectory traj.npy --loss short_loss.npy --out o
+expect 2 "window must be at least 1" -- "$bin" --trajectory traj.npy --window 0 --out o
+expect 2 "invalid\|the argument" -- "$bin" --trajectory traj.npy --window abc --out o
+expect 0 "results in" -- "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --out good
+for f in msd.csv local_exponent.csv fit.csv aging_msd.csv contour.csv msd_contour.csv msl.csv \
+         displacement_histogram.csv step_length.csv msd.png msd.gp local_exponent.png msl.png msd_contour.png; do
+  [[ -s good/$f ]] || { echo "FAIL: good/$f missing"; fail=1; }
+done
+[[ $(head -n 1 good/msd.csv) == "part,start,lag,msd" ]] || { echo "FAIL: msd.csv header"; fail=1; }
+[[ $(head -n 1 good/local_exponent.csv) == "part,start,lag,beta" ]] || { echo "FAIL: beta header"; fail=1; }
+[[ $(grep -c '^2,200,' good/msd.csv) -eq 99 ]] || { echo "FAIL: part 2 rows of msd.csv"; fail=1; }
+[[ $(wc -l < good/fit.csv) -eq 4 ]] || { echo "FAIL: fit.csv rows"; fail=1; }
+"$bin" --trajectory traj.npy --out noplots --no-plots >/dev/null 2>&1 || { echo "FAIL: --no-plots run"; fail=1; }
+[[ -e noplots/msd.png ]] && { echo "FAIL: --no-plots wrote a PNG"; fail=1; }
+# The MSD the program writes equals numpy's brute force.
+/usr/bin/python3 - <<'PY' || fail=1
+import numpy as np, csv
+x = np.load("traj.npy").astype(np.float64)[:100]
+rows = [r for r in csv.DictReader(open("good/msd.csv")) if r["part"] == "0"]
+for r in rows[:50]:
+    tau = int(r["lag"])
+    ref = np.mean(np.sum((x[tau:] - x[:-tau]) ** 2, axis=1))
+    assert abs(float(r["msd"]) - ref) <= 1e-9 * ref, (tau, r["msd"], ref)
+print("ok: msd.csv equals numpy's brute force")
+PY
+exit $fail

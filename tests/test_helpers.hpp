@@ -1,0 +1,68 @@
+#pragma once
+// Helpers shared by the tests: temporary directories and raw files.
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace anodiff::test {
+
+/// A fresh directory under the system temp folder, removed on destruction.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path = std::filesystem::temp_directory_path() /
+           ("anodiff_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+};
+
+/// Writes raw bytes to a file.
+inline void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Little-endian bytes of a value.
+template <typename T>
+std::string bytes_of(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+/// A hand-built .npy file: version major.0, the given header dict, padded as numpy pads it.
+inline std::string npy_bytes(int major, const std::string& dict, const std::string& data) {
+  const std::size_t prefix = major == 1 ? 10 : 12;
+  std::string h = dict;
+  while ((prefix + h.size() + 1) % 64 != 0) h += ' ';
+  h += '\n';
+  std::string out = "\x93NUMPY";
+  out += static_cast<char>(major);
+  out += '\0';
+  const std::size_t n = h.size();
+  out += static_cast<char>(n & 0xff);
+  out += static_cast<char>((n >> 8) & 0xff);
+  if (major != 1) {
+    out += static_cast<char>((n >> 16) & 0xff);
+    out += static_cast<char>((n >> 24) & 0xff);
+  }
+  return out + h + data;
+}
+
+/// T x D uniform random values in [-1, 1).
+inline std::vector<float> random_rows(std::size_t T, std::size_t D, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> v(T * D);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+}  // namespace anodiff::test

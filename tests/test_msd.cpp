@@ -1,0 +1,120 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "anodiff/fit.hpp"
+#include "anodiff/msd.hpp"
+#include "anodiff/synthetic.hpp"
+
+using namespace anodiff;
+
+namespace {
+std::vector<double> lags_of(const MsdCurve& c) { return {c.lag.begin(), c.lag.end()}; }
+}  // namespace
+
+TEST_CASE("msd: a ballistic trajectory has MSD = tau^2 |v|^2 exactly", "[msd][known]") {
+  const std::vector<double> v = {0.3, -0.4, 1.2};  // |v|^2 = 1.69
+  const auto t = synthetic::ballistic(200, v);
+  for (auto method : {MsdMethod::pairs, MsdMethod::fft}) {
+    MsdOptions o;
+    o.method = method;
+    const auto curves = msd(t, o);
+    REQUIRE(curves.size() == 1);
+    const auto& c = curves[0];
+    REQUIRE(c.lag.size() == 199);
+    for (std::size_t i = 0; i < c.lag.size(); ++i) {
+      const double tau = double(c.lag[i]);
+      CHECK(c.msd[i] == Approx(1.69 * tau * tau).epsilon(method == MsdMethod::pairs ? 1e-12 : 1e-9));
+    }
+    const auto beta = local_exponent(c, 20);
+    REQUIRE(beta.lag.size() == 199 - 20);
+    for (double b : beta.beta) CHECK(b == Approx(2.0).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("msd: Brownian motion gives alpha = 1", "[msd][known]") {
+  const auto t = synthetic::brownian(2000, 200, 0.01, 11);
+  const auto c = msd(t).front();
+  // MSD = D step^2 tau = 0.02 tau; statistical error of the time average at lags <= 100 is a few percent.
+  const auto f = fit_power_law(lags_of(c), c.msd, 1, 100);
+  CHECK(f.exponent == Approx(1.0).margin(0.03));
+  CHECK(f.prefactor == Approx(0.02).epsilon(0.05));
+}
+
+TEST_CASE("msd: fractional Brownian motion with Hurst H gives alpha = 2H (tolerance 0.05)", "[msd][known]") {
+  for (double H : {0.25, 0.5, 0.75}) {
+    const auto t = synthetic::fractional_brownian(2000, 64, H, 5);
+    const auto c = msd(t).front();
+    const auto f = fit_power_law(lags_of(c), c.msd, 1, 200);
+    INFO("H = " << H << ", alpha = " << f.exponent);
+    CHECK(f.exponent == Approx(2 * H).margin(0.05));
+    CHECK(f.prefactor == Approx(64.0).epsilon(0.1));  // unit increment variance per coordinate
+  }
+  CHECK_THROWS_AS(synthetic::fractional_brownian(10, 1, 1.0, 0), std::invalid_argument);
+}
+
+TEST_CASE("msd: the two-regime fit recovers a persistent walk's crossover within 20%", "[msd][known][fit]") {
+  // Runs of 50 steps in a random direction: ballistic (alpha 2) below 50 steps, diffusive (alpha 1) above;
+  // the asymptotes v^2 tau^2 and v^2 L tau meet at tau0 = L = 50.
+  const auto t = synthetic::persistent_walk(20000, 400, 50, 1.0, 9);
+  const auto c = msd(t).front();
+  CrossoverOptions o;
+  o.max_lag = 2000;
+  const auto f = fit_crossover(lags_of(c), c.msd, o);
+  INFO("early " << f.early_exponent << " late " << f.late_exponent << " tau0 " << f.crossover);
+  REQUIRE(f.valid);
+  CHECK(f.crossover == Approx(50).epsilon(0.2));
+  CHECK(f.early_exponent > 1.8);
+  CHECK(f.late_exponent == Approx(1.0).margin(0.15));
+  CHECK(f.crossover_error > 0);
+}
+
+TEST_CASE("msd: the FFT method agrees with the exact pairs method", "[msd]") {
+  const auto t = synthetic::brownian(1500, 50, 1.0, 2);
+  MsdOptions exact, fft;
+  exact.method = MsdMethod::pairs;
+  fft.method = MsdMethod::fft;
+  exact.part_length = fft.part_length = 700;  // two parts, a remainder of 100 dropped
+  const auto a = msd(t, exact), b = msd(t, fft);
+  REQUIRE(a.size() == 2);
+  REQUIRE(b.size() == 2);
+  CHECK(a[1].start == 700);
+  for (std::size_t p = 0; p < 2; ++p) {
+    for (std::size_t i = 0; i < a[p].msd.size(); ++i) CHECK(b[p].msd[i] == Approx(a[p].msd[i]).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("msd: parts, max_lag and the aging MSD follow the conventions", "[msd]") {
+  const auto t = synthetic::brownian(100, 3, 1.0, 4);
+  MsdOptions o;
+  o.part_length = 30;
+  o.max_lag = 10;
+  const auto c = msd(t, o);
+  REQUIRE(c.size() == 3);  // 10 snapshots dropped
+  CHECK(c[2].start == 60);
+  CHECK(c[2].part == 2);
+  CHECK(c[2].lag.back() == 10);
+  const auto aging = aging_msd(t, o);
+  REQUIRE(aging.size() == 3);
+  const auto w0 = t.snapshot(60), w7 = t.snapshot(67);
+  double d = 0;
+  for (std::size_t j = 0; j < 3; ++j) d += (w7[j] - w0[j]) * (w7[j] - w0[j]);
+  CHECK(aging[2].msd[6] == Approx(d));
+  CHECK(split_parts(100, 0).size() == 1);
+  CHECK_THROWS_AS(local_exponent(c[0], 0), std::invalid_argument);
+}
+
+TEST_CASE("msd: ensemble average and ergodicity breaking of Brownian motion", "[msd][known]") {
+  // 1-D Brownian motion: EB(tau) -> (4/3) tau / T for tau << T (Burov et al. 2011); ensemble MSD = tau.
+  std::vector<WeightTrajectory> ts;
+  for (int k = 0; k < 400; ++k) ts.push_back(synthetic::brownian(1000, 1, 1.0, 1000 + k));
+  const auto e = ensemble_msd(ts);
+  REQUIRE(e.size() == 1);
+  const auto& c = e[0];
+  CHECK(c.trajectories == 400);
+  CHECK(c.time_averaged_msd[9] == Approx(10.0).epsilon(0.05));
+  CHECK(c.ensemble_msd[9] == Approx(10.0).epsilon(0.2));
+  CHECK(c.ergodicity_breaking[9] == Approx(4.0 / 3.0 * 10.0 / 1000.0).epsilon(0.25));
+  CHECK_THROWS_AS(ensemble_msd({ts[0]}), std::invalid_argument);
+  CHECK_THROWS_AS(ensemble_msd({ts[0], synthetic::brownian(999, 1, 1.0, 0)}), std::invalid_argument);
+}

@@ -1,0 +1,99 @@
+#include <catch2/catch.hpp>
+
+#include "anodiff/error.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "detail/npy.hpp"
+#include "test_helpers.hpp"
+
+using namespace anodiff;
+using anodiff::test::TempDir;
+
+namespace {
+std::string message_of_load(const std::filesystem::path& p) {
+  try {
+    WeightTrajectory::load(p);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("npy: versions 1.0, 2.0 and 3.0 with float32 and float64 load with the same values", "[npy]") {
+  TempDir dir;
+  const std::vector<float> f = {1.5f, -2.f, 3.25f, 4.f, 5.f, 6.f};
+  const std::vector<double> d = {1.5, -2, 3.25, 4, 5, 6};
+  for (int major : {1, 2, 3}) {
+    for (bool dbl : {false, true}) {
+      const std::string dict = std::string("{'descr': '") + (dbl ? "<f8" : "<f4") +
+                               "', 'fortran_order': False, 'shape': (3, 2), }";
+      const auto path = dir / ("v" + std::to_string(major) + (dbl ? "d" : "f") + ".npy");
+      test::write_bytes(path, test::npy_bytes(major, dict, dbl ? test::bytes_of(d) : test::bytes_of(f)));
+      const auto t = WeightTrajectory::load(path);
+      REQUIRE(t.size() == 3);
+      REQUIRE(t.dimension() == 2);
+      CHECK(t.snapshot(1) == std::vector<double>{3.25, 4});
+      CHECK(t.snapshot(2) == std::vector<double>{5, 6});
+    }
+  }
+}
+
+TEST_CASE("npy: the writer's header round-trips and is 64-byte aligned", "[npy]") {
+  TempDir dir;
+  const std::vector<float> v = {1, 2, 3, 4, 5, 6};
+  detail::npy_write(dir / "a.npy", detail::NpyType::float32, {2, 3}, v.data());
+  const auto a = detail::npy_open(dir / "a.npy");
+  CHECK(a.shape == std::vector<std::size_t>{2, 3});
+  CHECK((a.data - a.mapping->data()) % 64 == 0);
+  CHECK(reinterpret_cast<const float*>(a.data)[5] == 6.f);
+  const auto one = detail::npy_header(detail::NpyType::float64, {7});
+  CHECK(one.find("'shape': (7,)") != std::string::npos);
+}
+
+TEST_CASE("npy: malformed files are rejected with the file, what was expected and what was found", "[npy][errors]") {
+  TempDir dir;
+  const std::string good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
+  const std::string data = test::bytes_of(std::vector<float>{1, 2, 3, 4});
+
+  SECTION("missing file") {
+    const auto msg = message_of_load(dir / "nope.npy");
+    CHECK_THAT(msg, Catch::Contains("nope.npy") && Catch::Contains("no such file"));
+  }
+  SECTION("bad magic") {
+    test::write_bytes(dir / "bad.npy", "PK\x03\x04 this is a zip file, not npy");
+    CHECK_THAT(message_of_load(dir / "bad.npy"), Catch::Contains("bad.npy") && Catch::Contains("magic"));
+  }
+  SECTION("unsupported version") {
+    test::write_bytes(dir / "v4.npy", test::npy_bytes(4, good, data));
+    CHECK_THAT(message_of_load(dir / "v4.npy"), Catch::Contains("version 4.0") && Catch::Contains("expected 1.0"));
+  }
+  SECTION("truncated data") {
+    test::write_bytes(dir / "short.npy", test::npy_bytes(1, good, data.substr(0, 10)));
+    CHECK_THAT(message_of_load(dir / "short.npy"),
+               Catch::Contains("short.npy") && Catch::Contains("16 bytes") && Catch::Contains("holds 10"));
+  }
+  SECTION("truncated header") {
+    test::write_bytes(dir / "head.npy", test::npy_bytes(1, good, data).substr(0, 30));
+    CHECK_THAT(message_of_load(dir / "head.npy"), Catch::Contains("truncated .npy header"));
+  }
+  SECTION("integer dtype") {
+    test::write_bytes(dir / "int.npy",
+                      test::npy_bytes(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1), }", data));
+    CHECK_THAT(message_of_load(dir / "int.npy"), Catch::Contains("'<i8'") && Catch::Contains("float32"));
+  }
+  SECTION("big-endian dtype") {
+    test::write_bytes(dir / "be.npy",
+                      test::npy_bytes(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", data));
+    CHECK_THAT(message_of_load(dir / "be.npy"), Catch::Contains("'>f4'"));
+  }
+  SECTION("Fortran order") {
+    test::write_bytes(dir / "f.npy",
+                      test::npy_bytes(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", data));
+    CHECK_THAT(message_of_load(dir / "f.npy"), Catch::Contains("Fortran order"));
+  }
+  SECTION("1-D array where a trajectory is expected") {
+    test::write_bytes(dir / "one.npy",
+                      test::npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", data));
+    CHECK_THAT(message_of_load(dir / "one.npy"), Catch::Contains("2-D") && Catch::Contains("found 1"));
+  }
+}
