@@ -56,7 +56,7 @@ bool draw(const Plot& plot, const fs::path& png) {
   std::string gp;
   gp += "set terminal pngcairo size 1000,700 enhanced font 'sans,11'\n";
   gp += fmt::format("set output {}\n", quoted(png.filename().string()));
-  gp += "set datafile separator ','\n";
+  gp += "set datafile separator ','\nset datafile columnheaders\n";
   gp += "set key outside right top\n";
   gp += "set grid\n";
   gp += fmt::format("set title {}\n", quoted(plot.title));
@@ -68,7 +68,7 @@ bool draw(const Plot& plot, const fs::path& png) {
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
     const auto& s = plot.series[i];
     const std::string file = fs::relative(s.csv, dir).string();
-    gp += fmt::format("{}{} every ::1 using {} with {} {}", i ? ", \\\n     " : "", quoted(file), s.columns, s.style,
+    gp += fmt::format("{}{} using {} with {} {}", i ? ", \\\n     " : "", quoted(file), s.columns, s.style,
                       s.title.empty() ? "notitle" : "title " + quoted(s.title));
   }
   gp += "\n";

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
 #include "anodiff/plot.hpp"
 #include "anodiff/progress.hpp"
@@ -49,25 +50,6 @@ MsdCurve curve_from(const Part& part, const std::vector<double>& by_lag) {
 PowerLawFit fit_bins(const BinnedCurve& c) {
   return fit_power_law(c.x, c.mean, 0.0, std::numeric_limits<double>::infinity());
 }
-
-std::string num(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.10g}", v); }
-
-class Csv {
- public:
-  Csv(const fs::path& path, const std::string& header) : path_(path), out_(path) {
-    if (!out_) throw InputError(fmt::format("{}: cannot write", path.string()));
-    out_ << header << '\n';
-  }
-  template <typename... A>
-  void row(fmt::format_string<A...> f, A&&... args) {
-    out_ << fmt::format(f, std::forward<A>(args)...) << '\n';
-  }
-  ~Csv() = default;
-
- private:
-  fs::path path_;
-  std::ofstream out_;
-};
 
 std::string part_filter(std::size_t part, const std::string& column) {
   return fmt::format("($1=={} ? {} : 1/0)", part, column);
@@ -129,50 +111,50 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
   fs::create_directories(dir);
   bool have_loss = false, have_pairs = false;
   {
-    Csv msd(dir / "msd.csv", "part,start,lag,msd");
-    Csv beta(dir / "local_exponent.csv", "part,start,lag,beta");
-    Csv aging(dir / "aging_msd.csv", "part,start,lag,msd");
-    Csv fit(dir / "fit.csv",
+    CsvWriter msd(dir / "msd.csv", "part,start,lag,msd");
+    CsvWriter beta(dir / "local_exponent.csv", "part,start,lag,beta");
+    CsvWriter aging(dir / "aging_msd.csv", "part,start,lag,msd");
+    CsvWriter fit(dir / "fit.csv",
             "part,start,snapshots,early_exponent,early_error,late_exponent,late_error,tau0,tau0_error,lag_min,"
             "lag_max,fit_points,rms,valid,contour_exponent,contour_exponent_error,msl_hurst,msl_hurst_error,"
             "tail_index,all_pairs");
-    Csv steps(dir / "step_length.csv", "part,start,step,step_length");
-    Csv contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
-    Csv mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
-    Csv msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs");
-    Csv hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density");
+    CsvWriter steps(dir / "step_length.csv", "part,start,step,step_length");
+    CsvWriter contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
+    CsvWriter mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
+    CsvWriter msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs");
+    CsvWriter hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density");
     for (const auto& r : parts) {
       const auto p = r.part.index, s = r.part.start;
-      for (std::size_t i = 0; i < r.msd.lag.size(); ++i) msd.row("{},{},{},{}", p, s, r.msd.lag[i], num(r.msd.msd[i]));
-      for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], num(r.beta.beta[i]));
-      for (std::size_t i = 0; i < r.aging.lag.size(); ++i) aging.row("{},{},{},{}", p, s, r.aging.lag[i], num(r.aging.msd[i]));
+      for (std::size_t i = 0; i < r.msd.lag.size(); ++i) msd.row("{},{},{},{}", p, s, r.msd.lag[i], csv_number(r.msd.msd[i]));
+      for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], csv_number(r.beta.beta[i]));
+      for (std::size_t i = 0; i < r.aging.lag.size(); ++i) aging.row("{},{},{},{}", p, s, r.aging.lag[i], csv_number(r.aging.msd[i]));
       const auto& f = r.fit;
-      fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, num(f.early_exponent),
-              num(f.early_error), num(f.late_exponent), num(f.late_error), num(f.crossover), num(f.crossover_error),
-              num(f.lag_min), num(f.lag_max), f.points, num(f.rms), f.valid ? 1 : 0, num(r.contour_fit.exponent),
-              num(r.contour_fit.exponent_error), num(r.msl_fit.exponent / 2), num(r.msl_fit.exponent_error / 2),
-              num(r.tail_index), r.all_pairs ? 1 : 0);
+      fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, csv_number(f.early_exponent),
+              csv_number(f.early_error), csv_number(f.late_exponent), csv_number(f.late_error), csv_number(f.crossover), csv_number(f.crossover_error),
+              csv_number(f.lag_min), csv_number(f.lag_max), f.points, csv_number(f.rms), f.valid ? 1 : 0, csv_number(r.contour_fit.exponent),
+              csv_number(r.contour_fit.exponent_error), csv_number(r.msl_fit.exponent / 2), csv_number(r.msl_fit.exponent_error / 2),
+              csv_number(r.tail_index), r.all_pairs ? 1 : 0);
       if (!r.all_pairs) continue;
       have_pairs = true;
-      for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, num(r.step_length[k]));
-      for (std::size_t k = 1; k < r.mean_contour.size(); ++k) contour.row("{},{},{},{}", p, s, k, num(r.mean_contour[k]));
+      for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, csv_number(r.step_length[k]));
+      for (std::size_t k = 1; k < r.mean_contour.size(); ++k) contour.row("{},{},{},{}", p, s, k, csv_number(r.mean_contour[k]));
       const auto& c = r.msd_contour;
       for (std::size_t b = 0; b < c.count.size(); ++b) {
-        mc.row("{},{},{},{},{},{},{}", p, s, num(c.lo[b]), num(c.hi[b]), num(c.x[b]), num(c.mean[b]), c.count[b]);
+        mc.row("{},{},{},{},{},{},{}", p, s, csv_number(c.lo[b]), csv_number(c.hi[b]), csv_number(c.x[b]), csv_number(c.mean[b]), c.count[b]);
       }
       for (const auto* m : {&r.msl_linear, &r.msl_log}) {
         const char* kind = m == &r.msl_linear ? "linear" : "log";
         for (std::size_t b = 0; b < m->count.size(); ++b) {
           have_loss = true;
-          msl.row("{},{},{},{},{},{},{},{}", p, s, kind, num(m->lo[b]), num(m->hi[b]), num(m->x[b]), num(m->mean[b]),
+          msl.row("{},{},{},{},{},{},{},{}", p, s, kind, csv_number(m->lo[b]), csv_number(m->hi[b]), csv_number(m->x[b]), csv_number(m->mean[b]),
                   m->count[b]);
         }
       }
       for (const auto* hs : {&r.histograms, &r.rescaled}) {
         for (const auto& h : *hs) {
           for (std::size_t b = 0; b < h.count.size(); ++b) {
-            hist.row("{},{},{},{},{},{},{},{},{}", p, s, hs == &r.rescaled ? 1 : 0, h.lag, num(h.scale), num(h.lo[b]),
-                     num(h.hi[b]), h.count[b], num(h.density[b]));
+            hist.row("{},{},{},{},{},{},{},{},{}", p, s, hs == &r.rescaled ? 1 : 0, h.lag, csv_number(h.scale), csv_number(h.lo[b]),
+                     csv_number(h.hi[b]), h.count[b], csv_number(h.density[b]));
           }
         }
       }

@@ -1,0 +1,173 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+
+#include <omp.h>
+
+#include "anodiff/fit.hpp"
+#include "anodiff/fractal_surface.hpp"
+#include "anodiff/landscape_2d.hpp"
+#include "anodiff/msd.hpp"
+#include "anodiff/roughness.hpp"
+#include "anodiff/toy_sgd.hpp"
+
+using namespace anodiff;
+
+TEST_CASE("diamond-square: the study's construction", "[fractal]") {
+  const auto s = diamond_square(6, 3.0, 1);
+  REQUIRE(s.rows == 65);
+  CHECK(s.x(0) == 1.0);
+  CHECK(s.x(64) == 2.0);
+  CHECK(s.at(0, 0) == 0.0);
+  CHECK(s.at(64, 64) == 0.0);
+  // The first centre is the mean of the four zero corners plus (U - 0.5) * 3: within [-1.5, 1.5].
+  CHECK(std::fabs(s.at(32, 32)) <= 1.5);
+  // Same seed, same surface; other seed, other surface.
+  CHECK(diamond_square(6, 3.0, 1).z == s.z);
+  CHECK(diamond_square(6, 3.0, 2).z != s.z);
+  CHECK_THROWS_WITH(diamond_square(0), Catch::Contains("n must lie in 1..13"));
+  CHECK_THROWS_WITH(diamond_square(14), Catch::Contains("got 14"));
+  CHECK_THROWS_AS(diamond_square(5, -1.0), std::invalid_argument);
+}
+
+TEST_CASE("roughness: spectral surfaces with H = 0.3, 0.5, 0.8 give back H within 0.05", "[fractal][known]") {
+  // Fit range fixed in advance: lags 4 .. 64 pixels of a 4096^2 surface. Below ~4 px the square lattice's cutoff
+  // biases H up (most for small H); beyond ~size/64 the periodic surface saturates and biases H down (most for
+  // large H). docs/roughness.md lists the measured biases.
+  const std::size_t size = 4096;
+  for (double H : {0.3, 0.5, 0.8}) {
+    const auto s = spectral_surface(size, H, 42);
+    const auto sf = structure_function(s, 2, 64);
+    const auto h = hurst_exponent(sf, 4, 64);
+    INFO("H = " << H << " estimated " << h.hurst << " +- " << h.error);
+    CHECK(h.hurst == Approx(H).margin(0.05));
+    CHECK(h.lag_min == Approx(4));
+    CHECK(h.lag_max == Approx(64));
+  }
+  CHECK_THROWS_AS(spectral_surface(64, 1.0), std::invalid_argument);
+  CHECK_THROWS_AS(spectral_surface(64, 0.0), std::invalid_argument);
+}
+
+TEST_CASE("roughness: box counting and mean |dz| on surfaces with known answers", "[fractal][known]") {
+  SECTION("a plane has box-counting dimension 2 and mean |dz| linear in distance") {
+    Surface plane;
+    plane.rows = plane.cols = 257;
+    plane.z.resize(257 * 257);
+    for (std::size_t i = 0; i < 257; ++i) {
+      for (std::size_t j = 0; j < 257; ++j) plane.z[i * 257 + j] = 0.3 * double(j) + 0.1 * double(i);
+    }
+    CHECK(box_counting(plane).dimension == Approx(2.0).margin(0.05));
+    CHECK(mean_abs_difference(plane, 50000, 20, 1).fit.exponent == Approx(1.0).margin(0.05));
+  }
+  SECTION("a spectral surface with H = 0.5: mean |dz| ~ r^H, box counting between 2 and 3 - H") {
+    const auto s = spectral_surface(512, 0.5, 3);
+    const auto m = mean_abs_difference(s, 2000000, 40, 2);
+    // The same range as the structure function, 4 .. 32 pixels, in the surface's coordinates.
+    const auto f = fit_power_law(m.curve.x, m.curve.mean, 4.0 / 511, 32.0 / 511);
+    INFO("mean |dz| exponent " << f.exponent << " over " << f.points << " bins");
+    CHECK(f.exponent == Approx(0.5).margin(0.05));
+    const auto b = box_counting(s);
+    INFO("box-counting dimension " << b.dimension);
+    CHECK(b.dimension > 2.0);
+    CHECK(b.dimension < 2.6);
+  }
+}
+
+TEST_CASE("roughness: the 1-D structure function of a Brownian profile gives H = 0.5", "[fractal][known]") {
+  std::vector<double> p(100000, 0.0);
+  std::srand(1);
+  for (std::size_t i = 1; i < p.size(); ++i) p[i] = p[i - 1] + (std::rand() % 2 ? 1.0 : -1.0);
+  const auto h = hurst_exponent(structure_function(p, 2, 100), 1, 100);
+  CHECK(h.hurst == Approx(0.5).margin(0.03));
+  CHECK_THROWS_AS(structure_function(p, 0.0), std::invalid_argument);
+}
+
+TEST_CASE("landscape: the cone's gradient matches the analytic one", "[toy]") {
+  const auto l = Landscape2D::from_heights(cone_surface(1025), 2001);
+  CHECK(l.size() == 2001);
+  CHECK(l.spacing() == Approx(1e-3));
+  // L = 10 - (1 - |p - c|) with source coordinates s = 1.5 + x / 2: dL/dx = (x / 2) / r * (1 / 2), r = |p - c|.
+  for (auto [x, y] : {std::pair{0.5, 0.3}, std::pair{-0.7, 0.2}, std::pair{0.1, -0.9}}) {
+    const double r = std::hypot(x / 2, y / 2);
+    const auto g = l.gradient(x, y);
+    CHECK(g[0] == Approx(0.5 * (x / 2) / r).margin(2e-3));
+    CHECK(g[1] == Approx(0.5 * (y / 2) / r).margin(2e-3));
+    CHECK(l.loss(x, y) == Approx(9.0 + r).margin(1e-6));
+  }
+  CHECK_THROWS_AS(Landscape2D::from_heights(cone_surface(5), 2), std::invalid_argument);
+}
+
+TEST_CASE("toy SGD: deterministic across thread counts, inside the box, trajectories analysable", "[toy]") {
+  const auto l = Landscape2D::from_heights(diamond_square(7, 3.0, 5), 401);
+  ToySgdOptions o;
+  o.steps = 300;
+  o.repeats = 6;
+  o.seed = 9;
+  omp_set_num_threads(1);
+  const auto one = run_toy_sgd(l, o);
+  omp_set_num_threads(2);
+  const auto two = run_toy_sgd(l, o);
+  REQUIRE(one.paths.size() == 6);
+  for (std::size_t w = 0; w < 6; ++w) {
+    REQUIRE(one.paths[w].size() == 301);
+    REQUIRE(one.paths[w].dimension() == 2);
+    for (std::size_t t = 0; t <= 300; t += 50) CHECK(one.paths[w].snapshot(t) == two.paths[w].snapshot(t));
+    for (std::size_t t = 0; t <= 300; ++t) {
+      const auto p = one.paths[w].snapshot(t);
+      CHECK(std::fabs(p[0]) <= 1.0);
+      CHECK(std::fabs(p[1]) <= 1.0);
+    }
+  }
+  // A walker path is a WeightTrajectory: the MSD and its fits apply unchanged.
+  const auto c = msd(one.paths[0]).front();
+  CHECK(c.lag.size() == 300);
+  CHECK(c.msd[0] > 0);
+}
+
+TEST_CASE("toy SGD: the boundary redraws the noise and skips a step only after max_redraws", "[toy]") {
+  // L = |p - c| - 1 (a cone, minimum at the centre). From a corner, large noise makes many proposals leave the box.
+  const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
+  ToySgdOptions o;
+  o.steps = 50;
+  o.repeats = 1;
+  o.fixed_start = true;
+  o.start_x = 0.99;
+  o.start_y = 0.99;
+  o.eta = 0.0;
+  o.sigma = 0.5;
+  const auto r = run_toy_sgd(l, o);
+  CHECK(r.redraws[0] > 0);
+  CHECK(r.skipped[0] == 0);
+  o.eta = 10.0;  // the drift alone jumps past the opposite edge: every proposal fails
+  o.sigma = 1e-6;
+  o.max_redraws = 5;
+  const auto s = run_toy_sgd(l, o);
+  CHECK(s.skipped[0] == 50);
+  CHECK(s.paths[0].snapshot(50) == std::vector<double>{0.99, 0.99});
+}
+
+TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][errors]") {
+  const auto l = Landscape2D::from_heights(cone_surface(9), 9);
+  ToySgdOptions o;
+  o.sigma = -0.1;
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("sigma must be >= 0, got -0.1"));
+  o = {};
+  o.eta = -1;
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("eta must be >= 0"));
+  o = {};
+  o.fixed_start = true;
+  o.start_x = 2;
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("outside [-1, 1]^2"));
+  o = {};
+  o.steps = 0;
+  CHECK_THROWS_AS(run_toy_sgd(l, o), std::invalid_argument);
+}
+
+TEST_CASE("shuffled surface: rescaled to [0, 1], smooth after the filter", "[fractal]") {
+  const auto s = diamond_square(7, 3.0, 1);
+  const auto r = shuffled_surface(s, 8.0, 0.7, 2);
+  CHECK(*std::min_element(r.z.begin(), r.z.end()) == 0.0);
+  CHECK(*std::max_element(r.z.begin(), r.z.end()) == Approx(1.0));
+  CHECK_THROWS_AS(shuffled_surface(s, -1.0), std::invalid_argument);
+}
