@@ -118,3 +118,34 @@ TEST_CASE("msd: ensemble average and ergodicity breaking of Brownian motion", "[
   CHECK_THROWS_AS(ensemble_msd({ts[0]}), std::invalid_argument);
   CHECK_THROWS_AS(ensemble_msd({ts[0], synthetic::brownian(999, 1, 1.0, 0)}), std::invalid_argument);
 }
+
+#include "anodiff/random_projection.hpp"
+
+TEST_CASE("random projection: the MSD of a sketched trajectory is within 3 sqrt(2/k) of the exact MSD",
+          "[msd][projection]") {
+  // Stated accuracy: relative standard deviation ~ sqrt(2/k) = 2.2% per squared distance at k = 4096; every lag
+  // within 3 standard deviations (6.6%), and the mean error over lags within one.
+  const std::size_t T = 300, D = 20000, k = 4096;
+  const auto t = synthetic::fractional_brownian(T, D, 0.7, 3);
+  const RandomProjection p(D, k, 11);
+  std::vector<float> sketched(T * k), row_f(D);
+  std::vector<double> row(D);
+  for (std::size_t s = 0; s < T; ++s) {
+    t.read(s, 1, 0, D, row.data());
+    for (std::size_t j = 0; j < D; ++j) row_f[j] = float(row[j]);
+    p.apply(row_f.data(), sketched.data() + s * k);
+  }
+  const auto exact = msd(t).front();
+  const auto approx = msd(WeightTrajectory::from_rows(std::move(sketched), k)).front();
+  double worst = 0, mean = 0;
+  for (std::size_t i = 0; i < exact.msd.size(); ++i) {
+    const double e = std::fabs(approx.msd[i] / exact.msd[i] - 1);
+    worst = std::max(worst, e);
+    mean += e / double(exact.msd.size());
+  }
+  INFO("worst relative MSD error " << worst << ", mean " << mean);
+  const double sd = std::sqrt(2.0 / double(k));
+  CHECK(worst < 3 * sd);
+  CHECK(mean < sd);
+  CHECK_THROWS_AS(RandomProjection(0, 3, 1), std::invalid_argument);
+}

@@ -93,6 +93,8 @@ class TrajectoryWriter {
   void truncate(std::size_t snapshots);
   /// Dimension D.
   std::size_t dimension() const { return dimension_; }
+  /// The pending (not yet committed) snapshots, row after row.
+  const std::vector<float>& pending() const { return pending_; }
 
  private:
   std::filesystem::path directory_;

@@ -1,0 +1,110 @@
+// Training step throughput (images/s) of a CIFAR ResNet against the study's Python step on Debian's python3-torch
+// (benchmarks/reference/train_step_torch.py) with the same model, batch and threads, and the cost of per-step
+// recording (to disk, and the streaming MsdEstimator).
+// Usage: bench_train_step [model=resnet20] [batches=128,1024] [steps=8]
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "anodiff/models.hpp"
+#include "anodiff/msd_estimator.hpp"
+#include "anodiff/parameters.hpp"
+#include "anodiff/runtime.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "common.hpp"
+
+namespace fs = std::filesystem;
+using namespace anodiff;
+
+namespace {
+enum class Recording { none, disk, stream };
+
+double median_step(const std::string& model, std::int64_t batch, int steps, Recording recording, const fs::path& dir,
+                   double* record_seconds) {
+  auto net = make_model(model);
+  use_channels_last(*net);  // as the Trainer does on a CPU
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.1));
+  auto x = torch::randn({batch, 3, 32, 32}).contiguous(at::MemoryFormat::ChannelsLast);
+  auto y = torch::randint(0, 10, {batch});
+  net->train();
+  const std::size_t D = parameter_count(*net);
+  fs::remove_all(dir);
+  TrajectoryWriter writer(dir, D);
+  PostAnalysisOptions po;
+  po.part_length = 1000;
+  MsdEstimator stream(D, po);
+  std::vector<float> w;
+  std::vector<double> times, rec;
+  for (int i = 0; i < steps + 2; ++i) {
+    const double t0 = bench::now();
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    loss.backward();
+    opt.step();
+    const double t1 = bench::now();
+    if (recording != Recording::none) {
+      flatten_parameters(*net, w);
+      if (recording == Recording::disk) {
+        writer.append(w.data(), {double(i), 0.0, loss.item<double>()});
+        if (i == steps + 1) writer.commit();  // one chunk per epoch; its cost is spread over the epoch's steps
+      } else {
+        stream.add(w.data(), loss.item<double>());
+      }
+    }
+    const double t2 = bench::now();
+    times.push_back(t2 - t0);
+    rec.push_back(t2 - t1);
+  }
+  times.erase(times.begin(), times.begin() + 2);
+  rec.erase(rec.begin(), rec.begin() + 2);
+  std::sort(times.begin(), times.end());
+  if (record_seconds) {
+    double total = 0;
+    for (double r : rec) total += r;
+    *record_seconds = total / double(rec.size());
+  }
+  return times[times.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string model = argc > 1 ? argv[1] : "resnet20";
+  std::vector<std::int64_t> batches = {128, 1024};
+  if (argc > 2) {
+    batches.clear();
+    std::stringstream ss(argv[2]);
+    std::string item;
+    while (std::getline(ss, item, ',')) batches.push_back(std::stoll(item));
+  }
+  const int steps = argc > 3 ? std::stoi(argv[3]) : 8;
+  use_all_cores();
+  keep_freed_memory();  // as the Trainer does
+  const int threads = torch::get_num_threads();
+  const fs::path dir = fs::temp_directory_path() / "anodiff_bench_train";
+  std::printf("machine: %s", bench::run_command("lscpu | grep 'Model name' | sed 's/  */ /g'").c_str());
+  for (auto batch : batches) {
+    double rec_disk = 0, rec_stream = 0;
+    const double plain = median_step(model, batch, steps, Recording::none, dir, nullptr);
+    const double disk = median_step(model, batch, steps, Recording::disk, dir, &rec_disk);
+    const double streamed = median_step(model, batch, steps, Recording::stream, dir, &rec_stream);
+    const std::string out = bench::run_command(fmt::format("/usr/bin/python3 {}/train_step_torch.py {} {} {} {}",
+                                                           ANODIFF_REFERENCE_DIR, model, batch, steps, threads));
+    const double py = std::stod(out.substr(out.find("images_per_second=") + 18));
+    std::printf("%s batch %lld, %d threads: anodiff %.1f images/s (median of %d steps), python %.1f images/s: "
+                "ratio %.2f (target >= 1.0)\n",
+                model.c_str(), (long long)batch, threads, double(batch) / plain, steps, py,
+                double(batch) / plain / py);
+    std::printf("  per-step recording to disk: %.2f ms = %.2f%% of a step (target <= 5%%); streaming MsdEstimator "
+                "(buffering; the part's analysis every 1,000 steps is not in this window): %.2f ms = %.2f%%\n",
+                rec_disk * 1e3, 100 * rec_disk / plain, rec_stream * 1e3, 100 * rec_stream / plain);
+    (void)disk, (void)streamed;
+  }
+  fs::remove_all(dir);
+  return 0;
+}

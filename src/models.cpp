@@ -1,0 +1,224 @@
+#include "anodiff/models.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "anodiff/error.hpp"
+
+namespace anodiff {
+namespace nn = torch::nn;
+
+namespace {
+
+nn::Conv2d conv3x3(std::int64_t in, std::int64_t out, std::int64_t stride, bool bias = false) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, /*kernel_size=*/3).stride(stride).padding(1).bias(bias));
+}
+
+// conv3x3-BN-ReLU-conv3x3-BN (+ shortcut), then ReLU. Module names as in Li et al.'s resnet.py.
+class BasicBlock : public nn::Module {
+ public:
+  BasicBlock(std::int64_t in, std::int64_t planes, std::int64_t stride, bool shortcut)
+      : conv1_(register_module("conv1", conv3x3(in, planes, stride))),
+        bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
+        conv2_(register_module("conv2", conv3x3(planes, planes, 1))),
+        bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
+        use_shortcut_(shortcut) {
+    if (shortcut && (stride != 1 || in != planes)) {
+      projection_ = register_module(
+          "shortcut", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, planes, /*kernel_size=*/1).stride(stride).bias(false)),
+                                     nn::BatchNorm2d(planes)));
+    }
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    auto out = torch::relu(bn1_(conv1_(x)));
+    out = bn2_(conv2_(out));
+    if (use_shortcut_) out += projection_.is_empty() ? x : projection_->forward(x);
+    return torch::relu(out);
+  }
+
+ private:
+  nn::Conv2d conv1_;
+  nn::BatchNorm2d bn1_;
+  nn::Conv2d conv2_;
+  nn::BatchNorm2d bn2_;
+  nn::Sequential projection_{nullptr};
+  bool use_shortcut_;
+};
+
+class CifarResNet : public Network {
+ public:
+  CifarResNet(int depth, bool shortcut, std::int64_t in_channels, std::int64_t classes) {
+    const int n = (depth - 2) / 6;
+    conv1_ = register_module("conv1", conv3x3(in_channels, 16, 1));
+    bn1_ = register_module("bn1", nn::BatchNorm2d(16));
+    std::int64_t in = 16;
+    const std::int64_t planes[3] = {16, 32, 64};
+    for (int s = 0; s < 3; ++s) {
+      nn::Sequential layer;
+      for (int b = 0; b < n; ++b) {
+        layer->push_back(BasicBlock(in, planes[s], b == 0 && s > 0 ? 2 : 1, shortcut));
+        in = planes[s];
+      }
+      layers_.push_back(register_module(fmt::format("layer{}", s + 1), layer));
+    }
+    linear_ = register_module("linear", nn::Linear(64, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    auto out = torch::relu(bn1_(conv1_(x)));
+    for (auto& l : layers_) out = l->forward(out);
+    out = torch::avg_pool2d(out, /*kernel_size=*/{8, 8}).flatten(1);  // global average of the 8x8 maps
+    return linear_(out);
+  }
+
+ private:
+  nn::Conv2d conv1_{nullptr};
+  nn::BatchNorm2d bn1_{nullptr};
+  std::vector<nn::Sequential> layers_;
+  nn::Linear linear_{nullptr};
+};
+
+// VGG-9 as in Li et al.'s vgg.py: features (conv-BN-ReLU and max-pools), fc (Linear-BN1d-ReLU), classifier.
+class Vgg9 : public Network {
+ public:
+  Vgg9(std::int64_t in_channels, std::int64_t classes) {
+    const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1};
+    std::int64_t in = in_channels;
+    for (int c : cfg) {
+      if (c < 0) {
+        features_->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2).ceil_mode(true)));
+      } else {
+        features_->push_back(conv3x3(in, c, 1, /*bias=*/true));
+        features_->push_back(nn::BatchNorm2d(c));
+        features_->push_back(nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
+        in = c;
+      }
+    }
+    register_module("features", features_);
+    fc_->push_back(nn::Linear(256 * 4 * 4, 256));
+    fc_->push_back(nn::BatchNorm1d(256));
+    fc_->push_back(nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
+    register_module("fc", fc_);
+    classifier_ = register_module("classifier", nn::Linear(256, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    return classifier_(fc_->forward(features_->forward(x).flatten(1)));
+  }
+
+ private:
+  nn::Sequential features_, fc_;
+  nn::Linear classifier_{nullptr};
+};
+
+void initialise(nn::Module& model, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& m : model.modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<nn::Conv2d>()) {
+      nn::init::kaiming_normal_(conv->weight, /*a=*/0, torch::kFanIn, torch::kReLU);
+      if (conv->bias.defined()) conv->bias.zero_();
+    } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+      bn->weight.fill_(1);
+      bn->bias.zero_();
+    } else if (auto* bn1 = m->as<nn::BatchNorm1d>()) {
+      bn1->weight.fill_(1);
+      bn1->bias.zero_();
+    } else if (auto* lin = m->as<nn::Linear>()) {
+      lin->weight.normal_(0, 1e-3);
+      lin->bias.zero_();
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> model_names() {
+  return {"resnet14", "resnet14_noshort", "resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",
+          "resnet110", "resnet110_noshort", "vgg9"};
+}
+
+std::shared_ptr<Network> make_model(const std::string& name, std::int64_t in_channels, std::int64_t classes,
+                                    std::uint64_t seed) {
+  std::shared_ptr<Network> net;
+  if (name == "vgg9") {
+    net = std::make_shared<Vgg9>(in_channels, classes);
+  } else {
+    for (int depth : {14, 20, 56, 110}) {
+      if (name == fmt::format("resnet{}", depth)) net = std::make_shared<CifarResNet>(depth, true, in_channels, classes);
+      if (name == fmt::format("resnet{}_noshort", depth)) {
+        net = std::make_shared<CifarResNet>(depth, false, in_channels, classes);
+      }
+    }
+  }
+  if (!net) {
+    throw std::invalid_argument(
+        fmt::format("unknown model '{}': expected one of {}", name, fmt::join(model_names(), ", ")));
+  }
+  initialise(*net, seed);
+  return net;
+}
+
+void use_channels_last(nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+void load_state_dict(nn::Module& model, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the state_dict", path));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  torch::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: not a state_dict saved by torch.save: {}", path,
+                                 std::string(e.what()).substr(0, 200)));
+  }
+  if (!value.isGenericDict()) {
+    throw InputError(fmt::format("{}: expected a dict of tensors (a state_dict), found {}", path,
+                                 value.tagKind()));
+  }
+  std::map<std::string, torch::Tensor> entries;
+  for (const auto& kv : value.toGenericDict()) {
+    if (kv.key().isString() && kv.value().isTensor()) entries[kv.key().toStringRef()] = kv.value().toTensor();
+  }
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    auto it = entries.find(name);
+    if (it == entries.end()) {
+      throw InputError(fmt::format("{}: expected an entry '{}' for this model, the file has none "
+                                   "(is it a checkpoint of another architecture?)", path, name));
+    }
+    if (it->second.sizes() != target.sizes()) {
+      throw InputError(fmt::format("{}: entry '{}': expected shape {}, found {}", path, name,
+                                   fmt::join(target.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
+    }
+    target.copy_(it->second.to(target.dtype()));
+  };
+  for (auto& p : model.named_parameters()) assign(p.key(), p.value());
+  for (auto& b : model.named_buffers()) {
+    if (b.key().find("num_batches_tracked") != std::string::npos && entries.count(b.key()) == 0) continue;
+    assign(b.key(), b.value());
+  }
+}
+
+void save_state_dict(const nn::Module& model, const std::string& path) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& p : model.named_parameters()) dict.insert(p.key(), p.value().detach().cpu());
+  for (const auto& b : model.named_buffers()) dict.insert(b.key(), b.value().detach().cpu());
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw InputError(fmt::format("{}: cannot write", tmp));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace anodiff

@@ -1,0 +1,393 @@
+#include "anodiff/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "anodiff/error.hpp"
+#include "anodiff/parameters.hpp"
+#include "anodiff/plot.hpp"
+#include "anodiff/progress.hpp"
+#include "anodiff/runtime.hpp"
+#include "anodiff/random_projection.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "detail/npy.hpp"
+
+namespace anodiff {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+const std::vector<std::string> kStepColumns = {"step", "epoch", "loss", "grad_norm"};
+const std::vector<std::string> kMetricColumns = {"epoch",      "train_loss", "train_error",      "test_loss",
+                                                 "test_error", "seconds",    "images_per_second"};
+
+std::vector<std::pair<std::string, std::string>> config_of(const TrainerOptions& o) {
+  return {{"model", o.model},
+          {"dataset", o.dataset},
+          {"data_dir", o.data_dir.string()},
+          {"batch_size", std::to_string(o.batch_size)},
+          {"lr", fmt::format("{:.17g}", o.lr)},
+          {"momentum", fmt::format("{:.17g}", o.momentum)},
+          {"weight_decay", fmt::format("{:.17g}", o.weight_decay)},
+          {"seed", std::to_string(o.seed)},
+          {"augment", o.augment ? "1" : "0"},
+          {"limit_train", std::to_string(o.limit_train)},
+          {"limit_test", std::to_string(o.limit_test)},
+          {"record_weights", o.record_weights ? "1" : "0"},
+          {"projection", std::to_string(o.projection)},
+          {"save_gradients", o.save_gradients ? "1" : "0"},
+          {"init_from", o.init_from.string()}};
+}
+
+void write_text_durably(const fs::path& path, const std::string& text) {
+  detail::write_file_durably(path, text, nullptr, 0);
+}
+
+torch::Device choose_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (torch::cuda::is_available()) return torch::kCUDA;
+    if (name == "cuda") {
+      throw std::invalid_argument("--device cuda: this LibTorch sees no CUDA device (Debian's libtorch is CPU-only)");
+    }
+    return torch::kCPU;
+  }
+  throw std::invalid_argument(fmt::format("--device must be cpu, cuda or auto, got '{}'", name));
+}
+
+void save_module(const torch::nn::Module& m, const fs::path& path) {
+  torch::serialize::OutputArchive archive;
+  m.save(archive);
+  const fs::path tmp = path.string() + ".tmp";
+  archive.save_to(tmp.string());
+  fs::rename(tmp, path);
+}
+
+void load_module(torch::nn::Module& m, const fs::path& path, torch::Device device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string(), device);
+    m.load(archive);
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("{}: cannot load this checkpoint into the model: {}", path.string(),
+                                 std::string(e.what_without_backtrace()).substr(0, 300)));
+  }
+}
+
+std::int64_t last_checkpoint(const fs::path& run) {
+  std::int64_t last = -1;
+  for (std::int64_t e = 0; fs::exists(checkpoint_path(run, e)); ++e) last = e;
+  return last;
+}
+
+double gradient_norm(torch::nn::Module& m) {
+  std::vector<torch::Tensor> squares;
+  for (const auto& p : m.parameters()) {
+    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
+  }
+  return squares.empty() ? 0.0 : std::sqrt(torch::stack(squares).sum().item<double>());
+}
+
+void flatten_gradients(const torch::nn::Module& m, std::vector<float>& out) {
+  out.resize(parameter_count(m));
+  std::size_t offset = 0;
+  for (const auto& p : m.parameters()) {
+    const auto n = p.numel();
+    auto dst = torch::from_blob(out.data() + offset, {n}, torch::kFloat32);
+    if (p.grad().defined()) dst.copy_(p.grad().detach().reshape({n})); else dst.zero_();
+    offset += static_cast<std::size_t>(n);
+  }
+}
+
+void plot_metrics(const fs::path& dir) {
+  Plot p{"Training", "epoch", "loss", false, true, {},
+         "set y2label 'error'\nset y2tics\nset ytics nomirror\nset y2range [0:1]"};
+  p.series.push_back({dir / "metrics.csv", "1:2", "train loss", "linespoints pt 7 ps 0.5 lw 2"});
+  p.series.push_back({dir / "metrics.csv", "1:4", "test loss", "linespoints pt 7 ps 0.5 lw 2"});
+  p.series.push_back({dir / "metrics.csv", "1:3 axes x1y2", "train error (right)", "linespoints pt 6 ps 0.5 dt 2"});
+  p.series.push_back({dir / "metrics.csv", "1:5 axes x1y2", "test error (right)", "linespoints pt 6 ps 0.5 dt 2"});
+  draw(p, dir / "metrics.png");
+}
+
+}  // namespace
+
+fs::path checkpoint_path(const fs::path& run, std::int64_t epoch) {
+  return run / "checkpoints" / fmt::format("model_epoch_{}.pt", epoch);
+}
+
+std::vector<std::pair<std::string, std::string>> read_run_config(const fs::path& run) {
+  std::ifstream in(run / "config.txt");
+  if (!in) throw InputError(fmt::format("{}: no such file: expected the config of a training run", (run / "config.txt").string()));
+  std::vector<std::pair<std::string, std::string>> kv;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos) {
+      throw InputError(fmt::format("{}: expected 'key = value' lines, found '{}'", (run / "config.txt").string(), line));
+    }
+    kv.emplace_back(line.substr(0, eq), line.substr(eq + 3));
+  }
+  return kv;
+}
+
+std::string Trainer::study_run_name(const TrainerOptions& o) {
+  return fmt::format("{}_sgd_lr={:g}_bs={}_wd={:g}_mom={:g}_save_epoch=1", o.model, o.lr, o.batch_size,
+                     o.weight_decay, o.momentum);
+}
+
+Trainer::Trainer(TrainerOptions options, DataSplit data)
+    : options_(std::move(options)), data_(std::move(data)), device_(torch::kCPU) {
+  const auto& o = options_;
+  if (o.epochs < 0) throw std::invalid_argument(fmt::format("--epochs must be >= 0, got {}", o.epochs));
+  if (o.batch_size < 1) throw std::invalid_argument(fmt::format("--batch_size must be >= 1, got {}", o.batch_size));
+  if (!(o.lr >= 0)) throw std::invalid_argument(fmt::format("--lr must be >= 0, got {}", o.lr));
+  if (!(o.momentum >= 0 && o.momentum < 1)) {
+    throw std::invalid_argument(fmt::format("--momentum must lie in [0, 1), got {}", o.momentum));
+  }
+  if (!(o.weight_decay >= 0)) throw std::invalid_argument(fmt::format("--weight_decay must be >= 0, got {}", o.weight_decay));
+  if (o.limit_train < 0 || o.limit_test < 0) throw std::invalid_argument("--limit-train/--limit-test must be >= 0");
+  if (!o.record_weights && o.projection == 0) {
+    std::fprintf(stderr, "anodiff: neither the weights nor a projection of them will be recorded\n");
+  }
+  use_all_cores();
+  device_ = choose_device(o.device);
+  data_.train = data_.train.first(o.limit_train);
+  data_.test = data_.test.first(o.limit_test);
+  model_ = make_model(o.model, data_.train.channels(), data_.train.classes, o.seed);
+  if (!o.init_from.empty()) load_state_dict(*model_, o.init_from.string());
+  model_->to(device_);
+  if (device_.is_cpu()) use_channels_last(*model_);
+  dir_ = o.out / (o.run_name.empty() ? study_run_name(o) : o.run_name);
+  fs::create_directories(dir_ / "checkpoints");
+  const auto config = config_of(o);
+  if (fs::exists(dir_ / "config.txt")) {
+    const auto old = read_run_config(dir_);
+    for (const auto& [key, value] : config) {
+      auto it = std::find_if(old.begin(), old.end(), [&](const auto& kv) { return kv.first == key; });
+      const std::string found = it == old.end() ? "(missing)" : it->second;
+      if (found != value) {
+        throw InputError(fmt::format("{}: this run directory holds a run with {} = {}; this command asks for {} "
+                                     "(use another --out or remove the directory)",
+                                     (dir_ / "config.txt").string(), key, found, value));
+      }
+    }
+  } else {
+    std::string text = "# anodiff training run; epochs may be raised to continue it\n";
+    for (const auto& [k, v] : config) text += k + " = " + v + "\n";
+    write_text_durably(dir_ / "config.txt", text);
+  }
+}
+
+std::int64_t Trainer::steps_per_epoch() const {
+  return (data_.train.size() + options_.batch_size - 1) / options_.batch_size;
+}
+
+std::pair<double, double> evaluate(Network& model, const Dataset& data, std::int64_t batch_size,
+                                   torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  double loss = 0, wrong = 0;
+  std::mt19937_64 unused(0);
+  std::vector<std::int64_t> idx;
+  for (std::int64_t start = 0; start < data.size(); start += batch_size) {
+    idx.clear();
+    for (std::int64_t i = start; i < std::min(data.size(), start + batch_size); ++i) idx.push_back(i);
+    auto x = make_batch(data, idx, false, unused).to(device);
+    if (device.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = data.labels.slice(0, start, start + std::int64_t(idx.size())).to(device);
+    auto logits = model.forward(x);
+    loss += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    wrong += logits.argmax(1).ne(y).sum().item<double>();
+  }
+  return {loss / double(data.size()), wrong / double(data.size())};
+}
+
+std::vector<EpochMetrics> Trainer::run() {
+  const auto& o = options_;
+  keep_freed_memory();
+  const std::int64_t steps = steps_per_epoch();
+  const std::size_t D = parameter_count(*model_);
+  std::optional<TrajectoryWriter> traj, proj, grads;
+  std::optional<RandomProjection> sketch;
+  if (o.record_weights) traj.emplace(dir_ / "trajectory", D, kStepColumns);
+  if (o.projection > 0) {
+    sketch.emplace(D, o.projection, o.seed);
+    proj.emplace(dir_ / "projection", o.projection, kStepColumns);
+  }
+  if (o.save_gradients) {
+    grads.emplace(dir_ / "gradients", D, kStepColumns);
+    fs::create_directories(dir_ / "gradients" / "epoch_mean");
+  }
+  StepTable metrics;
+  metrics.names = kMetricColumns;
+  metrics.columns.assign(kMetricColumns.size(), {});
+  StepTable noise;
+  noise.names = {"step", "epoch", "grad_norm", "noise_norm"};
+  noise.columns.assign(4, {});
+  auto keep_epochs_up_to = [](StepTable& t, std::int64_t last) {
+    const auto& epoch = t.columns[t.names[0] == "epoch" ? 0 : 1];
+    std::size_t keep = 0;
+    while (keep < epoch.size() && epoch[keep] <= double(last)) ++keep;
+    for (auto& c : t.columns) c.resize(keep);
+  };
+  torch::optim::SGD optimizer(model_->parameters(),
+                              torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  std::vector<float> w(D), g, s(o.projection);
+  auto record = [&](double step, double epoch, double loss, double grad_norm) {
+    flatten_parameters(*model_, w);
+    const std::vector<double> row = {step, epoch, loss, grad_norm};
+    if (traj) traj->append(w.data(), row);
+    if (proj) {
+      sketch->apply(w.data(), s.data());
+      proj->append(s.data(), row);
+    }
+  };
+  auto commit = [&] {
+    if (traj) traj->commit();
+    if (proj) proj->commit();
+    if (grads) grads->commit();
+  };
+
+  const std::int64_t last = last_checkpoint(dir_);
+  if (last >= 0) {
+    load_module(*model_, checkpoint_path(dir_, last), device_);
+    if (device_.is_cpu()) use_channels_last(*model_);
+    const fs::path opt = dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last);
+    if (fs::exists(opt)) {
+      torch::serialize::InputArchive a;
+      a.load_from(opt.string(), device_);
+      optimizer.load(a);
+    }
+    const std::size_t expected = 1 + std::size_t(last) * std::size_t(steps);
+    for (auto* wr : {&traj, &proj}) {
+      if (!*wr) continue;
+      if ((*wr)->committed() < expected) {
+        throw InputError(fmt::format("{}: {} snapshots recorded, but the checkpoint of epoch {} needs {}",
+                                     dir_.string(), (*wr)->committed(), last, expected));
+      }
+      (*wr)->truncate(expected);
+    }
+    if (grads) grads->truncate(std::size_t(last) * std::size_t(steps));
+    if (fs::exists(dir_ / "metrics.csv")) metrics = StepTable::read_csv(dir_ / "metrics.csv");
+    keep_epochs_up_to(metrics, last);
+    if (grads && fs::exists(dir_ / "gradients" / "noise.csv")) noise = StepTable::read_csv(dir_ / "gradients" / "noise.csv");
+    keep_epochs_up_to(noise, last);
+    if (o.progress && last < o.epochs) std::fprintf(stderr, "anodiff: resuming %s after epoch %lld\n", dir_.c_str(), (long long)last);
+  } else {
+    for (auto* wr : {&traj, &proj, &grads}) {
+      if (*wr) (*wr)->truncate(0);
+    }
+    record(0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
+    commit();
+    const auto [test_loss, test_error] = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+    for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test_loss}, {4, test_error}, {5, 0.0}, {6, kNaN}}) {
+      metrics.columns[c].push_back(v);
+    }
+    metrics.write_csv(dir_ / "metrics.csv");
+    save_module(*model_, checkpoint_path(dir_, 0));
+  }
+
+  const std::int64_t n = data_.train.size();
+  const std::int64_t total_steps = (o.epochs - std::max<std::int64_t>(last, 0)) * steps;
+  Progress progress(fmt::format("training {}", o.model), std::size_t(std::max<std::int64_t>(total_steps, 0)), 2.0);
+  std::size_t done = 0;
+  for (std::int64_t epoch = std::max<std::int64_t>(last, 0) + 1; epoch <= o.epochs; ++epoch) {
+    const auto order = epoch_order(n, o.seed, epoch);
+    std::mt19937_64 gen(o.seed * 7919ull + std::uint64_t(epoch));
+    model_->train();
+    double loss_sum = 0, wrong = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::int64_t> idx;
+    for (std::int64_t step = 0; step < steps; ++step) {
+      idx.assign(order.begin() + step * o.batch_size, order.begin() + std::min(n, (step + 1) * o.batch_size));
+      auto x = make_batch(data_.train, idx, o.augment, gen).to(device_);
+      if (device_.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+      auto y = data_.train.labels.index_select(0, torch::from_blob(idx.data(), {std::int64_t(idx.size())}, torch::kInt64)).to(device_);
+      auto logits = model_->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      optimizer.zero_grad();
+      loss.backward();
+      const double grad_norm = gradient_norm(*model_);
+      const double loss_value = loss.item<double>();
+      if (grads) {
+        flatten_gradients(*model_, g);
+        const double t = double((epoch - 1) * steps + step + 1);
+        grads->append(g.data(), {t, double(epoch), loss_value, grad_norm});
+      }
+      optimizer.step();
+      record(double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
+      loss_sum += loss_value * double(idx.size());
+      wrong += logits.argmax(1).ne(y).sum().item<double>();
+      ++done;
+      if (o.progress) {
+        progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
+                                          loss_value));
+      }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (grads) {
+      // Epoch-mean gradient and the noise norm |g_t - g_mean| of each step.
+      const auto& rows = grads->pending();
+      std::vector<double> mean(D, 0.0);
+      const std::size_t r = rows.size() / D;
+      for (std::size_t i = 0; i < r; ++i) {
+        for (std::size_t j = 0; j < D; ++j) mean[j] += rows[i * D + j];
+      }
+      std::vector<float> meanf(D);
+      for (std::size_t j = 0; j < D; ++j) meanf[j] = float(mean[j] /= double(r));
+      for (std::size_t i = 0; i < r; ++i) {
+        double s2 = 0, g2 = 0;
+        for (std::size_t j = 0; j < D; ++j) s2 += (rows[i * D + j] - mean[j]) * (rows[i * D + j] - mean[j]), g2 += double(rows[i * D + j]) * rows[i * D + j];
+        const std::vector<double> row = {double((epoch - 1) * steps + std::int64_t(i) + 1), double(epoch), std::sqrt(g2), std::sqrt(s2)};
+        for (std::size_t c = 0; c < 4; ++c) noise.columns[c].push_back(row[c]);
+      }
+      detail::npy_write(dir_ / "gradients" / "epoch_mean" / fmt::format("epoch_{:04d}.npy", epoch),
+                        detail::NpyType::float32, {D}, meanf.data());
+      noise.write_csv(dir_ / "gradients" / "noise.csv");
+    }
+    commit();
+    const auto [test_loss, test_error] = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+    const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test_loss, test_error,
+                                     seconds, double(n) / seconds};
+    for (std::size_t c = 0; c < row.size(); ++c) metrics.columns[c].push_back(row[c]);
+    metrics.write_csv(dir_ / "metrics.csv");
+    if (o.plots) plot_metrics(dir_);
+    if (o.momentum > 0) {
+      torch::serialize::OutputArchive a;
+      optimizer.save(a);
+      const fs::path opt = dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch);
+      a.save_to(opt.string() + ".tmp");
+      fs::rename(opt.string() + ".tmp", opt);
+    }
+    save_module(*model_, checkpoint_path(dir_, epoch));
+    if (o.progress) {
+      std::fprintf(stderr, "epoch %lld/%lld: train loss %.4f error %.4f, test loss %.4f error %.4f, %.0f images/s\n",
+                   (long long)epoch, (long long)o.epochs, row[1], row[2], test_loss, test_error, row[6]);
+    }
+  }
+  std::vector<EpochMetrics> out;
+  for (std::size_t r = 0; r < metrics.rows(); ++r) {
+    EpochMetrics m;
+    m.epoch = std::int64_t(metrics.columns[0][r]);
+    m.train_loss = metrics.columns[1][r];
+    m.train_error = metrics.columns[2][r];
+    m.test_loss = metrics.columns[3][r];
+    m.test_error = metrics.columns[4][r];
+    m.seconds = metrics.columns[5][r];
+    m.images_per_second = metrics.columns[6][r];
+    out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace anodiff
