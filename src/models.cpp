@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/state_dict_reader.hpp"
 
 namespace anodiff {
 namespace nn = torch::nn;
@@ -169,24 +170,8 @@ void use_channels_last(nn::Module& model) {
 }
 
 void load_state_dict(nn::Module& model, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the state_dict", path));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  torch::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: not a state_dict saved by torch.save: {}", path,
-                                 std::string(e.what()).substr(0, 200)));
-  }
-  if (!value.isGenericDict()) {
-    throw InputError(fmt::format("{}: expected a dict of tensors (a state_dict), found {}", path,
-                                 value.tagKind()));
-  }
-  std::map<std::string, torch::Tensor> entries;
-  for (const auto& kv : value.toGenericDict()) {
-    if (kv.key().isString() && kv.value().isTensor()) entries[kv.key().toStringRef()] = kv.value().toTensor();
-  }
+  if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such file (expected a state_dict)", path));
+  const std::map<std::string, torch::Tensor> entries = detail::read_state_dict(path);
   torch::NoGradGuard no_grad;
   auto assign = [&](const std::string& name, torch::Tensor& target) {
     auto it = entries.find(name);

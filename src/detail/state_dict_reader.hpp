@@ -1,0 +1,14 @@
+#pragma once
+// Private: reads a state_dict written by Python's torch.save (zip format): a small unpickler for what a state_dict
+// holds (LibTorch 1.13's own unpickler cannot build the OrderedDict that state_dict() returns).
+#include <map>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace anodiff::detail {
+
+/// Name -> tensor of a torch.save'd dict of tensors (OrderedDict or dict). Throws InputError naming the file.
+std::map<std::string, torch::Tensor> read_state_dict(const std::string& path);
+
+}  // namespace anodiff::detail

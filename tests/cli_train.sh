@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# anodiff-train as a user runs it: a short Fashion-MNIST run, its files, a restart after kill -9, bad input,
+# and PyTorch state_dict interchange. Usage: cli_train.sh BINARY WORKDIR SOURCE_DIR
+set -u
+bin=$1
+work=$2
+src=$(cd "$3" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+fail=0
+check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
+expect2() {  # expect2 PATTERN -- command...
+  local pattern=$1
+  shift 2
+  local err
+  err=$("$@" 2>&1 >/dev/null)
+  local got=$?
+  if [[ $got -eq 2 ]] && tail -n 1 <<<"$err" | grep -q -- "$pattern"; then echo "ok: exit 2: $pattern"; else
+    echo "FAIL: $* -> exit $got, stderr: $err"; fail=1; fi
+}
+expect2 "unknown model 'resnet99'" -- "$bin" --model resnet99 --dataset gauss --out o
+expect2 "no-such-dir: no such directory" -- "$bin" --dataset cifar10 --data-dir no-such-dir --out o
+expect2 "unknown data set 'svhn'" -- "$bin" --dataset svhn --out o
+expect2 "batch_size must be >= 1" -- "$bin" --dataset gauss --batch_size 0 --limit-train 64 --out o
+expect2 "momentum must lie in" -- "$bin" --dataset gauss --momentum 1.5 --limit-train 64 --out o
+expect2 "device must be cpu, cuda or auto" -- "$bin" --dataset gauss --device tpu --limit-train 64 --out o
+
+args=(--model resnet14 --dataset fashion-mnist --epochs 3 --batch_size 64 --limit-train 640 --limit-test 256 --out runs)
+name="resnet14_sgd_lr=0.1_bs=64_wd=0_mom=0_save_epoch=1"
+run="runs/$name"
+"$bin" "${args[@]}" > straight.log 2>&1 || { echo "FAIL: training run"; cat straight.log; fail=1; }
+check "[[ -f $run/metrics.png && -f $run/metrics.gp && -f $run/config.txt ]]" "metrics.png, its script and config.txt"
+check "[[ \$(wc -l < $run/metrics.csv) -eq 5 ]]" "metrics.csv has epochs 0..3"
+check "[[ -f $run/checkpoints/model_epoch_0.pt && -f $run/checkpoints/model_epoch_3.pt ]]" "checkpoints of epochs 0 and 3"
+check "grep -q 'ETA' straight.log" "progress with ETA on stderr"
+mv runs straight
+
+# The same run, killed with SIGKILL mid-training and started again with the same command.
+"$bin" "${args[@]}" > first.log 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+  [[ -f $run/checkpoints/model_epoch_1.pt ]] && break
+  sleep 0.1
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+"$bin" "${args[@]}" > second.log 2>&1 || { echo "FAIL: resumed run"; cat second.log; fail=1; }
+check "grep -q resuming second.log" "the second start resumes"
+/usr/bin/python3 - "$name" <<'PY' || fail=1
+import sys, csv, glob
+import numpy as np
+name = sys.argv[1]
+def load(root):
+    return np.concatenate([np.load(f) for f in sorted(glob.glob(f"{root}/{name}/trajectory/chunk_*.npy"))])
+a, b = load("straight"), load("runs")
+assert a.shape == b.shape, (a.shape, b.shape)
+assert np.array_equal(a, b), "trajectories differ"
+ma = [r["test_loss"] for r in csv.DictReader(open(f"straight/{name}/metrics.csv"))]
+mb = [r["test_loss"] for r in csv.DictReader(open(f"runs/{name}/metrics.csv"))]
+assert ma == mb, (ma, mb)
+print(f"ok: killed and resumed run equals the uninterrupted one ({a.shape[0]} snapshots of {a.shape[1]})")
+PY
+
+# PyTorch interchange: a state_dict written by Python's torch.save (the study's model code) starts a run (--init).
+/usr/bin/python3 - "$src/benchmarks/reference" <<'PY' || fail=1
+import sys, torch, numpy as np
+sys.path.insert(0, sys.argv[1])
+from study_models import ResNetCifar
+torch.manual_seed(3)
+net = ResNetCifar(14)
+with torch.no_grad():
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(); m.weight.uniform_()
+torch.save(net.state_dict(), "python_state_dict.pt")
+np.save("python_theta.npy", torch.cat([p.detach().reshape(-1) for p in net.parameters()]).numpy())
+PY
+"$bin" --model resnet14 --dataset gauss --limit-train 64 --limit-test 64 --epochs 0 --init python_state_dict.pt \
+  --out imported --quiet > import.log 2>&1 || { echo "FAIL: --init"; cat import.log; fail=1; }
+/usr/bin/python3 - <<'PY' || fail=1
+import glob, numpy as np
+theta = np.load("python_theta.npy")
+w = np.load(sorted(glob.glob("imported/*/trajectory/chunk_*.npy"))[0])[0]
+assert w.shape == theta.shape and np.array_equal(w, theta), "imported weights differ"
+print(f"ok: a torch.save state_dict of the study's ResNet-14 loads ({theta.size} parameters, by name)")
+PY
+expect2 "expected an entry 'layer1.2.conv1.weight'" -- "$bin" --model resnet20 --dataset gauss --limit-train 64 \
+  --epochs 0 --init python_state_dict.pt --out imported20
+exit $fail

@@ -1,0 +1,242 @@
+#define CATCH_CONFIG_PREFIX_ALL  // glog (pulled in by LibTorch) redefines CHECK
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "anodiff/datasets.hpp"
+#include "anodiff/error.hpp"
+#include "anodiff/models.hpp"
+#include "anodiff/parameters.hpp"
+#include "anodiff/trainer.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "test_helpers.hpp"
+
+using namespace anodiff;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A learnable toy set: the label sets the brightness of a 3x32x32 image, plus noise.
+DataSplit toy_data(std::int64_t n, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  DataSplit s;
+  for (auto* d : {&s.train, &s.test}) {
+    d->name = "toy";
+    d->labels = torch::randint(0, 10, {n}, torch::kInt64);
+    auto level = d->labels.to(torch::kFloat32).view({n, 1, 1, 1}) * 20.0 + 30.0;
+    d->images = (level + torch::randn({n, 3, 32, 32}) * 10.0).clamp(0, 255).to(torch::kUInt8);
+    d->mean = {0.5, 0.5, 0.5};
+    d->std = {0.25, 0.25, 0.25};
+  }
+  return s;
+}
+
+TrainerOptions tiny_options(const fs::path& out) {
+  TrainerOptions o;
+  o.model = "resnet14";
+  o.dataset = "toy";
+  o.out = out;
+  o.epochs = 2;
+  o.batch_size = 32;
+  o.lr = 0.05;
+  o.plots = false;
+  o.progress = false;
+  return o;
+}
+
+std::string cifar_records(const std::vector<int>& labels) {
+  std::string bytes;
+  for (int l : labels) {
+    bytes += static_cast<char>(l);
+    bytes += std::string(3072, static_cast<char>(l * 10));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("models: the study's parameter counts pin the architectures", "[models]") {
+  const std::vector<std::pair<std::string, std::size_t>> expected = {
+      {"resnet14", 175258}, {"resnet14_noshort", 172506}, {"resnet20", 272474},
+      {"resnet56", 855770}, {"resnet110", 1730714},       {"vgg9", 2789706}};
+  for (const auto& [name, count] : expected) {
+    CATCH_INFO(name);
+    CATCH_CHECK(parameter_count(*make_model(name)) == count);
+  }
+  auto net = make_model("resnet20", 1);  // a 1-channel first convolution for (Fashion-)MNIST
+  CATCH_CHECK(net->forward(torch::zeros({2, 1, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
+  CATCH_CHECK(make_model("vgg9")->forward(torch::zeros({2, 3, 32, 32})).size(1) == 10);
+  CATCH_CHECK_THROWS_WITH(make_model("resnet18"), Catch::Contains("unknown model 'resnet18'") &&
+                                                      Catch::Contains("resnet14"));
+  // The study's initialisation, seeded.
+  std::vector<float> a, b, c;
+  flatten_parameters(*make_model("resnet14", 3, 10, 0), a);
+  flatten_parameters(*make_model("resnet14", 3, 10, 0), b);
+  flatten_parameters(*make_model("resnet14", 3, 10, 1), c);
+  CATCH_CHECK(a == b);
+  CATCH_CHECK(a != c);
+  const auto linear = torch::from_blob(a.data() + a.size() - 650, {640}).clone();
+  CATCH_CHECK(linear.std().item<double>() == Approx(1e-3).epsilon(0.15));
+}
+
+CATCH_TEST_CASE("CIFAR-10 reader: records, sizes and labels are checked", "[data]") {
+  test::TempDir dir;
+  test::write_bytes(dir / "ok.bin", cifar_records({3, 9, 0}));
+  const auto d = read_cifar10_file(dir / "ok.bin");
+  CATCH_REQUIRE(d.size() == 3);
+  CATCH_CHECK(d.labels[1].item<std::int64_t>() == 9);
+  CATCH_CHECK(d.images[0][2][31][31].item<std::uint8_t>() == 30);
+  test::write_bytes(dir / "short.bin", cifar_records({1, 2}).substr(0, 5000));
+  CATCH_CHECK_THROWS_WITH(read_cifar10_file(dir / "short.bin"),
+                          Catch::Contains("short.bin") && Catch::Contains("3073") && Catch::Contains("5000"));
+  test::write_bytes(dir / "label.bin", cifar_records({1, 12}));
+  CATCH_CHECK_THROWS_WITH(read_cifar10_file(dir / "label.bin"),
+                          Catch::Contains("label.bin") && Catch::Contains("record 1") && Catch::Contains("found 12"));
+  // A directory in the layout of the binary version, but with files of the wrong record count.
+  for (int b = 1; b <= 5; ++b) test::write_bytes(dir / ("data_batch_" + std::to_string(b) + ".bin"), cifar_records({1}));
+  test::write_bytes(dir / "test_batch.bin", cifar_records({1}));
+  CATCH_CHECK_THROWS_WITH(load_cifar10(dir.path), Catch::Contains("data_batch_1.bin") &&
+                                                      Catch::Contains("expected 10,000 records, found 1"));
+  CATCH_CHECK_THROWS_AS(load_cifar10(dir / "missing"), InputError);
+  CATCH_CHECK_THROWS_WITH(load_dataset("imagenet"), Catch::Contains("unknown data set 'imagenet'"));
+}
+
+CATCH_TEST_CASE("Fashion-MNIST: Debian's files load, padded to 32x32", "[data]") {
+  if (!fs::exists(kFashionMnistDir)) return;  // dataset-fashion-mnist is installed by scripts/install-deps.sh
+  const auto s = load_dataset("fashion-mnist");
+  CATCH_CHECK(s.train.size() == 60000);
+  CATCH_CHECK(s.test.size() == 10000);
+  CATCH_CHECK(s.train.images.sizes() == std::vector<std::int64_t>{60000, 1, 32, 32});
+  CATCH_CHECK(s.train.images.slice(2, 0, 2).max().item<int>() == 0);  // the padding is zero
+  std::mt19937_64 gen(0);
+  const auto batch = make_batch(s.train, {0, 1, 2, 3}, true, gen);
+  CATCH_CHECK(batch.sizes() == std::vector<std::int64_t>{4, 1, 32, 32});
+}
+
+CATCH_TEST_CASE("augmentation: seeded crops and flips of the zero-padded image", "[data]") {
+  const auto d = toy_data(8, 1).train;
+  std::mt19937_64 g1(5), g2(5), g3(6);
+  const std::vector<std::int64_t> idx = {0, 1, 2, 3, 4, 5, 6, 7};
+  CATCH_CHECK(torch::equal(make_batch(d, idx, true, g1), make_batch(d, idx, true, g2)));
+  CATCH_CHECK_FALSE(torch::equal(make_batch(d, idx, true, g1), make_batch(d, idx, true, g3)));
+  std::mt19937_64 g4(0);
+  const auto plain = make_batch(d, idx, false, g4);
+  CATCH_CHECK(plain.mean().item<double>() == Approx(((d.images.to(torch::kFloat32) / 255 - 0.5) / 0.25).mean().item<double>()));
+}
+
+CATCH_TEST_CASE("trainer: training lowers the loss and records theta after every step", "[trainer]") {
+  test::TempDir dir;
+  auto o = tiny_options(dir.path);
+  o.epochs = 3;
+  Trainer trainer(o, toy_data(256, 2));
+  const auto metrics = trainer.run();
+  CATCH_REQUIRE(metrics.size() == 4);  // epoch 0 (initial model) and three epochs
+  CATCH_CHECK(metrics[3].train_loss < metrics[1].train_loss);
+  CATCH_CHECK(metrics[3].train_loss < 2.2);
+  const auto traj = WeightTrajectory::load(trainer.directory() / "trajectory");
+  CATCH_REQUIRE(traj.size() == 1 + 3 * 8);
+  // Snapshot 0 is the seed's initialisation; the last one the trained model.
+  std::vector<float> init, now;
+  flatten_parameters(*make_model("resnet14", 3, 10, 0), init);
+  flatten_parameters(*trainer.model(), now);
+  const auto first = traj.snapshot(0), last = traj.snapshot(traj.size() - 1);
+  for (std::size_t j = 0; j < init.size(); j += 997) {
+    CATCH_CHECK(first[j] == init[j]);
+    CATCH_CHECK(last[j] == now[j]);
+  }
+  // Snapshot 8 is the model after the first epoch's 8 steps: the checkpoint of epoch 1.
+  auto m1 = make_model("resnet14");
+  torch::serialize::InputArchive a;
+  a.load_from(checkpoint_path(trainer.directory(), 1).string());
+  m1->load(a);
+  std::vector<float> e1;
+  flatten_parameters(*m1, e1);
+  const auto s8 = traj.snapshot(8);
+  for (std::size_t j = 0; j < e1.size(); j += 101) CATCH_CHECK(s8[j] == e1[j]);
+  const auto loss = traj.loss();
+  CATCH_CHECK(std::isnan(loss[0]));
+  CATCH_CHECK(loss[1] > 0);
+  CATCH_CHECK(fs::exists(trainer.directory() / "metrics.csv"));
+  CATCH_CHECK(trainer.directory().filename() == "resnet14_sgd_lr=0.05_bs=32_wd=0_mom=0_save_epoch=1");
+}
+
+CATCH_TEST_CASE("trainer: a run killed and restarted equals one never interrupted", "[trainer][resume]") {
+  test::TempDir dir;
+  const auto data = toy_data(96, 3);
+  auto o = tiny_options(dir / "straight");
+  o.momentum = 0.9;  // the optimizer state must survive the restart too
+  o.save_gradients = true;
+  Trainer straight(o, data);
+  straight.run();
+
+  auto r = o;
+  r.out = dir / "resumed";
+  r.epochs = 1;
+  Trainer(r, data).run();
+  // Killed after the second epoch's chunk was written but before its checkpoint: simulate by training to 2 and
+  // deleting the checkpoint of epoch 2.
+  r.epochs = 2;
+  Trainer(r, data).run();
+  const fs::path run = dir / "resumed" / Trainer::study_run_name(r);
+  fs::remove(checkpoint_path(run, 2));
+  Trainer again(r, data);
+  again.run();
+
+  const auto a = WeightTrajectory::load(straight.directory() / "trajectory");
+  const auto b = WeightTrajectory::load(run / "trajectory");
+  CATCH_REQUIRE(a.size() == b.size());
+  for (std::size_t t = 0; t < a.size(); ++t) CATCH_CHECK(a.snapshot(t) == b.snapshot(t));
+  CATCH_CHECK(a.loss().back() == b.loss().back());
+  const auto ga = WeightTrajectory::load(straight.directory() / "gradients");
+  const auto gb = WeightTrajectory::load(run / "gradients");
+  CATCH_CHECK(ga.size() == gb.size());
+  CATCH_CHECK(ga.snapshot(ga.size() - 1) == gb.snapshot(gb.size() - 1));
+  const auto ma = StepTable::read_csv(straight.directory() / "metrics.csv");
+  const auto mb = StepTable::read_csv(run / "metrics.csv");
+  CATCH_CHECK(*ma.column("test_loss") == *mb.column("test_loss"));
+  const auto& la = *ma.column("train_loss");
+  const auto& lb = *mb.column("train_loss");
+  CATCH_REQUIRE(la.size() == 3);
+  CATCH_CHECK(std::vector<double>(la.begin() + 1, la.end()) == std::vector<double>(lb.begin() + 1, lb.end()));
+  const auto noise = StepTable::read_csv(run / "gradients" / "noise.csv");
+  CATCH_CHECK(noise.rows() == 2 * 3);
+  // Another configuration in the same directory is refused.
+  auto other = r;
+  other.lr = 0.05;
+  other.run_name = Trainer::study_run_name(r);
+  other.seed = 5;
+  CATCH_CHECK_THROWS_WITH(Trainer(other, data), Catch::Contains("seed = 0") && Catch::Contains("asks for 5"));
+}
+
+CATCH_TEST_CASE("trainer: a projection of theta is recorded beside it", "[trainer]") {
+  test::TempDir dir;
+  auto o = tiny_options(dir.path);
+  o.epochs = 1;
+  o.projection = 64;
+  o.record_weights = false;
+  Trainer t(o, toy_data(64, 4));
+  t.run();
+  CATCH_CHECK_FALSE(fs::exists(t.directory() / "trajectory"));
+  const auto p = WeightTrajectory::load(t.directory() / "projection");
+  CATCH_CHECK(p.size() == 3);
+  CATCH_CHECK(p.dimension() == 64);
+}
+
+CATCH_TEST_CASE("state_dict: written and read back by name, wrong architectures refused", "[models]") {
+  test::TempDir dir;
+  auto a = make_model("resnet14", 3, 10, 1);
+  save_state_dict(*a, (dir / "a.pt").string());
+  auto b = make_model("resnet14", 3, 10, 2);
+  load_state_dict(*b, (dir / "a.pt").string());
+  std::vector<float> fa, fb;
+  flatten_parameters(*a, fa);
+  flatten_parameters(*b, fb);
+  CATCH_CHECK(fa == fb);
+  auto c = make_model("resnet20");
+  CATCH_CHECK_THROWS_WITH(load_state_dict(*c, (dir / "a.pt").string()),
+                          Catch::Contains("a.pt") && Catch::Contains("layer1.2.conv1.weight"));
+  test::write_bytes(dir / "junk.pt", "not a pickle");
+  CATCH_CHECK_THROWS_AS(load_state_dict(*c, (dir / "junk.pt").string()), InputError);
+}
