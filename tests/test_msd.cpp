@@ -123,8 +123,9 @@ TEST_CASE("msd: ensemble average and ergodicity breaking of Brownian motion", "[
 
 TEST_CASE("random projection: the MSD of a sketched trajectory is within 3 sqrt(2/k) of the exact MSD",
           "[msd][projection]") {
-  // Stated accuracy: relative standard deviation ~ sqrt(2/k) = 2.2% per squared distance at k = 4096; every lag
-  // within 3 standard deviations (6.6%), and the mean error over lags within one.
+  // Stated accuracy: relative standard deviation <= sqrt(2/k) = 2.2% per squared distance at k = 4096 (averaging
+  // over pairs can only lower it); every lag within 3 standard deviations (6.6%). The lags share one sketch, so
+  // their errors are correlated: the mean error over lags is about one draw, not an average of many.
   const std::size_t T = 300, D = 20000, k = 4096;
   const auto t = synthetic::fractional_brownian(T, D, 0.7, 3);
   const RandomProjection p(D, k, 11);
@@ -146,6 +147,5 @@ TEST_CASE("random projection: the MSD of a sketched trajectory is within 3 sqrt(
   INFO("worst relative MSD error " << worst << ", mean " << mean);
   const double sd = std::sqrt(2.0 / double(k));
   CHECK(worst < 3 * sd);
-  CHECK(mean < sd);
   CHECK_THROWS_AS(RandomProjection(0, 3, 1), std::invalid_argument);
 }
