@@ -1,8 +1,9 @@
 // Training step throughput (images/s) of a CIFAR ResNet against the study's Python step on Debian's python3-torch
 // (benchmarks/reference/train_step_torch.py) with the same model, batch and threads, and the cost of per-step
 // recording (to disk, and the streaming MsdEstimator).
-// Usage: bench_train_step [model=resnet20] [batches=128,1024] [steps=8]
+// Usage: bench_train_step [model=resnet20] [batches=128,1024] [steps=8] [device=cpu|cuda]
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -26,12 +27,16 @@ namespace {
 enum class Recording { none, disk, stream };
 
 double median_step(const std::string& model, std::int64_t batch, int steps, Recording recording, const fs::path& dir,
-                   double* record_seconds) {
+                   double* record_seconds, torch::Device device) {
   auto net = make_model(model);
-  use_channels_last(*net);  // as the Trainer does on a CPU
+  net->to(device);
+  auto x = torch::randn({batch, 3, 32, 32}).to(device);
+  auto y = torch::randint(0, 10, {batch}).to(device);
+  if (device.is_cpu()) {  // as the Trainer does on a CPU
+    use_channels_last(*net);
+    x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  }
   torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.1));
-  auto x = torch::randn({batch, 3, 32, 32}).contiguous(at::MemoryFormat::ChannelsLast);
-  auto y = torch::randint(0, 10, {batch});
   net->train();
   const std::size_t D = parameter_count(*net);
   fs::remove_all(dir);
@@ -47,14 +52,15 @@ double median_step(const std::string& model, std::int64_t batch, int steps, Reco
     auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
     loss.backward();
     opt.step();
+    const double loss_value = loss.item<double>();  // waits for the device, as the recording does
     const double t1 = bench::now();
     if (recording != Recording::none) {
       flatten_parameters(*net, w);
       if (recording == Recording::disk) {
-        writer.append(w.data(), {double(i), 0.0, loss.item<double>()});
+        writer.append(w.data(), {double(i), 0.0, loss_value});
         if (i == steps + 1) writer.commit();  // one chunk per epoch; its cost is spread over the epoch's steps
       } else {
-        stream.add(w.data(), loss.item<double>());
+        stream.add(w.data(), loss_value);
       }
     }
     const double t2 = bench::now();
@@ -83,6 +89,8 @@ int main(int argc, char** argv) {
     while (std::getline(ss, item, ',')) batches.push_back(std::stoll(item));
   }
   const int steps = argc > 3 ? std::stoi(argv[3]) : 8;
+  const std::string device_name = argc > 4 ? argv[4] : "cpu";
+  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
   use_all_cores();
   keep_freed_memory();  // as the Trainer does
   const int threads = torch::get_num_threads();
@@ -90,15 +98,17 @@ int main(int argc, char** argv) {
   std::printf("machine: %s", bench::run_command("lscpu | grep 'Model name' | sed 's/  */ /g'").c_str());
   for (auto batch : batches) {
     double rec_disk = 0, rec_stream = 0;
-    const double plain = median_step(model, batch, steps, Recording::none, dir, nullptr);
-    const double disk = median_step(model, batch, steps, Recording::disk, dir, &rec_disk);
-    const double streamed = median_step(model, batch, steps, Recording::stream, dir, &rec_stream);
-    const std::string out = bench::run_command(fmt::format("/usr/bin/python3 {}/train_step_torch.py {} {} {} {}",
-                                                           ANODIFF_REFERENCE_DIR, model, batch, steps, threads));
+    const double plain = median_step(model, batch, steps, Recording::none, dir, nullptr, device);
+    const double disk = median_step(model, batch, steps, Recording::disk, dir, &rec_disk, device);
+    const double streamed = median_step(model, batch, steps, Recording::stream, dir, &rec_stream, device);
+    const char* python = std::getenv("ANODIFF_PYTHON") ? std::getenv("ANODIFF_PYTHON") : "/usr/bin/python3";
+    const std::string out = bench::run_command(fmt::format("{} {}/train_step_torch.py {} {} {} {} {}", python,
+                                                           ANODIFF_REFERENCE_DIR, model, batch, steps, threads,
+                                                           device_name));
     const double py = std::stod(out.substr(out.find("images_per_second=") + 18));
-    std::printf("%s batch %lld, %d threads: anodiff %.1f images/s (median of %d steps), python %.1f images/s: "
+    std::printf("%s on %s, batch %lld, %d threads: anodiff %.1f images/s (median of %d steps), python %.1f images/s: "
                 "ratio %.2f (target >= 1.0)\n",
-                model.c_str(), (long long)batch, threads, double(batch) / plain, steps, py,
+                model.c_str(), device_name.c_str(), (long long)batch, threads, double(batch) / plain, steps, py,
                 double(batch) / plain / py);
     std::printf("  per-step recording to disk: %.2f ms = %.2f%% of a step (target <= 5%%); streaming MsdEstimator "
                 "(buffering; the part's analysis every 1,000 steps is not in this window): %.2f ms = %.2f%%\n",
