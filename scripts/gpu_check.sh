@@ -18,12 +18,13 @@ prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 torchlib=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 libdir=$root/usr/lib/x86_64-linux-gnu
 headeronly=OFF; [[ $abi == 0 ]] && headeronly=ON
+zlib=$libdir/libz.a; for z in /usr/lib/x86_64-linux-gnu/libz.so.1 /lib/x86_64-linux-gnu/libz.so.1; do [[ -e $z ]] && zlib=$z && break; done
 configure() {
   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DANODIFF_BUILD_EXAMPLES=OFF -DANODIFF_BUILD_TESTS=OFF \
     -DANODIFF_BUILD_BENCHMARKS=ON -DANODIFF_FMT_HEADER_ONLY=$headeronly -DCMAKE_CXX_STANDARD=$1 \
     -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" -DCMAKE_PREFIX_PATH="$prefix;$root/usr" \
     -DEigen3_DIR=$root/usr/share/eigen3/cmake -Dfmt_DIR=$libdir/cmake/fmt \
-    -DBLAS_LIBRARIES=$libdir/blas/libblas.so.3 -DZLIB_INCLUDE_DIR=$root/usr/include -DZLIB_LIBRARY=$libdir/libz.a
+    -DBLAS_LIBRARIES=$libdir/blas/libblas.so.3 -DZLIB_INCLUDE_DIR=$root/usr/include -DZLIB_LIBRARY=$zlib
 }
 build() { cmake --build build-gpu -j 16 --target bench_train_step bench_trainer_run 2>&1 | grep -E 'error|Error|Built target' | head -n 40; }
 { configure 17 && build && [[ -x build-gpu/benchmarks/bench_train_step ]]; } || { rm -rf build-gpu; configure 20 && build; }
