@@ -1,5 +1,6 @@
 #include "anodiff/parameters.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -15,9 +16,18 @@ std::size_t parameter_count(const torch::nn::Module& module) {
 
 void flatten_parameters(const torch::nn::Module& module, std::vector<float>& out) {
   out.resize(parameter_count(module));
-  std::size_t offset = 0;
   torch::NoGradGuard no_grad;
-  for (const auto& p : module.parameters()) {
+  const auto params = module.parameters();
+  if (!params.empty() && !params.front().device().is_cpu()) {
+    // One concatenation on the device and one copy to the host, instead of a transfer per tensor.
+    std::vector<torch::Tensor> flat;
+    for (const auto& p : params) flat.push_back(p.detach().reshape({-1}).to(torch::kFloat32));
+    const auto host = torch::cat(flat).to(torch::kCPU);
+    std::memcpy(out.data(), host.data_ptr<float>(), out.size() * sizeof(float));
+    return;
+  }
+  std::size_t offset = 0;
+  for (const auto& p : params) {
     const auto n = p.numel();
     auto dst = torch::from_blob(out.data() + offset, {n}, torch::kFloat32);
     dst.copy_(p.detach().reshape({n}));

@@ -89,12 +89,13 @@ std::int64_t last_checkpoint(const fs::path& run) {
   return last;
 }
 
-double gradient_norm(torch::nn::Module& m) {
+// Sum of squares of all gradients, as a 0-d tensor on the model's device (read with the step's other numbers).
+torch::Tensor gradient_square_sum(torch::nn::Module& m) {
   std::vector<torch::Tensor> squares;
   for (const auto& p : m.parameters()) {
     if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
   }
-  return squares.empty() ? 0.0 : std::sqrt(torch::stack(squares).sum().item<double>());
+  return torch::stack(squares).sum();
 }
 
 void flatten_gradients(const torch::nn::Module& m, std::vector<float>& out) {
@@ -317,8 +318,11 @@ std::vector<EpochMetrics> Trainer::run() {
       auto loss = torch::nn::functional::cross_entropy(logits, y);
       optimizer.zero_grad();
       loss.backward();
-      const double grad_norm = gradient_norm(*model_);
-      const double loss_value = loss.item<double>();
+      // Loss, gradient norm and errors in one transfer from the device.
+      const auto numbers = torch::stack({loss.detach().to(torch::kFloat64), gradient_square_sum(*model_).to(torch::kFloat64),
+                                         logits.argmax(1).ne(y).sum().to(torch::kFloat64)}).to(torch::kCPU);
+      const double loss_value = numbers[0].item<double>();
+      const double grad_norm = std::sqrt(numbers[1].item<double>());
       if (grads) {
         flatten_gradients(*model_, g);
         const double t = double((epoch - 1) * steps + step + 1);
@@ -327,7 +331,7 @@ std::vector<EpochMetrics> Trainer::run() {
       optimizer.step();
       record(double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
       loss_sum += loss_value * double(idx.size());
-      wrong += logits.argmax(1).ne(y).sum().item<double>();
+      wrong += numbers[2].item<double>();
       ++done;
       if (o.progress) {
         progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
