@@ -1,0 +1,165 @@
+#define CATCH_CONFIG_PREFIX_ALL  // glog (pulled in by LibTorch) redefines CHECK
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include <Eigen/Dense>
+#include <torch/torch.h>
+
+#include "anodiff/hessian_eigen.hpp"
+
+using namespace anodiff;
+
+namespace {
+
+// A small float64 MLP classifier on fixed random data.
+struct SmallMlp {
+  torch::nn::Sequential net{torch::nn::Linear(4, 6), torch::nn::Tanh(), torch::nn::Linear(6, 3)};
+  torch::Tensor x, y;
+  SmallMlp() {
+    torch::manual_seed(0);
+    net->to(torch::kFloat64);
+    x = torch::randn({20, 4}, torch::kFloat64);
+    y = torch::randint(0, 3, {20});
+  }
+  std::unique_ptr<HessianOperator> hessian() {
+    auto n = net;
+    auto xx = x, yy = y;
+    return std::make_unique<HessianOperator>(
+        *net, std::vector<HessianOperator::Term>{{[n, xx, yy]() mutable { return torch::nn::functional::cross_entropy(n->forward(xx), yy); }, 1.0}});
+  }
+};
+
+Eigen::MatrixXd dense(HessianOperator& op) {
+  const auto D = Eigen::Index(op.dimension());
+  Eigen::MatrixXd H(D, D);
+  Eigen::VectorXd e = Eigen::VectorXd::Zero(D);
+  for (Eigen::Index j = 0; j < D; ++j) {
+    e.setZero();
+    e(j) = 1;
+    op.apply(e.data(), H.col(j).data());
+  }
+  return H;
+}
+
+// A module whose loss is 0.5 w^T A w + b^T w: its Hessian is A.
+struct Quadratic : torch::nn::Module {
+  torch::Tensor w, A, b;
+  explicit Quadratic(const Eigen::MatrixXd& a) {
+    const auto D = a.rows();
+    w = register_parameter("w", torch::randn({D}, torch::kFloat64));
+    A = torch::from_blob(const_cast<double*>(a.data()), {D, D}, torch::kFloat64).clone();
+    b = torch::randn({D}, torch::kFloat64);
+  }
+  torch::Tensor loss() { return 0.5 * w.dot(A.mv(w)) + b.dot(w); }
+};
+
+Eigen::MatrixXd spd(Eigen::Index D, double decay, unsigned seed) {
+  std::srand(seed);
+  Eigen::MatrixXd Q = Eigen::MatrixXd::Random(D, D).householderQr().householderQ();
+  Eigen::VectorXd d(D);
+  for (Eigen::Index i = 0; i < D; ++i) d(i) = 10.0 * std::pow(decay, double(i)) - (i % 7 == 0 ? 0.5 : 0.0);
+  return Q * d.asDiagonal() * Q.transpose();
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("Hessian: Lanczos equals the dense eigendecomposition of a float64 MLP to 1e-9", "[hessian]") {
+  SmallMlp m;
+  auto op = m.hessian();
+  CATCH_REQUIRE(op->dimension() == 51);
+  const Eigen::MatrixXd H = dense(*op);
+  CATCH_CHECK((H - H.transpose()).cwiseAbs().maxCoeff() < 1e-12);  // symmetric: u.Hv = v.Hu
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H);
+  const Eigen::VectorXd ev = es.eigenvalues();  // ascending
+  HessianEigenOptions o;
+  o.k = 5;
+  o.tolerance = 1e-12;
+  const auto top = hessian_eigen(*op, o);
+  CATCH_REQUIRE(top.converged);
+  CATCH_REQUIRE(top.eigenvalues.size() == 5);
+  for (int i = 0; i < 5; ++i) CATCH_CHECK(std::fabs(top.eigenvalues[i] - ev(50 - i)) < 1e-9);
+  for (double r : top.relative_residuals) CATCH_CHECK(r < 1e-9);
+  CATCH_CHECK(top.verification_products == 5);
+  o.end = SpectrumEnd::smallest;
+  o.k = 3;
+  const auto low = hessian_eigen(*op, o);
+  for (int i = 0; i < 3; ++i) CATCH_CHECK(std::fabs(low.eigenvalues[i] - ev(i)) < 1e-9);
+}
+
+CATCH_TEST_CASE("Hessian: a quadratic loss has its matrix as Hessian; power iteration agrees on the top", "[hessian]") {
+  torch::manual_seed(1);
+  const Eigen::MatrixXd A = spd(60, 0.8, 3);
+  auto q = std::make_shared<Quadratic>(A);
+  HessianOperator op(*q, {{[q] { return q->loss(); }, 1.0}});
+  const Eigen::MatrixXd H = dense(op);
+  CATCH_CHECK((H - A).cwiseAbs().maxCoeff() < 1e-12);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(A);
+  HessianEigenOptions o;
+  o.k = 3;
+  o.tolerance = 1e-10;
+  o.eigenvectors = true;
+  const auto l = hessian_eigen(op, o);
+  o.method = EigenMethod::power;
+  o.max_iterations = 2000;
+  const auto p = hessian_eigen(op, o);
+  for (int i = 0; i < 3; ++i) {
+    CATCH_CHECK(l.eigenvalues[i] == Approx(es.eigenvalues()(59 - i)).epsilon(1e-10));
+    CATCH_CHECK(p.eigenvalues[i] == Approx(es.eigenvalues()(59 - i)).epsilon(1e-4));
+  }
+  CATCH_CHECK(l.eigenvectors.size() == 3);
+  CATCH_CHECK(p.products > l.products);  // power iteration needs more products for the same eigenvalues
+}
+
+CATCH_TEST_CASE("Hessian: non-convergence is reported as data", "[hessian]") {
+  torch::manual_seed(2);
+  const Eigen::MatrixXd A = spd(200, 0.995, 4);  // a slowly decaying spectrum: hard to converge
+  auto q = std::make_shared<Quadratic>(A);
+  HessianOperator op(*q, {{[q] { return q->loss(); }, 1.0}});
+  HessianEigenOptions o;
+  o.k = 10;
+  o.ncv = 12;
+  o.max_iterations = 1;
+  o.tolerance = 1e-14;
+  HessianEigenResult r;
+  CATCH_REQUIRE_NOTHROW(r = hessian_eigen(op, o));
+  CATCH_CHECK_FALSE(r.converged);
+  CATCH_CHECK(r.products > 0);
+  o.k = 200;
+  CATCH_CHECK_THROWS_WITH(hessian_eigen(op, o), Catch::Contains("k must lie in 1..D-1 = 1..199"));
+}
+
+CATCH_TEST_CASE("Hessian: Hutch++ trace and the SLQ density match the dense spectrum", "[hessian]") {
+  torch::manual_seed(3);
+  const Eigen::MatrixXd A = spd(200, 0.97, 5);
+  auto q = std::make_shared<Quadratic>(A);
+  HessianOperator op(*q, {{[q] { return q->loss(); }, 1.0}});
+  const double trace = A.trace();
+  CATCH_CHECK(hutchpp_trace(op, 90, 1) == Approx(trace).epsilon(0.05));
+  const auto density = spectral_density(op, 8, 40, 2);
+  double mass = 0, m1 = 0, m2 = 0;
+  for (std::size_t i = 0; i < density.nodes.size(); ++i) {
+    mass += density.weights[i];
+    m1 += density.weights[i] * density.nodes[i];
+    m2 += density.weights[i] * density.nodes[i] * density.nodes[i];
+  }
+  CATCH_CHECK(mass == Approx(1.0).epsilon(1e-12));
+  CATCH_CHECK(m1 == Approx(trace / 200).epsilon(0.1));
+  CATCH_CHECK(m2 == Approx((A * A).trace() / 200).epsilon(0.15));
+  // The largest Ritz value of SLQ is the top eigenvalue.
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(A);
+  CATCH_CHECK(*std::max_element(density.nodes.begin(), density.nodes.end()) == Approx(es.eigenvalues()(199)).epsilon(1e-6));
+  CATCH_CHECK_THROWS_AS(hutchpp_trace(op, 10), std::invalid_argument);
+}
+
+CATCH_TEST_CASE("Hessian: several batches give the Hessian of the mean loss", "[hessian]") {
+  SmallMlp m;
+  auto n = m.net;
+  auto x1 = m.x.slice(0, 0, 5), y1 = m.y.slice(0, 0, 5), x2 = m.x.slice(0, 5, 20), y2 = m.y.slice(0, 5, 20);
+  HessianOperator split(*n, {{[n, x1, y1]() mutable { return torch::nn::functional::cross_entropy(n->forward(x1), y1); }, 0.25},
+                             {[n, x2, y2]() mutable { return torch::nn::functional::cross_entropy(n->forward(x2), y2); }, 0.75}});
+  auto whole = m.hessian();
+  CATCH_CHECK((dense(split) - dense(*whole)).cwiseAbs().maxCoeff() < 1e-12);
+  const auto g1 = split.gradient(), g2 = whole->gradient();
+  for (std::size_t i = 0; i < g1.size(); ++i) CATCH_CHECK(g1[i] == Approx(g2[i]).margin(1e-12));
+}
