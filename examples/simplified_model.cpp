@@ -78,6 +78,8 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
     for (std::size_t i = 0; i < curve.lag.size(); ++i) msd_csv.row("{},{},{}", w, curve.lag[i], csv_number(curve.msd[i]));
     for (std::size_t i = 0; i < beta.lag.size(); ++i) beta_csv.row("{},{},{}", w, beta.lag[i], csv_number(beta.beta[i]));
   }
+  msd_csv.flush();
+  beta_csv.flush();
   const auto ensemble = ensemble_msd(result.paths).front();
   std::vector<double> lags(ensemble.lag.begin(), ensemble.lag.end());
   {

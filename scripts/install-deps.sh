@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libtorch-dev libeigen3-dev libspectra-dev libfmt-dev catch2 libboost-program-options-dev
   libopenblas0-openmp gnuplot-nox dataset-fashion-mnist
-  python3-numpy python3-torch zlib1g-dev
+  python3-numpy python3-torch python3-scipy zlib1g-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -12,15 +12,13 @@
 #include <unsupported/Eigen/FFT>
 
 #include "anodiff/error.hpp"
-#include "detail/npy.hpp"
+#include "anodiff/weight_trajectory.hpp"
 #include "detail/random.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
 
-void Surface::write_npy(const fs::path& path) const {
-  detail::npy_write(path, detail::NpyType::float64, {rows, cols}, z.data());
-}
+void Surface::write_npy(const fs::path& path) const { anodiff::write_npy(path, z.data(), {rows, cols}); }
 
 void Surface::write_csv(const fs::path& path, std::size_t stride) const {
   std::ofstream out(path);

@@ -125,6 +125,14 @@ fs::path checkpoint_path(const fs::path& run, std::int64_t epoch) {
   return run / "checkpoints" / fmt::format("model_epoch_{}.pt", epoch);
 }
 
+void load_checkpoint(Network& model, const fs::path& run, std::int64_t epoch, torch::Device device) {
+  const fs::path path = checkpoint_path(run, epoch);
+  if (!fs::exists(path)) {
+    throw InputError(fmt::format("{}: no such checkpoint (epoch {} of the run {})", path.string(), epoch, run.string()));
+  }
+  load_module(model, path, device);
+}
+
 std::vector<std::pair<std::string, std::string>> read_run_config(const fs::path& run) {
   std::ifstream in(run / "config.txt");
   if (!in) throw InputError(fmt::format("{}: no such file: expected the config of a training run", (run / "config.txt").string()));

@@ -318,6 +318,10 @@ std::vector<double> load_series(const fs::path& path) {
   return v;
 }
 
+void write_npy(const fs::path& path, const double* data, const std::vector<std::size_t>& shape) {
+  detail::npy_write(path, NpyType::float64, shape, data);
+}
+
 // ------------------------------------------------------------------------------------------------ TrajectoryWriter
 TrajectoryWriter::TrajectoryWriter(fs::path directory, std::size_t dimension, std::vector<std::string> columns)
     : directory_(std::move(directory)), dimension_(dimension) {

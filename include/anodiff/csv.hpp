@@ -27,6 +27,8 @@ class CsvWriter {
   }
   /// Writes a line as it is (e.g. the blank line between the scan lines of a grid).
   void raw(const std::string& line) { out_ << line << '\n'; }
+  /// Writes everything buffered to the file (before another program, e.g. gnuplot, reads it).
+  void flush() { out_.flush(); }
 
  private:
   std::ofstream out_;

@@ -80,6 +80,10 @@ std::pair<double, double> evaluate(Network& model, const Dataset& data, std::int
 /// The checkpoint file of epoch `epoch` in a run directory (checkpoints/model_epoch_E.pt).
 std::filesystem::path checkpoint_path(const std::filesystem::path& run, std::int64_t epoch);
 
+/// Loads the checkpoint of `epoch` of a run into `model` (on `device`). Throws InputError naming the file if it is
+/// missing or holds another architecture.
+void load_checkpoint(Network& model, const std::filesystem::path& run, std::int64_t epoch, torch::Device device);
+
 /// Reads config.txt of a run directory into key/value pairs. Throws InputError if it is missing or malformed.
 std::vector<std::pair<std::string, std::string>> read_run_config(const std::filesystem::path& run);
 

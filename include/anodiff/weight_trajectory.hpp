@@ -71,6 +71,9 @@ class WeightTrajectory {
 /// Reads a 1-D `.npy` (float32/float64) of per-step values, e.g. losses. Throws InputError naming the file.
 std::vector<double> load_series(const std::filesystem::path& path);
 
+/// Writes a float64 array of `shape` (C order) as `.npy`, durably (temporary name, fsync, rename).
+void write_npy(const std::filesystem::path& path, const double* data, const std::vector<std::size_t>& shape);
+
 /// Writes a trajectory directory by appending snapshots; each commit() writes the pending snapshots as one
 /// chunk (temporary name, fsync, rename), so a process killed at any moment leaves only complete chunks.
 class TrajectoryWriter {
