@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     HessianDataOptions data_options;
     HessianEigenOptions eig;
     std::int64_t every = 5;
-    std::size_t trace = 0, density = 0;
+    std::size_t trace = 0, density = 0, density_steps = 40;
     po::options_description desc(
         "anodiff-hessian: the top Hessian eigenvalues of the checkpoints of a training run, by Hessian-vector\n"
         "products (double backward) and Lanczos (Spectra). Usage:\n"
@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
         ("no-warm-start", "start every checkpoint from a random vector")
         ("train-mode", "BN in train mode (batch statistics) instead of eval mode")
         ("trace", po::value(&trace)->default_value(0), "also a Hutch++ trace with N products (multiple of 3)")
-        ("density", po::value(&density)->default_value(0), "also an SLQ spectral density with N probes (40 steps)")
+        ("density", po::value(&density)->default_value(0), "also an SLQ spectral density with N probes")
+        ("density-steps", po::value(&density_steps)->default_value(40), "Lanczos steps per SLQ probe")
         ("seed", po::value(&eig.seed)->default_value(0), "seed of the fixed batches and the start vector")
         ("device", po::value(&device_name)->default_value("auto"), "cpu, cuda or auto")
         ("out", po::value(&out), "output directory (default: RUN/hessian)")("no-plots", "CSVs only");
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
       }
       if (trace) trace_csv->row("{},{:.10g},{}", e, hutchpp_trace(*op, trace, eig.seed), trace);
       if (density) {
-        const auto d = spectral_density(*op, density, std::min<std::size_t>(40, op->dimension()), eig.seed);
+        const auto d = spectral_density(*op, density, std::min(density_steps, op->dimension()), eig.seed);
         const auto [lo, hi] = std::minmax_element(d.nodes.begin(), d.nodes.end());
         const double pad = 0.05 * (*hi - *lo) + 1e-12;
         std::vector<double> x(400);

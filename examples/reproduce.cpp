@@ -1,0 +1,466 @@
+// anodiff-reproduce: the study end to end (training with every step recorded, MSD analysis per part, Hessian
+// spectrum, loss landscape and its roughness, the simplified model) and a report comparing with the study.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "anodiff/csv.hpp"
+#include "anodiff/error.hpp"
+#include "anodiff/plot.hpp"
+#include "anodiff/trainer.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "cli.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace anodiff;
+
+namespace {
+
+// The study's values (paper-methods.md section 2): early exponent, late exponent, tau0, per network at batch 1024.
+struct StudyValues {
+  double early, late, tau0;
+};
+const std::map<std::string, StudyValues> kStudy = {
+    {"resnet14", {1.215, 0.783, 70}},          {"resnet20", {1.360, 0.600, 45}},
+    {"resnet56", {1.259, 0.733, 70}},          {"resnet14_noshort", {1.388, 0.690, 65}},
+    {"resnet20_noshort", {1.314, 0.693, 100}}, {"resnet56_noshort", {1.033, 0.700, 133}}};
+// Learning-rate sweep of ResNet-14 at batch 128: early / late.
+const std::map<double, std::pair<double, double>> kStudyLr = {
+    {0.001, {2.0, 2.0}}, {0.01, {1.83, 1.7}}, {0.05, {1.7, 0.68}}, {0.1, {1.39, 0.69}}, {0.5, {1.4, 0.73}}};
+
+struct Settings {
+  std::string preset = "quick", model = "resnet14", dataset = "fashion-mnist", data_dir, device = "auto";
+  std::int64_t epochs = 30, batch = 1024, limit_train = 20480, limit_test = 1000;
+  double lr = 0.1;
+  std::size_t part_length = 300, eigen_k = 5;
+  std::string hessian_epochs;  // comma-separated; empty = every hessian_every
+  std::int64_t hessian_every = 0, hessian_batch = 64;
+  std::string landscape_epochs;
+  std::size_t landscape_points = 11;
+  std::int64_t landscape_samples = 256;
+  std::size_t toy_steps = 1000, toy_repeats = 5;
+};
+
+std::string program_dir() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  return fs::path(buf).parent_path().string();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs a sibling program; its stdout goes to `log`, stderr (progress) through. Throws if it fails.
+double stage(const std::string& name, const std::string& args, const fs::path& log,
+             std::vector<std::pair<std::string, double>>& times) {
+  std::fprintf(stderr, "anodiff-reproduce: == %s ==\n", name.c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string cmd = fmt::format("{}/{} >> {}", quote(program_dir()), args, quote(log.string()));
+  const int rc = std::system(cmd.c_str());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  times.emplace_back(name, s);
+  if (rc != 0) {
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 2) throw InputError(fmt::format("stage '{}' refused its input (see above)", name));
+    throw std::runtime_error(fmt::format("stage '{}' failed ({}); its output is in {}", name, rc, log.string()));
+  }
+  return s;
+}
+
+std::vector<std::map<std::string, std::string>> read_rows(const fs::path& csv) {
+  std::ifstream in(csv);
+  std::vector<std::map<std::string, std::string>> rows;
+  std::string line, cell;
+  std::vector<std::string> names;
+  if (!std::getline(in, line)) return rows;
+  std::stringstream h(line);
+  while (std::getline(h, cell, ',')) names.push_back(cell);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::map<std::string, std::string> r;
+    std::stringstream ss(line);
+    for (const auto& n : names) {
+      if (!std::getline(ss, cell, ',')) cell.clear();
+      r[n] = cell;
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+double num(const std::map<std::string, std::string>& r, const std::string& k) {
+  auto it = r.find(k);
+  return it == r.end() || it->second.empty() ? NAN : std::stod(it->second);
+}
+
+std::string fixed(double v, int digits = 3) { return std::isnan(v) ? "n/a" : fmt::format("{:.{}f}", v, digits); }
+
+// The report, as Markdown; the HTML version wraps the same content.
+struct Report {
+  std::string md, html;
+  void heading(const std::string& t, int level = 2) {
+    md += std::string(level, '#') + " " + t + "\n\n";
+    html += fmt::format("<h{0}>{1}</h{0}>\n", level, t);
+  }
+  void para(const std::string& t) {
+    md += t + "\n\n";
+    html += "<p>" + t + "</p>\n";
+  }
+  void table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+    md += "| " + fmt::format("{}", fmt::join(head, " | ")) + " |\n|" ;
+    for (std::size_t i = 0; i < head.size(); ++i) md += " --- |";
+    md += "\n";
+    html += "<table border=1 cellpadding=4 style='border-collapse:collapse'><tr>";
+    for (const auto& h : head) html += "<th>" + h + "</th>";
+    html += "</tr>\n";
+    for (const auto& r : rows) {
+      md += "| " + fmt::format("{}", fmt::join(r, " | ")) + " |\n";
+      html += "<tr>";
+      for (const auto& c : r) html += "<td>" + c + "</td>";
+      html += "</tr>\n";
+    }
+    md += "\n";
+    html += "</table>\n";
+  }
+  void image(const fs::path& root, const fs::path& png, const std::string& caption) {
+    if (!fs::exists(png)) return;
+    const std::string rel = fs::relative(png, root).string();
+    md += fmt::format("![{}]({})\n\n", caption, rel);
+    html += fmt::format("<figure><img src='{}' width='800'><figcaption>{}</figcaption></figure>\n", rel, caption);
+  }
+};
+
+// The study's grids: depth (with and without shortcuts) at batch 1024, learning rate at batch 128, batch size; one
+// run each, trained and analysed, then a table and plots of the exponents beside the study's values.
+int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir) {
+  struct Config {
+    std::string group, model;
+    std::int64_t batch;
+    double lr;
+  };
+  std::vector<Config> configs;
+  for (const char* m : {"resnet14", "resnet20", "resnet56", "resnet14_noshort", "resnet20_noshort", "resnet56_noshort"}) {
+    configs.push_back({"depth", m, 1024, 0.1});
+  }
+  for (double lr : {0.001, 0.01, 0.05, 0.1, 0.15, 0.3, 0.5}) configs.push_back({"lr", "resnet14", 128, lr});
+  for (std::int64_t b : {128, 512, 1024}) configs.push_back({"batch", "resnet14", b, 0.1});
+  const fs::path log = dir / "stages.log";
+  std::vector<std::pair<std::string, double>> times;
+  CsvWriter table(dir / "sweep.csv", "group,model,batch_size,lr,early_exponent,early_spread,late_exponent,late_spread,"
+                                     "tau0,tau0_spread,study_early,study_late,study_tau0,parts");
+  Report r;
+  r.heading("anodiff: the study's sweeps", 1);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : configs) {
+    const std::string name = fmt::format("{}_bs{}_lr{:g}", c.model, c.batch, c.lr);
+    const fs::path runs = dir / "runs";
+    stage("train " + name, fmt::format("anodiff-train --model {} {} --epochs {} --batch_size {} --lr {} --device {} "
+                                       "--no-plots --quiet --out {}",
+                                       c.model, data_flags, s.epochs, c.batch, c.lr, s.device, quote(runs.string())),
+          log, times);
+    TrainerOptions o;
+    o.model = c.model;
+    o.batch_size = c.batch;
+    o.lr = c.lr;
+    const fs::path run = runs / Trainer::study_run_name(o);
+    stage("analyse " + name, fmt::format("anodiff-post-analysis --trajectory {} --part-length {} --no-plots --out {}",
+                                         quote((run / "trajectory").string()), s.part_length,
+                                         quote((dir / "analysis" / name).string())),
+          log, times);
+    // Mean and spread of each quantity over the parts.
+    std::map<std::string, std::vector<double>> q;
+    for (const auto& f : read_rows(dir / "analysis" / name / "fit.csv")) {
+      for (const char* k : {"early_exponent", "late_exponent", "tau0"}) q[k].push_back(num(f, k));
+    }
+    auto mean = [](const std::vector<double>& v) { double a = 0; for (double x : v) a += x; return v.empty() ? NAN : a / double(v.size()); };
+    auto spread = [&](const std::vector<double>& v) { double m = mean(v), a = 0; for (double x : v) a += (x - m) * (x - m); return v.size() < 2 ? NAN : std::sqrt(a / double(v.size() - 1)); };
+    StudyValues st{NAN, NAN, NAN};
+    if (c.group != "lr" && c.batch == 1024 && kStudy.count(c.model)) st = kStudy.at(c.model);
+    if (c.group == "lr" && kStudyLr.count(c.lr)) st = {kStudyLr.at(c.lr).first, kStudyLr.at(c.lr).second, NAN};
+    table.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.group, c.model, c.batch, c.lr,
+              csv_number(mean(q["early_exponent"])), csv_number(spread(q["early_exponent"])),
+              csv_number(mean(q["late_exponent"])), csv_number(spread(q["late_exponent"])),
+              csv_number(mean(q["tau0"])), csv_number(spread(q["tau0"])), csv_number(st.early), csv_number(st.late),
+              csv_number(st.tau0), q["tau0"].size());
+    rows.push_back({c.group, c.model, std::to_string(c.batch), fmt::format("{:g}", c.lr), fixed(mean(q["early_exponent"])),
+                    fixed(mean(q["late_exponent"])), fixed(mean(q["tau0"]), 1), fixed(st.early), fixed(st.late),
+                    fixed(st.tau0, 0)});
+  }
+  table.flush();
+  r.table({"grid", "model", "batch", "lr", "early", "late", "tau0", "study: early", "study: late", "study: tau0"}, rows);
+  const fs::path csv = dir / "sweep.csv";
+  Plot lr{"Exponents against the learning rate (ResNet-14, batch 128)", "learning rate", "exponent", true, false, {}, {}};
+  lr.series = {{csv, "(strcol(1) eq 'lr' ? $4 : 1/0):5", "early (anodiff)", "linespoints pt 7 lw 2"},
+               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):7", "late (anodiff)", "linespoints pt 5 lw 2"},
+               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):11", "early (study)", "points pt 6 ps 2"},
+               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):12", "late (study)", "points pt 4 ps 2"}};
+  draw(lr, dir / "sweep_lr.png");
+  Plot batch{"Exponents against the batch size (ResNet-14, lr 0.1)", "batch size", "exponent", true, false, {}, {}};
+  batch.series = {{csv, "(strcol(1) eq 'batch' ? $3 : 1/0):5", "early", "linespoints pt 7 lw 2"},
+                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):7", "late", "linespoints pt 5 lw 2"}};
+  draw(batch, dir / "sweep_batch.png");
+  Plot depth{"Exponents against depth (batch 1024; open: without shortcuts)", "depth", "exponent", false, false, {}, {}};
+  const std::string d = "(strcol(1) eq 'depth' && strstrt(strcol(2), 'noshort') == 0 ? real(substr(strcol(2), 7, 9)) : 1/0)";
+  const std::string dn = "(strcol(1) eq 'depth' && strstrt(strcol(2), 'noshort') > 0 ? real(substr(strcol(2), 7, 9)) : 1/0)";
+  depth.series = {{csv, d + ":5", "early", "linespoints pt 7 lw 2"}, {csv, d + ":7", "late", "linespoints pt 5 lw 2"},
+                  {csv, dn + ":5", "early, no shortcuts", "linespoints pt 6 dt 2"},
+                  {csv, dn + ":7", "late, no shortcuts", "linespoints pt 4 dt 2"},
+                  {csv, d + ":11", "early (study)", "points pt 9 ps 2"}, {csv, d + ":12", "late (study)", "points pt 11 ps 2"}};
+  draw(depth, dir / "sweep_depth.png");
+  r.image(dir, dir / "sweep_lr.png", "Exponents against the learning rate");
+  r.image(dir, dir / "sweep_batch.png", "Exponents against the batch size");
+  r.image(dir, dir / "sweep_depth.png", "Exponents against depth");
+  std::ofstream(dir / "report.md") << r.md;
+  std::ofstream(dir / "report.html") << "<!doctype html><html><head><meta charset='utf-8'><title>sweep</title></head><body>\n"
+                                     << r.html << "</body></html>\n";
+  std::printf("anodiff-reproduce: sweep of %zu runs; report: %s\n", configs.size(), (dir / "report.html").c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::run("anodiff-reproduce", [&] {
+    Settings s;
+    std::string out;
+    po::options_description desc(
+        "anodiff-reproduce: the study end to end, with a report (report.html, report.md). Usage:\n"
+        "  anodiff-reproduce [--preset quick|paper|sweep] --out DIR\n"
+        "quick (default): ResNet-14 on Fashion-MNIST (a 20,480-sample subset), batch 1024, 600 steps recorded,\n"
+        "  two parts of 300 steps, Hessian at the first and last checkpoints, an 11 x 11 landscape, the simplified model.\n"
+        "paper: the study's configuration on CIFAR-10 (--data-dir), 500 epochs, parts of 1,000 steps, Hessian every\n"
+        "  5 epochs, 51 x 51 landscapes at epochs 300 and 500 (--model, default resnet14).\n"
+        "sweep: the study's grids of models, learning rates and batch sizes (meant for a GPU).\nOptions");
+    desc.add_options()("help,h", "show this help")
+        ("preset", po::value(&s.preset)->default_value("quick"), "quick, paper or sweep")
+        ("out", po::value(&out), "output directory")
+        ("model", po::value<std::string>(), "network (paper: default resnet14)")
+        ("dataset", po::value<std::string>(), "override the preset's data set")
+        ("data-dir", po::value(&s.data_dir), "folder of the data set's files (CIFAR-10 for paper)")
+        ("device", po::value(&s.device)->default_value("auto"), "cpu, cuda or auto")
+        ("epochs", po::value<std::int64_t>(), "override the preset's epochs")
+        ("limit-train", po::value<std::int64_t>(), "override the number of training samples")
+        ("part-length", po::value<std::size_t>(), "override the part length")
+        ("landscape-points", po::value<std::size_t>(), "override the landscape's points per axis")
+        ("landscape-samples", po::value<std::int64_t>(), "override the landscape's samples")
+        ("eigenvalues", po::value<std::size_t>(), "override the number of Hessian eigenvalues")
+        ("toy-steps", po::value<std::size_t>(), "override the simplified model's steps");
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    if (out.empty()) throw po::error("--out DIR is required");
+    if (s.preset == "paper") {
+      s.dataset = "cifar10";
+      s.epochs = 500;
+      s.limit_train = 0;
+      s.limit_test = 0;
+      s.part_length = 1000;
+      s.hessian_batch = 128;
+      s.eigen_k = 20;
+      s.hessian_every = 5;
+      s.landscape_epochs = "300,500";
+      s.landscape_points = 51;
+      s.landscape_samples = 0;
+    } else if (s.preset == "sweep") {
+      s.epochs = 10;
+    } else if (s.preset != "quick") {
+      throw po::error(fmt::format("--preset must be quick, paper or sweep, got '{}'", s.preset));
+    }
+    if (vm.count("model")) s.model = vm["model"].as<std::string>();
+    if (vm.count("dataset")) s.dataset = vm["dataset"].as<std::string>();
+    if (vm.count("epochs")) s.epochs = vm["epochs"].as<std::int64_t>();
+    if (vm.count("limit-train")) s.limit_train = vm["limit-train"].as<std::int64_t>();
+    if (vm.count("part-length")) s.part_length = vm["part-length"].as<std::size_t>();
+    if (vm.count("landscape-points")) s.landscape_points = vm["landscape-points"].as<std::size_t>();
+    if (vm.count("landscape-samples")) s.landscape_samples = vm["landscape-samples"].as<std::int64_t>();
+    if (vm.count("eigenvalues")) s.eigen_k = vm["eigenvalues"].as<std::size_t>();
+    if (vm.count("toy-steps")) s.toy_steps = vm["toy-steps"].as<std::size_t>();
+    if (s.epochs < 1) throw po::error("--epochs must be at least 1");
+    if (s.part_length < 2) throw po::error("--part-length must be at least 2");
+    // Fail on the data before any work (a missing CIFAR-10 folder, say).
+    const auto data = load_dataset(s.dataset, s.data_dir);
+    make_model(s.model);
+    const fs::path dir(out);
+    fs::create_directories(dir);
+    const fs::path log = dir / "stages.log";
+    std::vector<std::pair<std::string, double>> times;
+    const std::int64_t n = s.limit_train > 0 ? std::min<std::int64_t>(s.limit_train, data.train.size()) : data.train.size();
+    const std::int64_t steps_per_epoch = (n + s.batch - 1) / s.batch;
+    const std::int64_t steps = steps_per_epoch * s.epochs;
+    std::fprintf(stderr, "anodiff-reproduce: preset %s: %s on %s, %lld samples, batch %lld, %lld epochs = %lld steps\n",
+                 s.preset.c_str(), s.model.c_str(), s.dataset.c_str(), (long long)n, (long long)s.batch,
+                 (long long)s.epochs, (long long)steps);
+    const std::string data_flags = fmt::format("--dataset {} {} --limit-train {} --limit-test {}", s.dataset,
+                                               s.data_dir.empty() ? "" : "--data-dir " + quote(s.data_dir),
+                                               s.limit_train, s.limit_test);
+    if (s.preset == "sweep") return sweep(s, data_flags, dir);
+    const fs::path runs = dir / "run";
+    TrainerOptions name_options;
+    name_options.model = s.model;
+    name_options.lr = s.lr;
+    name_options.batch_size = s.batch;
+    const fs::path run = runs / Trainer::study_run_name(name_options);
+    const std::string train_args = fmt::format("anodiff-train --model {} {} --batch_size {} --lr {} --device {} --out {}",
+                                               s.model, data_flags, s.batch, s.lr, s.device, quote(runs.string()));
+    if (s.preset == "paper") {
+      // A time estimate first, from the first epoch; the full run then resumes after it.
+      stage("train (first epoch)", train_args + " --epochs 1", log, times);
+      const auto m = read_rows(run / "metrics.csv");
+      const double per_epoch = m.size() > 1 ? num(m.back(), "seconds") : NAN;
+      std::fprintf(stderr, "anodiff-reproduce: %.0f s per epoch on this machine: %lld epochs take about %.1f hours, "
+                   "the Hessian and the two 51 x 51 landscapes several more (docs/reproducing.md)\n",
+                   per_epoch, (long long)s.epochs, per_epoch * double(s.epochs) / 3600);
+    }
+    stage("train", train_args + fmt::format(" --epochs {}", s.epochs), log, times);
+    stage("post-analysis", fmt::format("anodiff-post-analysis --trajectory {} --part-length {} --out {}",
+                                       quote((run / "trajectory").string()), s.part_length,
+                                       quote((dir / "analysis").string())),
+          log, times);
+    std::string hessian_epochs = s.hessian_epochs;
+    if (hessian_epochs.empty()) {
+      if (s.hessian_every > 0) {
+        for (std::int64_t e = 0; e <= s.epochs; e += s.hessian_every) hessian_epochs += (hessian_epochs.empty() ? "" : ",") + std::to_string(e);
+      } else {
+        hessian_epochs = fmt::format("0,{}", s.epochs);
+      }
+    }
+    stage("hessian", fmt::format("anodiff-hessian --run {} --epochs {} --num_eigenthings {} --batch_size {} --device {} "
+                                 "--out {}",
+                                 quote(run.string()), hessian_epochs, s.eigen_k, s.hessian_batch, s.device,
+                                 quote((dir / "hessian").string())),
+          log, times);
+    std::vector<std::int64_t> landscape_epochs;
+    if (s.landscape_epochs.empty()) {
+      landscape_epochs = {s.epochs};
+    } else {
+      std::stringstream ss(s.landscape_epochs);
+      std::string e;
+      while (std::getline(ss, e, ',')) {
+        if (std::stoll(e) <= s.epochs) landscape_epochs.push_back(std::stoll(e));
+      }
+    }
+    for (auto e : landscape_epochs) {
+      stage(fmt::format("landscape (epoch {})", e),
+            fmt::format("anodiff-landscape --run {} --epoch {} --x -1:1:{} --y -1:1:{} --samples {} --device {} --out {}",
+                        quote(run.string()), e, s.landscape_points, s.landscape_points, s.landscape_samples, s.device,
+                        quote((dir / fmt::format("landscape_epoch_{}", e)).string())),
+            log, times);
+    }
+    stage("simplified model", fmt::format("anodiff-simplified-model --landscape all --steps {} --repeats {} --out {}",
+                                          s.toy_steps, s.toy_repeats, quote((dir / "simplified_model").string())),
+          log, times);
+
+    // ------------------------------------------------------------------------------------------ the report
+    Report r;
+    const std::string title = fmt::format("anodiff: anomalous diffusion of SGD, {} on {} (preset {})", s.model, s.dataset, s.preset);
+    r.heading(title, 1);
+    r.para(fmt::format("Plain SGD, lr {}, batch {}, {} training samples, {} epochs = {} steps, every step recorded "
+                       "(D = {} parameters). Reproduces G. Chen, C. K. Qu, P. Gong, <i>Anomalous diffusion dynamics of "
+                       "learning in deep neural networks</i>, Neural Networks 149 (2022).",
+                       s.lr, s.batch, n, s.epochs, steps, WeightTrajectory::load(run / "trajectory").dimension()));
+    r.heading("Mean-squared displacement per part");
+    const auto fits = read_rows(dir / "analysis" / "fit.csv");
+    const auto study = kStudy.count(s.model) ? kStudy.at(s.model) : StudyValues{NAN, NAN, NAN};
+    std::vector<std::vector<std::string>> rows;
+    bool pattern = !fits.empty();
+    for (const auto& f : fits) {
+      const double early = num(f, "early_exponent"), late = num(f, "late_exponent");
+      pattern = pattern && early > 1 && late < 1;
+      rows.push_back({f.at("part"), f.at("start"), fixed(early) + " ± " + fixed(num(f, "early_error")),
+                      fixed(late) + " ± " + fixed(num(f, "late_error")),
+                      fixed(num(f, "tau0"), 1) + " ± " + fixed(num(f, "tau0_error"), 1),
+                      fixed(study.early), fixed(study.late), fixed(study.tau0, 0)});
+    }
+    r.table({"part", "start (step)", "early exponent", "late exponent", "tau0 (steps)", "study: early",
+             "study: late", "study: tau0"},
+            rows);
+    r.para(fmt::format("The study's values are for {} on CIFAR-10 at batch 1024 (parts of 1,000 steps); across "
+                       "depths and batch sizes it found early 1.0-1.42, late 0.60-0.88, tau0 45-400 steps. "
+                       "<b>This run {} the study's pattern</b> (early exponent above 1 and late exponent below 1 in "
+                       "every part{}).",
+                       s.model, pattern ? "shows" : "does not show",
+                       s.preset == "quick" ? "; note that the quick preset trains on Fashion-MNIST with parts of "
+                                             "300 steps, not CIFAR-10 with parts of 1,000" : ""));
+    r.image(dir, dir / "analysis" / "msd.png", "Time-averaged MSD per part");
+    r.image(dir, dir / "analysis" / "local_exponent.png", "Local exponent beta(tau)");
+    r.image(dir, dir / "analysis" / "msd_contour.png", "MSD against contour length");
+    r.image(dir, dir / "analysis" / "msl.png", "Mean squared loss difference against distance");
+    r.image(dir, dir / "analysis" / "displacement_histogram.png", "Displacement histograms");
+    r.image(dir, dir / "analysis" / "aging_msd.png", "Aging MSD from the start of each part");
+    r.heading("Training");
+    r.image(dir, run / "metrics.png", "Loss and error per epoch");
+    r.heading("Hessian spectrum along training");
+    std::vector<std::vector<std::string>> hrows;
+    for (const auto& h : read_rows(dir / "hessian" / "eigenvalues.csv")) {
+      if (h.at("rank") != "1") continue;
+      hrows.push_back({h.at("epoch"), fixed(num(h, "eigenvalue"), 4), fmt::format("{:.2g}", num(h, "relative_residual")),
+                       h.at("converged") == "1" ? "yes" : "no", h.at("products"), h.at("warm_start") == "1" ? "yes" : "no"});
+    }
+    r.table({"epoch", "largest eigenvalue", "relative residual", "converged", "Hessian-vector products", "warm start"}, hrows);
+    r.image(dir, dir / "hessian" / "eigenvalues.png", "Top Hessian eigenvalues against epoch");
+    for (auto e : landscape_epochs) {
+      const fs::path ld = dir / fmt::format("landscape_epoch_{}", e);
+      r.heading(fmt::format("Loss landscape at epoch {}", e));
+      std::vector<std::vector<std::string>> lrows;
+      for (const auto& q : read_rows(ld / "roughness.csv")) {
+        lrows.push_back({q.at("estimator"), fixed(num(q, "value")), fixed(num(q, "error")), q.at("fit_range"), q.at("reference")});
+      }
+      r.table({"estimator", "value", "error", "fit range", "study"}, lrows);
+      r.image(dir, ld / "contour.png", "Loss contours (filter-normalised random directions)");
+      r.image(dir, ld / "surface_3d.png", "The surface");
+    }
+    r.heading("The simplified model on a fractal landscape");
+    std::vector<std::vector<std::string>> trows;
+    for (const auto* kind : {"fractal", "convex", "random"}) {
+      const auto f = read_rows(dir / "simplified_model" / kind / "fit.csv");
+      if (f.empty()) continue;
+      trows.push_back({kind, fixed(num(f[0], "early_exponent")) + " ± " + fixed(num(f[0], "early_error")),
+                       fixed(num(f[0], "late_exponent")) + " ± " + fixed(num(f[0], "late_error")),
+                       fixed(num(f[0], "tau0"), 1), fixed(num(f[0], "start_early_exponent")),
+                       fixed(num(f[0], "start_late_exponent"))});
+    }
+    r.table({"landscape", "early (time average)", "late (time average)", "tau0", "early (from the start)",
+             "late (from the start)"},
+            trows);
+    r.image(dir, dir / "simplified_model" / "msd_landscapes.png", "MSD of the walkers on the three landscapes");
+    r.image(dir, dir / "simplified_model" / "fractal" / "landscape.png", "Walkers on the fractal landscape");
+    r.heading("Wall time of each stage");
+    std::vector<std::vector<std::string>> srows;
+    double total = 0;
+    for (const auto& [name, sec] : times) srows.push_back({name, fmt::format("{:.0f} s", sec)}), total += sec;
+    srows.push_back({"total", fmt::format("{:.0f} s ({:.1f} min)", total, total / 60)});
+    r.table({"stage", "wall time"}, srows);
+    {
+      std::ofstream md(dir / "report.md");
+      md << r.md;
+      std::ofstream html(dir / "report.html");
+      html << "<!doctype html><html><head><meta charset='utf-8'><title>" << title << "</title></head><body>\n"
+           << r.html << "</body></html>\n";
+    }
+    std::printf("anodiff-reproduce: %s the study's pattern (early > 1, late < 1); report: %s (also report.md); "
+                "total %.1f min\n",
+                pattern ? "this run shows" : "this run does not show", (dir / "report.html").c_str(), total / 60);
+    return 0;
+  });
+}

@@ -1,0 +1,136 @@
+#define CATCH_CONFIG_PREFIX_ALL  // glog (pulled in by LibTorch) redefines CHECK
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "anodiff/error.hpp"
+#include "anodiff/landscape_probe.hpp"
+#include "anodiff/models.hpp"
+#include "anodiff/parameters.hpp"
+#include "test_helpers.hpp"
+
+using namespace anodiff;
+namespace fs = std::filesystem;
+
+namespace {
+Dataset toy(std::int64_t n) {
+  torch::manual_seed(7);
+  Dataset d;
+  d.labels = torch::randint(0, 10, {n}, torch::kInt64);
+  d.images = torch::randint(0, 255, {n, 3, 32, 32}, torch::kInt64).to(torch::kUInt8);
+  d.mean = {0.5, 0.5, 0.5};
+  d.std = {0.25, 0.25, 0.25};
+  return d;
+}
+
+// Equal up to the 10 significant digits of the CSV that resumed points are read back from.
+void check_same(const std::vector<double>& a, const std::vector<double>& b) {
+  CATCH_REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CATCH_CHECK(a[i] == Approx(b[i]).epsilon(1e-9));
+}
+
+LandscapeOptions grid3() {
+  LandscapeOptions o;
+  o.x = Axis::parse("-1:1:3");
+  o.y = Axis::parse("-1:1:3");
+  o.batch_size = 32;
+  o.progress = false;
+  return o;
+}
+}  // namespace
+
+CATCH_TEST_CASE("directions: every filter gets the norm of the weight's filter; biasbn zeroes 1-D parameters",
+                "[landscape]") {
+  auto model = make_model("resnet14", 3, 10, 1);
+  const auto d = random_direction(*model, 5, DirectionNorm::filter, true);
+  std::vector<float> w;
+  flatten_parameters(*model, w);
+  CATCH_REQUIRE(d.size() == w.size());
+  std::size_t offset = 0;
+  for (const auto& p : model->parameters()) {
+    const std::size_t n = std::size_t(p.numel());
+    if (p.dim() <= 1) {
+      for (std::size_t k = 0; k < n; ++k) CATCH_CHECK(d[offset + k] == 0.0f);
+    } else {
+      const std::size_t per = n / std::size_t(p.size(0));
+      for (std::int64_t f = 0; f < p.size(0); ++f) {
+        double dn = 0, wn = 0;
+        for (std::size_t k = 0; k < per; ++k) {
+          dn += double(d[offset + f * per + k]) * d[offset + f * per + k];
+          wn += double(w[offset + f * per + k]) * w[offset + f * per + k];
+        }
+        CATCH_CHECK(std::sqrt(dn) == Approx(std::sqrt(wn)).epsilon(1e-4));
+      }
+    }
+    offset += n;
+  }
+  // Without biasbn, the direction of a 1-D parameter is the parameter itself; the seed decides the rest.
+  const auto e = random_direction(*model, 5, DirectionNorm::filter, false);
+  CATCH_CHECK(e[w.size() - 1] == w[w.size() - 1]);
+  CATCH_CHECK(random_direction(*model, 5) == d);
+  CATCH_CHECK(random_direction(*model, 6) != d);
+}
+
+CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's; resumed and sharded grids equal one run",
+                "[landscape]") {
+  test::TempDir dir;
+  auto model = make_model("resnet14", 3, 10, 2);
+  model->eval();
+  const auto data = toy(64);
+  const auto d1 = random_direction(*model, 1), d2 = random_direction(*model, 2);
+  const auto o = grid3();
+  const auto whole = evaluate_landscape(*model, d1, d2, data, o, dir / "whole" / "surface.csv");
+  CATCH_REQUIRE(whole.evaluated() == 9);
+  const auto [loss0, acc0] = loss_and_accuracy(*model, data, 32, torch::kCPU);
+  CATCH_CHECK(whole.loss[4] == Approx(loss0).epsilon(1e-6));  // (0, 0) is the centre of the 3 x 3 grid
+  CATCH_CHECK(whole.accuracy[4] == Approx(acc0));
+  // The model's weights are restored afterwards.
+  CATCH_CHECK(loss_and_accuracy(*model, data, 32, torch::kCPU).first == Approx(loss0).epsilon(1e-7));
+
+  // Interrupted after 4 points, the last line torn: the rerun computes only what is missing.
+  fs::create_directories(dir / "resumed");
+  {
+    std::ifstream in(dir / "whole" / "surface.csv");
+    std::ofstream out(dir / "resumed" / "surface.csv");
+    std::string line;
+    for (int k = 0; k < 5 && std::getline(in, line); ++k) out << line << '\n';
+    std::getline(in, line);
+    out << line.substr(0, line.size() / 2);  // killed mid-write
+  }
+  const auto resumed = evaluate_landscape(*model, d1, d2, data, o, dir / "resumed" / "surface.csv");
+  check_same(resumed.loss, whole.loss);
+
+  // Two shards in two "processes", merged.
+  for (std::size_t s = 0; s < 2; ++s) {
+    auto so = o;
+    so.shard = s;
+    so.shards = 2;
+    const auto part = evaluate_landscape(*model, d1, d2, data, so, landscape_file(dir / "sharded", s, 2));
+    CATCH_CHECK(part.evaluated() == (s == 0 ? 5u : 9u));
+  }
+  const auto merged = read_landscape(dir / "sharded", o.x, o.y);
+  check_same(merged.loss, whole.loss);
+  check_same(merged.accuracy, whole.accuracy);
+
+  // Points of another grid in the directory are refused.
+  auto other = o;
+  other.x = Axis::parse("-2:2:3");
+  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d1, d2, data, other, dir / "whole" / "surface.csv"),
+                          Catch::Contains("surface.csv") && Catch::Contains("does not belong to this grid"));
+}
+
+CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscape][errors]") {
+  CATCH_CHECK_THROWS_WITH(Axis::parse("1:0:5"), Catch::Contains("malformed range '1:0:5'"));
+  CATCH_CHECK_THROWS_WITH(Axis::parse("-1:1"), Catch::Contains("LO:HI:N"));
+  CATCH_CHECK_THROWS_AS(Axis::parse("-1:1:0"), std::invalid_argument);
+  CATCH_CHECK(Axis::parse("-1:1:51").at(25) == Approx(0.0).margin(1e-12));
+  test::TempDir dir;
+  auto model = make_model("resnet14");
+  auto o = grid3();
+  o.shard = 2;
+  o.shards = 2;
+  const auto d = random_direction(*model, 1);
+  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("--shard"));
+}
