@@ -181,7 +181,9 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     }
   }
   draw(msd, dir / "msd.png");
-  draw(beta, dir / "local_exponent.png");
+  bool any_beta = false;
+  for (const auto& r : parts) any_beta = any_beta || !r.beta.lag.empty();
+  if (any_beta) draw(beta, dir / "local_exponent.png");
   draw(aging, dir / "aging_msd.png");
   if (have_pairs) {
     draw(mc, dir / "msd_contour.png");
