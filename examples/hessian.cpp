@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     if (!vm.count("no-plots")) {
       Plot p{fmt::format("Top {} Hessian eigenvalues along training", eig.k), "epoch", "eigenvalue", false, false, {},
              "set palette rgb 33,13,10\nset cblabel 'rank'"};
-      p.series.push_back({dir / "eigenvalues.csv", "1:3:2", "", "linespoints pt 7 ps 0.8 lc palette"});
+      p.series.push_back({dir / "eigenvalues.csv", "1:3:2", "", "points pt 7 ps 1.2 lc palette"});
       draw(p, dir / "eigenvalues.png");
     }
     std::printf("Hessian eigenvalues of %zu checkpoints in %s\n", epochs.size(), (dir / "eigenvalues.csv").c_str());

@@ -23,6 +23,10 @@
 #include "cli.hpp"
 #include "run_config.hpp"
 
+#ifdef ANODIFF_MPI
+#include <mpi.h>
+#endif
+
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 using namespace anodiff;
@@ -121,7 +125,14 @@ void write_outputs(const LandscapeGrid& g, const fs::path& dir, bool plots, cons
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::run("anodiff-landscape", [&] {
+  int rank = 0, ranks = 1;
+#ifdef ANODIFF_MPI
+  // Under mpirun the ranks are the shards of one grid; rank 0 merges and writes the results.
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+#endif
+  const int code = cli::run("anodiff-landscape", [&] {
     std::string run_dir, out, xs, ys, norm, ignore, shard, device_name;
     std::int64_t epoch = -1, interpolate = -1, pca_part = -1;
     std::size_t part_length = 1000;
@@ -167,6 +178,12 @@ int main(int argc, char** argv) {
     o.y = Axis::parse(ys.empty() ? (line ? "0:0:1" : "-1:1:51") : ys);
     if (line && o.y.points != 1) throw po::error("--interpolate draws a 1-D line: leave --y out");
     o.shards = std::max<std::size_t>(o.shards, 1);
+    if (ranks > 1) {
+      if (!shard.empty()) throw po::error("--shard cannot be combined with mpirun: the ranks are the shards");
+      o.shard = std::size_t(rank);
+      o.shards = std::size_t(ranks);
+      o.progress = rank == 0;
+    }
     const fs::path run(run_dir), dir(out);
     use_all_cores();
     keep_freed_memory();
@@ -225,7 +242,14 @@ int main(int argc, char** argv) {
       if (!d2.empty()) both.insert(both.end(), d2.begin(), d2.end());
       write_npy(dir / "directions.npy", both.data(), {d2.empty() ? 1u : 2u, d1.size()});
     }
-    const auto g = evaluate_landscape(*model, d1, d2, data, o, landscape_file(dir, o.shard, o.shards), device);
+    auto g = evaluate_landscape(*model, d1, d2, data, o, landscape_file(dir, o.shard, o.shards), device);
+#ifdef ANODIFF_MPI
+    if (ranks > 1) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      if (rank != 0) return 0;
+      g = read_landscape(dir, o.x, o.y);
+    }
+#endif
     const std::size_t total = o.x.points * o.y.points;
     if (g.evaluated() < total) {
       std::printf("shard %zu/%zu done: %zu of %zu points known; run the other shards, then once without --shard to "
@@ -236,4 +260,9 @@ int main(int argc, char** argv) {
     std::printf("landscape of %zu points in %s (loss at the centre point nearest 0: see grid.csv)\n", total, dir.c_str());
     return 0;
   });
+#ifdef ANODIFF_MPI
+  if (code != 0 && ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);  // the other ranks would wait at the barrier
+  MPI_Finalize();
+#endif
+  return code;
 }

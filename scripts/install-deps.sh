@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libeigen3-dev libspectra-dev libfmt-dev catch2 libboost-program-options-dev
   libopenblas0-openmp gnuplot-nox dataset-fashion-mnist
   python3-numpy python3-torch python3-scipy zlib1g-dev
+  libopenmpi-dev openmpi-bin
 )
 missing=()
 for p in "${packages[@]}"; do

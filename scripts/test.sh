@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh -DANODIFF_BUILD_TESTS=ON
+bash scripts/build.sh -DANODIFF_BUILD_TESTS=ON -DANODIFF_WITH_MPI=ON
 cd build
 ctest --output-on-failure -j2

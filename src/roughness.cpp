@@ -70,7 +70,7 @@ BoxCounting box_counting(const Surface& s) {
   const double zmin = *lo, span = *hi - *lo;
   const double scale = span > 0 ? double(m - 1) / span : 0.0;  // heights in pixel units
   BoxCounting out;
-  for (std::size_t b = 2; b <= (m - 1) / 4; b *= 2) {
+  for (std::size_t b = 2; b <= std::max<std::size_t>((m - 1) / 4, 4); b *= 2) {  // at least two box sizes
     double count = 0;
     for (std::size_t i0 = 0; i0 + b < m; i0 += b) {
       for (std::size_t j0 = 0; j0 + b < m; j0 += b) {

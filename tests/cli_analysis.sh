@@ -44,6 +44,17 @@ check "[[ -s line/line.png && \$(wc -l < line/grid.csv) -eq 6 ]]" "a 1-D line be
 "$bin/anodiff-landscape" --run $run --epoch 1 --pca-part 0 --part-length 3 --x -1:1:4 --y -1:1:4 --samples 64 \
   --out pca > /dev/null 2>&1
 check "[[ -s pca/contour.png && \$(wc -l < pca/trajectory_projection.csv) -eq 4 ]]" "the PCA plane with the trajectory"
+if [[ ${ANODIFF_MPI_TEST:-0} == 1 ]]; then  # the landscape as ranks of one mpirun job equals the single process
+  mpirun --allow-run-as-root --oversubscribe -n 2 "$bin/anodiff-landscape" --run $run --epoch 1 --x -1:1:5 \
+    --y -1:1:5 --samples 64 --out land_mpi > mpi.log 2>&1 || { echo "FAIL: mpirun"; cat mpi.log; fail=1; }
+  check "[[ -s land_mpi/surface.shard-0-of-2.csv && -s land_mpi/surface.shard-1-of-2.csv ]]" "two ranks, two shards"
+  /usr/bin/python3 - <<'PY' || fail=1
+import numpy as np
+a, b = np.load("land/surface_loss.npy"), np.load("land_mpi/surface_loss.npy")
+assert np.allclose(a, b, rtol=1e-6), (a, b)
+print("ok: the mpirun grid equals the single-process grid")
+PY
+fi
 expect2 "model_epoch_9.pt: no such checkpoint" -- "$bin/anodiff-landscape" --run $run --epoch 9 --out x
 expect2 "malformed range '1:0:5'" -- "$bin/anodiff-landscape" --run $run --epoch 1 --x 1:0:5 --out x
 expect2 "--shard expects I/N" -- "$bin/anodiff-landscape" --run $run --epoch 1 --shard 3 --out x
