@@ -87,7 +87,7 @@ CATCH_TEST_CASE("Hessian: Lanczos equals the dense eigendecomposition of a float
   for (int i = 0; i < 3; ++i) CATCH_CHECK(std::fabs(low.eigenvalues[i] - ev(i)) < 1e-9);
 }
 
-CATCH_TEST_CASE("Hessian: a quadratic loss has its matrix as Hessian; power iteration agrees on the top", "[hessian]") {
+CATCH_TEST_CASE("Hessian: a quadratic loss has its matrix as Hessian, power iteration agrees on the top", "[hessian]") {
   torch::manual_seed(1);
   const Eigen::MatrixXd A = spd(60, 0.8, 3);
   auto q = std::make_shared<Quadratic>(A);

@@ -41,7 +41,7 @@ LandscapeOptions grid3() {
 }
 }  // namespace
 
-CATCH_TEST_CASE("directions: every filter gets the norm of the weight's filter; biasbn zeroes 1-D parameters",
+CATCH_TEST_CASE("directions: every filter gets the norm of the weight's filter, biasbn zeroes 1-D parameters",
                 "[landscape]") {
   auto model = make_model("resnet14", 3, 10, 1);
   const auto d = random_direction(*model, 5, DirectionNorm::filter, true);
@@ -73,7 +73,7 @@ CATCH_TEST_CASE("directions: every filter gets the norm of the weight's filter; 
   CATCH_CHECK(random_direction(*model, 6) != d);
 }
 
-CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's; resumed and sharded grids equal one run",
+CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's, resumed and sharded grids equal one run",
                 "[landscape]") {
   test::TempDir dir;
   auto model = make_model("resnet14", 3, 10, 2);
