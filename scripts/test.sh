@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh -DANODIFF_BUILD_TESTS=ON -DANODIFF_WITH_MPI=ON
 cd build
-ctest --output-on-failure -j2
+# Two tests at a time, one thread each: two LibTorch/OpenMP processes with two threads each on two cores spin against
+# each other and run many times slower.
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} ctest --output-on-failure -j2
