@@ -57,12 +57,7 @@ int main(int argc, char** argv) {
         ("device", po::value(&device_name)->default_value("auto"), "cpu, cuda or auto")
         ("out", po::value(&out), "output directory (default: RUN/hessian)")("no-plots", "CSVs only");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (run_dir.empty()) throw po::error("--run DIR is required");
     if (every < 1) throw po::error("--every must be at least 1");
     if (dtype != "float32" && dtype != "float64") throw po::error(fmt::format("--dtype must be float32 or float64, got '{}'", dtype));

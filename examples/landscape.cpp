@@ -159,12 +159,7 @@ int main(int argc, char** argv) {
         ("device", po::value(&device_name)->default_value("auto"), "cpu, cuda or auto")
         ("out", po::value(&out), "output directory")("no-plots", "CSV and .npy only");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (run_dir.empty() || out.empty()) throw po::error("--run DIR and --out DIR are required");
     if (epoch < 0) throw po::error("--epoch E is required");
     if (norm != "filter" && norm != "layer" && norm != "none") throw po::error(fmt::format("--norm must be filter, layer or none, got '{}'", norm));

@@ -33,12 +33,7 @@ int main(int argc, char** argv) {
         ("no-plots", "write CSVs only")
         ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (out.empty()) throw po::error("--out DIR is required");
     if (trajectory.empty() == (vm.count("demo") == 0)) {
       throw po::error("give exactly one of --trajectory PATH and --demo");

@@ -263,12 +263,7 @@ int main(int argc, char** argv) {
         ("eigenvalues", po::value<std::size_t>(), "override the number of Hessian eigenvalues")
         ("toy-steps", po::value<std::size_t>(), "override the simplified model's steps");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (out.empty()) throw po::error("--out DIR is required");
     if (s.preset == "paper") {
       s.dataset = "cifar10";

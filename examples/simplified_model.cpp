@@ -178,12 +178,7 @@ int main(int argc, char** argv) {
         ("grid", po::value(&grid)->default_value(2001), "points per axis of the walker's grid over [-1, 1]^2")
         ("out", po::value(&out), "output directory")("no-plots", "write CSVs only");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (out.empty()) throw po::error("--out DIR is required");
     std::vector<std::string> kinds;
     if (kind == "all") {

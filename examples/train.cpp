@@ -43,12 +43,7 @@ int main(int argc, char** argv) {
         ("out", po::value(&out)->default_value("runs"), "parent folder of the run directory")
         ("no-plots", "do not draw metrics.png")("quiet", "no progress on stderr");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
+    if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     o.data_dir = data_dir;
     o.out = out;
     o.init_from = init;
