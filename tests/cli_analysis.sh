@@ -5,17 +5,7 @@ set -u
 bin=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
-expect2() {
-  local pattern=$1
-  shift 2
-  local err
-  err=$("$@" 2>&1 >/dev/null)
-  local got=$?
-  if [[ $got -eq 2 ]] && tail -n 1 <<<"$err" | grep -q -- "$pattern"; then echo "ok: exit 2: $pattern"; else
-    echo "FAIL: $* -> exit $got, stderr: $err"; fail=1; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 "$bin/anodiff-train" --model resnet14 --dataset fashion-mnist --epochs 1 --batch_size 128 --limit-train 256 \
   --limit-test 64 --out runs --quiet > train.log 2>&1 || { echo "FAIL: training"; cat train.log; exit 1; }
 run=runs/resnet14_sgd_lr=0.1_bs=128_wd=0_mom=0_save_epoch=1

@@ -5,8 +5,7 @@ set -u
 bin=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 tiny=(--epochs 2 --limit-train 1024 --part-length 2 --landscape-points 3 --landscape-samples 32 --toy-steps 60
       --eigenvalues 2)
 "$bin/anodiff-reproduce" --out quick "${tiny[@]}" > quick.log 2>&1 || { echo "FAIL: quick"; tail -20 quick.log; fail=1; }

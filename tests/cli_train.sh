@@ -6,17 +6,7 @@ bin=$1
 work=$2
 src=$(cd "$3" && pwd)
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
-expect2() {  # expect2 PATTERN -- command...
-  local pattern=$1
-  shift 2
-  local err
-  err=$("$@" 2>&1 >/dev/null)
-  local got=$?
-  if [[ $got -eq 2 ]] && tail -n 1 <<<"$err" | grep -q -- "$pattern"; then echo "ok: exit 2: $pattern"; else
-    echo "FAIL: $* -> exit $got, stderr: $err"; fail=1; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 expect2 "unknown model 'resnet99'" -- "$bin" --model resnet99 --dataset gauss --out o
 expect2 "no-such-dir: no such directory" -- "$bin" --dataset cifar10 --data-dir no-such-dir --out o
 expect2 "unknown data set 'svhn'" -- "$bin" --dataset svhn --out o
