@@ -32,7 +32,6 @@ int main(int argc, char** argv) {
       T, D, data.string()));
 
   std::fprintf(stderr, "anodiff: all pair statistics in a child process...\n");
-  double msd1 = 0, msd_half = 0;
   const auto ours = bench::in_child([&] {
     const auto traj = WeightTrajectory::load(data);
     const double t0 = bench::now();
@@ -51,7 +50,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     return seconds;
   });
-  (void)msd1, (void)msd_half;
 
   std::fprintf(stderr, "numpy reference (%s)...\n", script.c_str());
   const std::string ref_out = bench::run_command(fmt::format("/usr/bin/python3 {} {} {}", script, T, D));
