@@ -5,12 +5,15 @@
 #include <complex>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <unsupported/Eigen/FFT>
 
 #include "anodiff/pair_statistics.hpp"
+#include "detail/batch_fft.hpp"
+
+#include <unsupported/Eigen/FFT>
 
 namespace anodiff {
 
@@ -47,87 +50,196 @@ MsdCurve make_curve(const Part& part, const std::vector<double>& by_lag, std::si
   return c;
 }
 
-bool use_pairs(const MsdOptions& o, std::size_t count) {
-  return o.method == MsdMethod::pairs || (o.method == MsdMethod::automatic && count <= o.exact_limit);
-}
+bool use_pairs(const MsdOptions& o) { return o.method == MsdMethod::pairs; }
 
 }  // namespace
 
-std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count) {
-  if (count < 2 || first + count > trajectory.size()) {
-    throw std::invalid_argument(fmt::format("msd_fft: part [{}, {}) of a trajectory of {} snapshots", first,
-                                            first + count, trajectory.size()));
-  }
+namespace {
+
+// Per-thread sums of the spectral pass, in long double so that adding D / 16 batches loses nothing measurable.
+struct SpectralSums {
+  std::vector<long double> power;  // sum over coordinates of |FFT(x - mean)|^2, by frequency (both halves)
+  std::vector<long double> norms;  // sum over coordinates of (x_t - mean)^2, by snapshot
+  SpectralSums(std::size_t nfft, std::size_t count) : power(nfft, 0.0L), norms(count, 0.0L) {}
+};
+
+// Runs `body(block, col, w)` over column blocks of the part [first, first + count), `width` columns at a time, on
+// all threads; each thread gets its own state from `make`, and `merge` folds it into the result under a lock.
+template <class State, class Make, class Body, class Merge>
+void for_column_blocks(const WeightTrajectory& trajectory, std::size_t first, std::size_t count, std::size_t width,
+                       Make make, Body body, Merge merge) {
   const std::size_t D = trajectory.dimension();
-  std::size_t nfft = 1;
-  while (nfft < 2 * count) nfft *= 2;
-  const std::size_t half = nfft / 2 + 1;
-  const std::size_t width = 32;
-  std::vector<double> power(half, 0.0);
-  std::vector<double> norms(count, 0.0);  // |x_t - mean|^2 summed over coordinates
   std::exception_ptr error;
 #pragma omp parallel
   {
-    Eigen::FFT<double> fft;
-    fft.SetFlag(Eigen::FFT<double>::HalfSpectrum);
+    State state = make();
     std::vector<double> block(count * width);
-    std::vector<double> signal(nfft, 0.0);
-    std::vector<std::complex<double>> spectrum;
-    std::vector<double> my_power(half, 0.0), my_norms(count, 0.0);
 #pragma omp for schedule(dynamic, 4)
     for (std::size_t col = 0; col < D; col += width) {
       const std::size_t w = std::min(width, D - col);
       try {
         trajectory.read(first, count, col, w, block.data());
+        body(state, block.data(), w);
       } catch (...) {
 #pragma omp critical
         if (!error) error = std::current_exception();
-        continue;
-      }
-      for (std::size_t j = 0; j < w; ++j) {
-        double mean = 0.0;
-        for (std::size_t t = 0; t < count; ++t) mean += block[t * w + j];
-        mean /= static_cast<double>(count);
-        for (std::size_t t = 0; t < count; ++t) {
-          const double v = block[t * w + j] - mean;
-          signal[t] = v;
-          my_norms[t] += v * v;
-        }
-        std::fill(signal.begin() + static_cast<std::ptrdiff_t>(count), signal.end(), 0.0);
-        fft.fwd(spectrum, signal);
-        for (std::size_t f = 0; f < half; ++f) my_power[f] += std::norm(spectrum[f]);
       }
     }
 #pragma omp critical
-    {
-      for (std::size_t f = 0; f < half; ++f) power[f] += my_power[f];
-      for (std::size_t t = 0; t < count; ++t) norms[t] += my_norms[t];
-    }
+    merge(state);
   }
   if (error) std::rethrow_exception(error);
-  // S2(m) = sum_i x_i . x_{i+m}: inverse transform of the summed power spectrum.
-  Eigen::FFT<double> fft;
-  fft.SetFlag(Eigen::FFT<double>::HalfSpectrum);
-  std::vector<std::complex<double>> spectrum(half);
-  for (std::size_t f = 0; f < half; ++f) spectrum[f] = power[f];
-  std::vector<double> s2;
-  fft.inv(s2, spectrum, static_cast<Eigen::Index>(nfft));
-  // S1(m) = sum_{i=0}^{n-1-m} (|x_i|^2 + |x_{i+m}|^2), by the tidynamics recursion.
-  std::vector<double> out(count, 0.0);
-  double q = 0.0;
-  for (double v : norms) q += 2.0 * v;
-  for (std::size_t m = 0; m < count; ++m) {
-    if (m > 0) q -= norms[m - 1] + norms[count - m];
-    out[m] = (q - 2.0 * s2[m]) / static_cast<double>(count - m);
+}
+
+// Exact sums over i of |w_{i+tau} - w_i|^2 for the given lags, directly (float64 differences of float32 are exact).
+std::vector<long double> direct_lag_sums(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                                         const std::vector<std::size_t>& lags) {
+  std::vector<long double> total(lags.size(), 0.0L);
+  for_column_blocks<std::vector<long double>>(
+      trajectory, first, count, 64, [&] { return std::vector<long double>(lags.size(), 0.0L); },
+      [&](std::vector<long double>& sums, const double* block, std::size_t w) {
+        for (std::size_t k = 0; k < lags.size(); ++k) {
+          const std::size_t tau = lags[k];
+          long double s = 0.0L;
+          for (std::size_t i = 0; i + tau < count; ++i) {
+            const double* a = block + i * w;
+            const double* b = block + (i + tau) * w;
+            double row = 0.0;
+            for (std::size_t j = 0; j < w; ++j) row += (b[j] - a[j]) * (b[j] - a[j]);
+            s += row;
+          }
+          sums[k] += s;
+        }
+      },
+      [&](const std::vector<long double>& sums) {
+        for (std::size_t k = 0; k < lags.size(); ++k) total[k] += sums[k];
+      });
+  return total;
+}
+
+}  // namespace
+
+std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                            MsdFftReport* report) {
+  if (count < 2 || first + count > trajectory.size()) {
+    throw std::invalid_argument(fmt::format("msd_fft: part [{}, {}) of a trajectory of {} snapshots", first,
+                                            first + count, trajectory.size()));
   }
-  out[0] = 0.0;
+  std::size_t nfft = 2;
+  while (nfft < 2 * count) nfft *= 2;
+  const detail::BatchFft fft(nfft);
+  constexpr std::size_t L = detail::BatchFft::lanes;
+  // Each batch transforms 2 L coordinates: coordinate 2l in the real part of lane l, 2l + 1 in the imaginary part.
+  // The sum of the two real signals' power spectra at f is (|Z_f|^2 + |Z_{N-f}|^2) / 2, so summing |Z_f|^2 over
+  // everything and symmetrising at the end gives the summed power spectrum.
+  constexpr std::size_t block_columns = 4 * 2 * L;  // read together; their norms and power are summed in double
+  SpectralSums sums(nfft, count);
+  for_column_blocks<SpectralSums>(
+      trajectory, first, count, block_columns, [&] { return SpectralSums(nfft, count); },
+      [&](SpectralSums& mine, const double* block, std::size_t w) {
+        std::vector<double> re(nfft * L), im(nfft * L), mean(2 * L);
+        std::vector<double> power(nfft, 0.0), norm(count, 0.0);  // this block's sums, by output slot / snapshot
+        for (std::size_t c0 = 0; c0 < w; c0 += 2 * L) {
+          const std::size_t cw = std::min(2 * L, w - c0);
+          std::fill(mean.begin(), mean.end(), 0.0);
+          for (std::size_t t = 0; t < count; ++t)
+            for (std::size_t c = 0; c < cw; ++c) mean[c] += block[t * w + c0 + c];
+          for (std::size_t c = 0; c < cw; ++c) mean[c] /= static_cast<double>(count);
+          for (std::size_t t = 0; t < count; ++t) {
+            double nt = 0.0;
+            for (std::size_t l = 0; l < L; ++l) {
+              const std::size_t a = 2 * l, b = 2 * l + 1;
+              const double ya = a < cw ? block[t * w + c0 + a] - mean[a] : 0.0;
+              const double yb = b < cw ? block[t * w + c0 + b] - mean[b] : 0.0;
+              re[t * L + l] = ya;
+              im[t * L + l] = yb;
+              nt += ya * ya + yb * yb;
+            }
+            norm[t] += nt;
+          }
+          // Rows count .. nfft/2 - 1 of the first half are zero padding; the second half is implied zero.
+          std::fill(re.begin() + static_cast<std::ptrdiff_t>(count * L), re.begin() + static_cast<std::ptrdiff_t>(nfft / 2 * L), 0.0);
+          std::fill(im.begin() + static_cast<std::ptrdiff_t>(count * L), im.begin() + static_cast<std::ptrdiff_t>(nfft / 2 * L), 0.0);
+          fft.forward(re.data(), im.data(), true);
+          for (std::size_t k = 0; k < nfft; ++k) {
+            double q = 0.0;
+            for (std::size_t l = 0; l < L; ++l) q += re[k * L + l] * re[k * L + l] + im[k * L + l] * im[k * L + l];
+            power[k] += q;
+          }
+        }
+        for (std::size_t k = 0; k < nfft; ++k) mine.power[fft.frequency(k)] += power[k];
+        for (std::size_t t = 0; t < count; ++t) mine.norms[t] += norm[t];
+      },
+      [&](const SpectralSums& mine) {
+        for (std::size_t f = 0; f < nfft; ++f) sums.power[f] += mine.power[f];
+        for (std::size_t t = 0; t < count; ++t) sums.norms[t] += mine.norms[t];
+      });
+  // S2(m) = sum_i y_i . y_{i+m} = (1/N) sum_f P_f cos(2 pi f m / N), P_f = (Q_f + Q_{N-f}) / 2, summed directly in
+  // long double (N * count terms: cheaper than the forward pass by far, and exact to long double rounding).
+  std::vector<long double> cosine(nfft);
+  for (std::size_t k = 0; k < nfft; ++k)
+    cosine[k] = std::cos(2.0L * 3.141592653589793238462643383279502884L * static_cast<long double>(k) /
+                         static_cast<long double>(nfft));
+  std::vector<long double> p(nfft);
+  for (std::size_t f = 0; f < nfft; ++f) p[f] = 0.5L * (sums.power[f] + sums.power[(nfft - f) % nfft]);
+  // Y = sum_t |y_t|^2 and prefix sums of the norms for S1(m) = sum_{i < P-m} n_i + sum_{i >= m} n_i.
+  std::vector<long double> prefix(count + 1, 0.0L);
+  for (std::size_t t = 0; t < count; ++t) prefix[t + 1] = prefix[t] + sums.norms[t];
+  const long double Y = prefix[count];
+  // Error bound of the spectral value at lag m (docs/msd.md, "Certified FFT"): forward FFT error
+  // eta = 5 u log2 N relative in 2-norm, giving |dS2| <= (2 eta + eta^2) Y; norms and power summed in double over
+  // a block's columns; centring costs at most 8 u sqrt(Y M).
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  const double eta = 5.0 * u * std::log2(static_cast<double>(nfft));
+  const double tolerance = 1e-10;
+  // The inverse transform: summed directly in long double while that is cheap, else by a double FFT whose error
+  // (eta relative in 2-norm, a bound on every value) joins the bound.
+  std::vector<long double> s2(count, 0.0L);
+  double inverse_error = 0.0;
+  if (static_cast<double>(nfft) * static_cast<double>(count) <= 5e7) {
+    for (std::size_t m = 1; m < count; ++m) {
+      long double s = 0.0L;
+      for (std::size_t f = 0; f < nfft; ++f) s += p[f] * cosine[(f * m) % nfft];
+      s2[m] = s / static_cast<long double>(nfft);
+    }
+  } else {
+    Eigen::FFT<double> inverse;
+    std::vector<std::complex<double>> spectrum(nfft);
+    for (std::size_t f = 0; f < nfft; ++f) spectrum[f] = static_cast<double>(p[f]);
+    std::vector<std::complex<double>> values;
+    inverse.inv(values, spectrum);
+    double norm2 = 0.0;
+    for (std::size_t m = 0; m < nfft; ++m) norm2 += std::norm(values[m]);
+    for (std::size_t m = 0; m < count; ++m) s2[m] = values[m].real();
+    inverse_error = eta * std::sqrt(norm2);
+  }
+  std::vector<double> out(count, 0.0);
+  std::vector<std::size_t> redo;
+  for (std::size_t m = 1; m < count; ++m) {
+    const long double s1 = prefix[count - m] + (Y - prefix[m]);
+    const double M = static_cast<double>(s1 - 2.0L * s2[m]);  // (P - m) MSD(m)
+    const double Yd = static_cast<double>(Y);
+    const double bound = 2.0 * (2.0 * eta + eta * eta) * Yd + 2.0 * (block_columns + 1) * u * Yd +
+                         8.0 * u * std::sqrt(Yd * std::max(M, 0.0)) + 2.0 * inverse_error;
+    if (!(M - bound > 0.0) || bound > tolerance * (M - bound)) redo.push_back(m);
+    out[m] = M / static_cast<double>(count - m);
+  }
+  if (!redo.empty()) {
+    const auto exact = direct_lag_sums(trajectory, first, count, redo);
+    for (std::size_t k = 0; k < redo.size(); ++k)
+      out[redo[k]] = static_cast<double>(exact[k]) / static_cast<double>(count - redo[k]);
+  }
+  if (report) {
+    report->fft_length = nfft;
+    report->direct_lags = redo;
+  }
   return out;
 }
 
 std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
   std::vector<MsdCurve> curves;
   for (const Part& part : split_parts(trajectory.size(), options.part_length)) {
-    const auto by_lag = use_pairs(options, part.count)
+    const auto by_lag = use_pairs(options)
                             ? PairDistances::compute(trajectory, part.start, part.count).msd()
                             : msd_fft(trajectory, part.start, part.count);
     curves.push_back(make_curve(part, by_lag, lag_limit(options, part.count)));

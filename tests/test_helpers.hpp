@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "anodiff/weight_trajectory.hpp"
+
 namespace anodiff::test {
 
 /// A fresh directory under the system temp folder, removed on destruction.
@@ -64,5 +66,25 @@ inline std::vector<float> random_rows(std::size_t T, std::size_t D, unsigned see
   for (auto& x : v) x = u(rng);
   return v;
 }
+
+// Brute-force time-averaged MSD straight from the coordinates.
+inline std::vector<double> brute_msd(const WeightTrajectory& t) {
+  const std::size_t n = t.size(), D = t.dimension();
+  std::vector<double> x(n * D);
+  t.read(0, n, 0, D, x.data());
+  std::vector<double> m(n, 0.0);
+  for (std::size_t tau = 1; tau < n; ++tau) {
+    double s = 0;
+    for (std::size_t i = 0; i + tau < n; ++i) {
+      for (std::size_t k = 0; k < D; ++k) {
+        const double d = x[(i + tau) * D + k] - x[i * D + k];
+        s += d * d;
+      }
+    }
+    m[tau] = s / static_cast<double>(n - tau);
+  }
+  return m;
+}
+
 
 }  // namespace anodiff::test

@@ -24,25 +24,6 @@ double max_rel_error(const PairDistances& a, const PairDistances& b) {
   return worst;
 }
 
-// Brute-force time-averaged MSD straight from the coordinates.
-std::vector<double> brute_msd(const WeightTrajectory& t) {
-  const std::size_t n = t.size(), D = t.dimension();
-  std::vector<double> x(n * D);
-  t.read(0, n, 0, D, x.data());
-  std::vector<double> m(n, 0.0);
-  for (std::size_t tau = 1; tau < n; ++tau) {
-    double s = 0;
-    for (std::size_t i = 0; i + tau < n; ++i) {
-      for (std::size_t k = 0; k < D; ++k) {
-        const double d = x[(i + tau) * D + k] - x[i * D + k];
-        s += d * d;
-      }
-    }
-    m[tau] = s / static_cast<double>(n - tau);
-  }
-  return m;
-}
-
 }  // namespace
 
 TEST_CASE("pair distances: the Gram fast path equals the brute force over several column blocks", "[pairs]") {
@@ -79,7 +60,7 @@ TEST_CASE("pair distances: MSD exact to 1e-9 for 5000 snapshots whose steps are 
   const auto traj = WeightTrajectory::from_rows(std::move(rows), D);
   const auto fast = PairDistances::compute(traj, 0, T);
   const auto m = fast.msd();
-  const auto ref = brute_msd(traj);
+  const auto ref = test::brute_msd(traj);
   double worst = 0;
   for (std::size_t tau = 1; tau < T; ++tau) worst = std::max(worst, std::fabs(m[tau] - ref[tau]) / ref[tau]);
   INFO("worst relative MSD error " << worst);

@@ -7,11 +7,11 @@
 
 namespace anodiff {
 
-/// How the time-averaged MSD of a part is computed.
+/// How the time-averaged MSD of a part is computed. Both are exact to 1e-9 relative (docs/msd.md).
 enum class MsdMethod {
-  automatic,  ///< pairs up to MsdOptions::exact_limit snapshots per part, fft above.
-  pairs,      ///< Exact: all pair distances from the Gram matrix of the increments (O(T^2 D), T^2 doubles).
-  fft         ///< O(D T log T): Wiener-Khinchin on centred coordinates; absolute error ~1e-16 log2(T) <|w - mean|^2>.
+  automatic,  ///< fft.
+  pairs,      ///< All pair distances from the Gram matrix of the increments (O(T^2 D) time, T^2 doubles).
+  fft         ///< Certified FFT: O(D T log T); lags whose error bound exceeds 1e-10 are recomputed directly.
 };
 
 /// Options of msd() and of the analyses built on it.
@@ -19,7 +19,6 @@ struct MsdOptions {
   std::size_t part_length = 0;   ///< Snapshots per part (waiting-time window); 0 = the whole trajectory.
   std::size_t max_lag = 0;       ///< Largest lag reported; 0 = part length - 1.
   MsdMethod method = MsdMethod::automatic;  ///< See MsdMethod.
-  std::size_t exact_limit = 5000;           ///< Largest part for which `automatic` uses the exact pairs method.
 };
 
 /// Time-averaged MSD of one part.
@@ -46,8 +45,17 @@ std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bo
 /// non-finite weights.
 std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});
 
-/// Time-averaged MSD at lags 0..count-1 of snapshots [first, first + count) by FFT (see MsdMethod::fft).
-std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
+/// What msd_fft did.
+struct MsdFftReport {
+  std::size_t fft_length = 0;              ///< Transform length N (a power of two >= 2 count).
+  std::vector<std::size_t> direct_lags;    ///< Lags whose spectral value was not certified and were summed directly.
+};
+
+/// Time-averaged MSD at lags 0..count-1 of snapshots [first, first + count) by the certified FFT method (see
+/// MsdMethod::fft and docs/msd.md); every value within 1e-10 relative of the exact sum. Throws
+/// std::invalid_argument for a part outside the trajectory or count < 2.
+std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                            MsdFftReport* report = nullptr);
 
 /// Local exponent of an MSD curve.
 struct LocalExponentCurve {
