@@ -104,7 +104,6 @@ int main(int argc, char** argv) {
     for (auto e : epochs) {
       auto model = cli::run_model(run, data);
       load_checkpoint(*model, run, e, torch::kCPU);
-      if (device.is_cpu() && !data_options.float64) use_channels_last(*model);
       auto op = classifier_hessian(*model, data, data_options, device);
       auto o = eig;
       o.eigenvectors = true;

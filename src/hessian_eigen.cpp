@@ -169,7 +169,8 @@ void lanczos(HessianOperator& op, const HessianEigenOptions& o, std::size_t ncv,
 }
 
 // The study's deflated power iteration: eigenvalue i from H - sum_{j<i} lambda_j u_j u_j^T, stopping when the
-// Rayleigh quotient changes by less than tol relative, or after max_iterations products.
+// Rayleigh quotient changes by less than tol relative (or, with PowerStop::residual, when the residual of the
+// current vector is below tol |lambda|), or after max_iterations products.
 void power_iteration(HessianOperator& op, const HessianEigenOptions& o, HessianEigenResult& r,
                      std::vector<std::vector<double>>& vectors) {
   const std::size_t D = op.dimension();
@@ -186,11 +187,20 @@ void power_iteration(HessianOperator& op, const HessianEigenOptions& o, HessianE
         for (std::size_t d = 0; d < D; ++d) w[d] -= c * vectors[j][d];
       }
       lambda = dot(v, w);
+      double residual2 = 0;  // |w - lambda v|^2
+      for (std::size_t d = 0; d < D; ++d) residual2 += (w[d] - lambda * v[d]) * (w[d] - lambda * v[d]);
       const double s = norm(w);
       ++r.iterations;
       if (s == 0) break;
+      const bool stop = o.power_stop == PowerStop::residual
+                            ? std::sqrt(residual2) <= o.tolerance * std::fabs(lambda)
+                            : it > 0 && std::fabs(lambda - previous) <= o.tolerance * std::fabs(lambda);
+      if (stop && o.power_stop == PowerStop::residual) {  // v is the vector whose residual was measured
+        done = true;
+        break;
+      }
       for (std::size_t d = 0; d < D; ++d) v[d] = w[d] / s;
-      if (it > 0 && std::fabs(lambda - previous) <= o.tolerance * std::fabs(lambda)) {
+      if (stop) {
         done = true;
         break;
       }
@@ -346,13 +356,11 @@ std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Datase
   model.to(device);
   if (o.train_mode) model.train(); else model.eval();
   const auto dtype = o.float64 ? torch::kFloat64 : torch::kFloat32;
-  const bool channels_last = device.is_cpu() && !o.float64;
   std::vector<HessianOperator::Term> terms;
   std::mt19937_64 unused(0);
   for (std::int64_t start = 0; start < used; start += o.batch_size) {
     const std::vector<std::int64_t> idx(order.begin() + start, order.begin() + std::min(used, start + o.batch_size));
     auto x = make_batch(data, idx, false, unused).to(device, dtype);
-    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = data.labels.index_select(0, torch::tensor(idx, torch::kInt64)).to(device);
     const double weight = double(idx.size()) / double(used);
     terms.push_back({[&model, x, y] { return torch::nn::functional::cross_entropy(model.forward(x), y); }, weight});

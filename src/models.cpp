@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/conv2d.hpp"
 #include "detail/state_dict_reader.hpp"
 
 namespace anodiff {
@@ -15,8 +16,24 @@ namespace nn = torch::nn;
 
 namespace {
 
-nn::Conv2d conv3x3(std::int64_t in, std::int64_t out, std::int64_t stride, bool bias = false) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, /*kernel_size=*/3).stride(stride).padding(1).bias(bias));
+// nn::Conv2d (same parameters, names and initialisation) whose forward is detail::conv2d: the same values, and a
+// double backward (Hessian-vector products) without LibTorch's slow transposed-convolution fallback.
+class ConvImpl : public nn::Conv2dImpl {
+ public:
+  ConvImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
+           bool bias)
+      : nn::Conv2dImpl(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias)),
+        stride_(stride),
+        padding_(padding) {}
+  torch::Tensor forward(const torch::Tensor& x) { return detail::conv2d(x, weight, bias, stride_, padding_); }
+
+ private:
+  std::int64_t stride_, padding_;
+};
+TORCH_MODULE(Conv);
+
+Conv conv3x3(std::int64_t in, std::int64_t out, std::int64_t stride, bool bias = false) {
+  return Conv(in, out, /*kernel=*/3, stride, /*padding=*/1, bias);
 }
 
 // conv3x3-BN-ReLU-conv3x3-BN (+ shortcut), then ReLU. Module names as in Li et al.'s resnet.py.
@@ -30,7 +47,7 @@ class BasicBlock : public nn::Module {
         use_shortcut_(shortcut) {
     if (shortcut && (stride != 1 || in != planes)) {
       projection_ = register_module(
-          "shortcut", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, planes, /*kernel_size=*/1).stride(stride).bias(false)),
+          "shortcut", nn::Sequential(Conv(in, planes, /*kernel=*/1, stride, /*padding=*/0, /*bias=*/false),
                                      nn::BatchNorm2d(planes)));
     }
   }
@@ -42,9 +59,9 @@ class BasicBlock : public nn::Module {
   }
 
  private:
-  nn::Conv2d conv1_;
+  Conv conv1_;
   nn::BatchNorm2d bn1_;
-  nn::Conv2d conv2_;
+  Conv conv2_;
   nn::BatchNorm2d bn2_;
   nn::Sequential projection_{nullptr};
   bool use_shortcut_;
@@ -76,7 +93,7 @@ class CifarResNet : public Network {
   }
 
  private:
-  nn::Conv2d conv1_{nullptr};
+  Conv conv1_{nullptr};
   nn::BatchNorm2d bn1_{nullptr};
   std::vector<nn::Sequential> layers_;
   nn::Linear linear_{nullptr};

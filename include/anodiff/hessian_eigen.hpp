@@ -52,6 +52,11 @@ class HessianOperator {
 enum class SpectrumEnd { largest, smallest };
 /// How the eigenvalues are computed.
 enum class EigenMethod { lanczos, power };
+/// When deflated power iteration stops on an eigenvalue.
+enum class PowerStop {
+  relative_change,  ///< The Rayleigh quotient changed by at most tolerance (relative): the study's / PyHessian's rule.
+  residual          ///< |H' v - lambda v| <= tolerance |lambda| on the deflated H': Lanczos's rule (no extra product).
+};
 
 /// Options of hessian_eigen.
 struct HessianEigenOptions {
@@ -62,6 +67,7 @@ struct HessianEigenOptions {
   std::uint64_t seed = 0;             ///< Random start.
   SpectrumEnd end = SpectrumEnd::largest;  ///< Largest (algebraic) or smallest eigenvalues.
   EigenMethod method = EigenMethod::lanczos;  ///< Lanczos (Spectra) or the study's deflated power iteration.
+  PowerStop power_stop = PowerStop::relative_change;  ///< Stopping rule of power iteration.
   std::vector<double> start;          ///< A start vector (e.g. the previous checkpoint's eigenvectors summed).
   bool eigenvectors = false;          ///< Keep the eigenvectors in the result.
   bool verify = true;                 ///< Compute |H v - lambda v| with one more product per eigenvalue.
