@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
         ("method", po::value(&method)->default_value("lanczos"), "lanczos, or power (the study's deflated power iteration)")
         ("tol", po::value(&eig.tolerance)->default_value(1e-4), "relative tolerance")
         ("power-iterations", po::value<std::size_t>()->default_value(20), "products per eigenvalue for --method power")
+        ("power-stop", po::value<std::string>()->default_value("change"),
+         "power iteration stops when the eigenvalue changes by < tol (change, the study's rule) or when its residual "
+         "is < tol |lambda| (residual, Lanczos's rule)")
         ("smallest", "the smallest eigenvalues instead of the largest")
         ("eigenvectors", "write the eigenvectors (.npy, k x D)")
         ("no-warm-start", "start every checkpoint from a random vector")
@@ -67,6 +70,10 @@ int main(int argc, char** argv) {
     data_options.seed = eig.seed;
     eig.method = method == "power" ? EigenMethod::power : EigenMethod::lanczos;
     if (eig.method == EigenMethod::power) eig.max_iterations = vm["power-iterations"].as<std::size_t>();
+    const auto power_stop = vm["power-stop"].as<std::string>();
+    if (power_stop != "change" && power_stop != "residual")
+      throw po::error(fmt::format("--power-stop must be change or residual, got '{}'", power_stop));
+    eig.power_stop = power_stop == "residual" ? PowerStop::residual : PowerStop::relative_change;
     eig.end = vm.count("smallest") ? SpectrumEnd::smallest : SpectrumEnd::largest;
     const fs::path run(run_dir);
     const fs::path dir = out.empty() ? run / "hessian" : fs::path(out);
