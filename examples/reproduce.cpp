@@ -47,7 +47,7 @@ struct Settings {
   double lr = 0.1;
   std::size_t part_length = 300, eigen_k = 5;
   std::string hessian_epochs;  // comma-separated; empty = every hessian_every
-  std::int64_t hessian_every = 0, hessian_batch = 64;
+  std::int64_t hessian_every = 10, hessian_batch = 64;
   std::string landscape_epochs;
   std::size_t landscape_points = 11;
   std::int64_t landscape_samples = 256;
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
         "anodiff-reproduce: the study end to end, with a report (report.html, report.md). Usage:\n"
         "  anodiff-reproduce [--preset quick|paper|sweep] --out DIR\n"
         "quick (default): ResNet-14 on Fashion-MNIST (a 20,480-sample subset), batch 1024, 600 steps recorded,\n"
-        "  two parts of 300 steps, Hessian at the first and last checkpoints, an 11 x 11 landscape, the simplified model.\n"
+        "  two parts of 300 steps, Hessian every 10 epochs, an 11 x 11 landscape, the simplified model.\n"
         "paper: the study's configuration on CIFAR-10 (--data-dir), 500 epochs, parts of 1,000 steps, Hessian every\n"
         "  5 epochs, 51 x 51 landscapes at epochs 300 and 500 (--model, default resnet14).\n"
         "sweep: the study's grids of models, learning rates and batch sizes (meant for a GPU).\nOptions");
@@ -336,6 +336,7 @@ int main(int argc, char** argv) {
     if (hessian_epochs.empty()) {
       if (s.hessian_every > 0) {
         for (std::int64_t e = 0; e <= s.epochs; e += s.hessian_every) hessian_epochs += (hessian_epochs.empty() ? "" : ",") + std::to_string(e);
+        if (s.epochs % s.hessian_every != 0) hessian_epochs += "," + std::to_string(s.epochs);  // always the last
       } else {
         hessian_epochs = fmt::format("0,{}", s.epochs);
       }
