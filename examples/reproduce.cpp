@@ -164,7 +164,7 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
   const fs::path log = dir / "stages.log";
   std::vector<std::pair<std::string, double>> times;
   CsvWriter table(dir / "sweep.csv", "group,model,batch_size,lr,early_exponent,early_spread,late_exponent,late_spread,"
-                                     "tau0,tau0_spread,study_early,study_late,study_tau0,parts");
+                                     "tau0,tau0_spread,study_early,study_late,study_tau0,parts,depth,shortcuts");
   Report r;
   r.heading("anodiff: the study's sweeps", 1);
   std::vector<std::vector<std::string>> rows;
@@ -193,12 +193,16 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
     auto spread = [&](const std::vector<double>& v) { double m = mean(v), a = 0; for (double x : v) a += (x - m) * (x - m); return v.size() < 2 ? NAN : std::sqrt(a / double(v.size() - 1)); };
     StudyValues st{NAN, NAN, NAN};
     if (c.group != "lr" && c.batch == 1024 && kStudy.count(c.model)) st = kStudy.at(c.model);
-    if (c.group == "lr" && kStudyLr.count(c.lr)) st = {kStudyLr.at(c.lr).first, kStudyLr.at(c.lr).second, NAN};
-    table.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.group, c.model, c.batch, c.lr,
+    // The study's lr grid ran at batch 128, so its lr 0.1 point is also the batch grid's batch-128 value.
+    if ((c.group == "lr" || (c.group == "batch" && c.batch == 128)) && kStudyLr.count(c.lr)) {
+      st = {kStudyLr.at(c.lr).first, kStudyLr.at(c.lr).second, NAN};
+    }
+    const std::string digits = c.model.substr(6, c.model.find('_') == std::string::npos ? std::string::npos : c.model.find('_') - 6);
+    table.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.group, c.model, c.batch, c.lr,
               csv_number(mean(q["early_exponent"])), csv_number(spread(q["early_exponent"])),
               csv_number(mean(q["late_exponent"])), csv_number(spread(q["late_exponent"])),
               csv_number(mean(q["tau0"])), csv_number(spread(q["tau0"])), csv_number(st.early), csv_number(st.late),
-              csv_number(st.tau0), q["tau0"].size());
+              csv_number(st.tau0), q["tau0"].size(), digits, c.model.find("noshort") == std::string::npos ? 1 : 0);
     rows.push_back({c.group, c.model, std::to_string(c.batch), fmt::format("{:g}", c.lr), fixed(mean(q["early_exponent"])),
                     fixed(mean(q["late_exponent"])), fixed(mean(q["tau0"]), 1), fixed(st.early), fixed(st.late),
                     fixed(st.tau0, 0)});
@@ -211,22 +215,41 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
                {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):7", "late (anodiff)", "linespoints pt 5 lw 2"},
                {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):11", "early (study)", "points pt 6 ps 2"},
                {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):12", "late (study)", "points pt 4 ps 2"}};
+  lr.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
   draw(lr, dir / "sweep_lr.png");
   Plot batch{"Exponents against the batch size (ResNet-14, lr 0.1)", "batch size", "exponent", true, false, {}, {}};
   batch.series = {{csv, "(strcol(1) eq 'batch' ? $3 : 1/0):5", "early", "linespoints pt 7 lw 2"},
-                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):7", "late", "linespoints pt 5 lw 2"}};
+                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):7", "late", "linespoints pt 5 lw 2"},
+                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):11", "early (study)", "points pt 6 ps 2"},
+                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):12", "late (study)", "points pt 4 ps 2"}};
+  batch.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
   draw(batch, dir / "sweep_batch.png");
   Plot depth{"Exponents against depth (batch 1024; open: without shortcuts)", "depth", "exponent", false, false, {}, {}};
-  const std::string d = "(strcol(1) eq 'depth' && strstrt(strcol(2), 'noshort') == 0 ? real(substr(strcol(2), 7, 9)) : 1/0)";
-  const std::string dn = "(strcol(1) eq 'depth' && strstrt(strcol(2), 'noshort') > 0 ? real(substr(strcol(2), 7, 9)) : 1/0)";
+  const std::string d = "(strcol(1) eq 'depth' && $16 == 1 ? $15 : 1/0)";
+  const std::string dn = "(strcol(1) eq 'depth' && $16 == 0 ? $15 : 1/0)";
   depth.series = {{csv, d + ":5", "early", "linespoints pt 7 lw 2"}, {csv, d + ":7", "late", "linespoints pt 5 lw 2"},
                   {csv, dn + ":5", "early, no shortcuts", "linespoints pt 6 dt 2"},
                   {csv, dn + ":7", "late, no shortcuts", "linespoints pt 4 dt 2"},
-                  {csv, d + ":11", "early (study)", "points pt 9 ps 2"}, {csv, d + ":12", "late (study)", "points pt 11 ps 2"}};
+                  {csv, d + ":11", "early (study)", "points pt 9 ps 2"}, {csv, d + ":12", "late (study)", "points pt 11 ps 2"},
+                  {csv, dn + ":11", "early, no shortcuts (study)", "points pt 8 ps 2"},
+                  {csv, dn + ":12", "late, no shortcuts (study)", "points pt 10 ps 2"}};
+  depth.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
   draw(depth, dir / "sweep_depth.png");
+  // The crossover lag tau0 against the same three axes (the study reported it for the depth grid).
+  Plot tau0{"Crossover lag tau0 against depth (batch 1024), learning rate (batch 128) and batch size (lr 0.1)",
+            "depth / learning rate x 1000 / batch size", "tau0 (steps)", true, true, {}, {}};
+  tau0.series = {{csv, d + ":9", "depth", "linespoints pt 7 lw 2"},
+                 {csv, dn + ":9", "depth, no shortcuts", "linespoints pt 6 dt 2"},
+                 {csv, d + ":13", "depth (study)", "points pt 9 ps 2"},
+                 {csv, dn + ":13", "depth, no shortcuts (study)", "points pt 8 ps 2"},
+                 {csv, "(strcol(1) eq 'lr' ? 1000 * $4 : 1/0):9", "learning rate x 1000", "linespoints pt 5 lw 2"},
+                 {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):9", "batch size", "linespoints pt 13 lw 2"}};
+  tau0.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
+  draw(tau0, dir / "sweep_tau0.png");
   r.image(dir, dir / "sweep_lr.png", "Exponents against the learning rate");
   r.image(dir, dir / "sweep_batch.png", "Exponents against the batch size");
   r.image(dir, dir / "sweep_depth.png", "Exponents against depth");
+  r.image(dir, dir / "sweep_tau0.png", "Crossover lag tau0 against depth, learning rate and batch size");
   std::ofstream(dir / "report.md") << r.md;
   std::ofstream(dir / "report.html") << "<!doctype html><html><head><meta charset='utf-8'><title>sweep</title></head><body>\n"
                                      << r.html << "</body></html>\n";
@@ -323,7 +346,7 @@ int main(int argc, char** argv) {
       stage("train (first epoch)", train_args + " --epochs 1", log, times);
       const auto m = read_rows(run / "metrics.csv");
       const double per_epoch = m.size() > 1 ? num(m.back(), "seconds") : NAN;
-      std::fprintf(stderr, "anodiff-reproduce: %.0f s per epoch on this machine: %lld epochs take about %.1f hours, "
+      std::fprintf(stderr, "anodiff-reproduce: %.3g s per epoch on this machine: %lld epochs take about %.2g hours, "
                    "the Hessian and the two 51 x 51 landscapes several more (docs/reproducing.md)\n",
                    per_epoch, (long long)s.epochs, per_epoch * double(s.epochs) / 3600);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# anodiff-reproduce with tiny settings: the quick pipeline and its report, the sweep's table and plots, and the
-# paper preset's refusal without CIFAR-10. Usage: cli_reproduce.sh BIN_DIR WORKDIR
+# anodiff-reproduce with tiny settings: the quick pipeline and its report, the sweep's table and plots, the paper
+# preset on a small CIFAR-10 written here in its binary format, and its refusal without CIFAR-10.
+# Usage: cli_reproduce.sh BIN_DIR WORKDIR
 set -u
 bin=$1
 work=$2
@@ -18,8 +19,26 @@ done
   || { echo "FAIL: sweep"; tail -20 sweep.log; fail=1; }
 check "[[ \$(wc -l < sweep/sweep.csv) -eq 17 ]]" "sweep.csv: 16 runs (depth 6, learning rate 7, batch 3)"
 # With 1-step runs the fits have no points: the plots are drawn (their scripts written), the study's values shown.
-check "[[ -s sweep/sweep_lr.png && -s sweep/sweep_batch.gp && -s sweep/sweep_depth.gp && -s sweep/report.html ]]" \
-  "the sweep's plots and report"
+check "[[ -s sweep/sweep_lr.png && -s sweep/sweep_batch.png && -s sweep/sweep_depth.png && -s sweep/sweep_tau0.png \
+        && -s sweep/report.html ]]" "the sweep's plots and report"
+check "! grep -q 'gnuplot failed' sweep.log" "every sweep plot drawn without a gnuplot error"
+check "[[ \$(head -1 sweep/sweep.csv | cut -d, -f15,16) == depth,shortcuts && \$(grep -c ',56,0\$' sweep/sweep.csv) -eq 1 ]]" \
+  "sweep.csv: depth and shortcut columns"
+# CIFAR-10's binary format: 5 training files and a test file of 10,000 records each, a record being 1 label byte
+# and 3,072 pixel bytes (here pseudo-random pixels, the label i mod 10).
+mkdir -p cifar
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+  perl -e 'srand(7); my $b = join("", map { chr(int(rand(256))) } 1 .. 6144);
+           binmode STDOUT; for my $i (0 .. 9999) { print chr($i % 10), substr($b, ($i * 131) % 3072, 3072) }' \
+    > "cifar/$f.bin"
+done
+"$bin/anodiff-reproduce" --preset paper --data-dir cifar --out paper-run --epochs 2 --limit-train 128 \
+  --part-length 2 --landscape-points 3 --landscape-samples 32 --toy-steps 60 --eigenvalues 2 > paper.log 2>&1 \
+  || { echo "FAIL: paper"; tail -20 paper.log; fail=1; }
+check "grep -q 'per epoch on this machine' paper.log" "paper: a time estimate after the first epoch"
+check "grep -q 'resnet14 on cifar10 (preset paper)' paper-run/report.md" "paper: the report names model, data and preset"
+check "[[ \$(grep -c '^0,\\|^2,' paper-run/hessian/eigenvalues.csv) -eq 4 ]]" "paper: Hessian at epochs 0 and 2"
+rm -rf cifar  # 184 MB
 err=$("$bin/anodiff-reproduce" --preset paper --data-dir no-cifar --out paper 2>&1 >/dev/null)
 code=$?
 check "[[ $code -eq 2 ]] && grep -q 'no-cifar: no such directory' <<<\"\$err\"" "paper without CIFAR-10: exit 2, one line"
