@@ -2,8 +2,8 @@
 # GPU check (docs/gpu.md): builds anodiff against the machine's PyTorch LibTorch (CUDA) with the Debian packages
 # carried in .deps/debs, then times a ResNet-20 training step and a short Trainer run with recording, beside the
 # same step in Python on the same GPU, and the top-20 Hessian eigenvalues of a ResNet-20 by Lanczos and by deflated
-# power iteration at the same tolerance. Usage: gpu_check.sh [train] [hessian] (default both). Writes its log to
-# $OUT/gpu_check.log.
+# power iteration at the same tolerance. Usage: gpu_check.sh [step] [trainer] [hessian] (default all three).
+# Writes its log to $OUT/gpu_check.log.
 set -u
 out=${OUT:-/tmp}
 log=$out/gpu_check.log
@@ -33,9 +33,11 @@ build() { cmake --build build-gpu -j 16 --target bench_train_step bench_trainer_
 export LD_LIBRARY_PATH=$libdir:$libdir/blas:$torchlib:${LD_LIBRARY_PATH:-}
 export ANODIFF_PYTHON=$(command -v python3)
 cd build-gpu/benchmarks || exit 1
-checks=${*:-train hessian}
-if [[ $checks == *train* ]]; then
+checks=${*:-step trainer hessian}
+if [[ $checks == *step* ]]; then
   timeout 240 ./bench_train_step resnet20 128,1024 20 cuda
+fi
+if [[ $checks == *trainer* ]]; then
   timeout 120 ./bench_trainer_run resnet20 128 2 cuda 20480
   timeout 120 ./bench_trainer_run resnet20 1024 2 cuda 20480
 fi
