@@ -19,6 +19,7 @@
 #include "anodiff/random_projection.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "detail/npy.hpp"
+#include "detail/snapshot_queue.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -251,17 +252,24 @@ std::vector<EpochMetrics> Trainer::run() {
   };
   torch::optim::SGD optimizer(model_->parameters(),
                               torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  std::vector<float> w(D), g, s(o.projection);
+  std::vector<float> g, s(o.projection);
+  // Each step's weights go to the writers on a worker thread (a snapshot on the device, copied to the host there),
+  // so that the copy and the append overlap the next step; every epoch's commit waits for them.
+  std::optional<detail::SnapshotQueue> snapshots;
+  if (traj || proj) {
+    snapshots.emplace([&](const float* w, const std::vector<double>& row) {
+      if (traj) traj->append(w, row);
+      if (proj) {
+        sketch->apply(w, s.data());
+        proj->append(s.data(), row);
+      }
+    });
+  }
   auto record = [&](double step, double epoch, double loss, double grad_norm) {
-    flatten_parameters(*model_, w);
-    const std::vector<double> row = {step, epoch, loss, grad_norm};
-    if (traj) traj->append(w.data(), row);
-    if (proj) {
-      sketch->apply(w.data(), s.data());
-      proj->append(s.data(), row);
-    }
+    if (snapshots) snapshots->push(*model_, {step, epoch, loss, grad_norm});
   };
   auto commit = [&] {
+    if (snapshots) snapshots->drain();
     if (traj) traj->commit();
     if (proj) proj->commit();
     if (grads) grads->commit();

@@ -10,6 +10,7 @@
 #include "anodiff/models.hpp"
 #include "anodiff/parameters.hpp"
 #include "anodiff/trainer.hpp"
+#include "detail/snapshot_queue.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
@@ -239,4 +240,32 @@ CATCH_TEST_CASE("state_dict: written and read back by name, wrong architectures 
                           Catch::Contains("a.pt") && Catch::Contains("layer1.2.conv1.weight"));
   test::write_bytes(dir / "junk.pt", "not a pickle");
   CATCH_CHECK_THROWS_AS(load_state_dict(*c, (dir / "junk.pt").string()), InputError);
+}
+
+CATCH_TEST_CASE("Trainer: the snapshot queue keeps order, isolates snapshots and reports the sink's errors", "[trainer]") {
+  torch::nn::Linear net(3, 2);
+  std::vector<std::vector<float>> seen;
+  std::vector<double> steps;
+  {
+    anodiff::detail::SnapshotQueue queue(
+        [&](const float* w, const std::vector<double>& row) {
+          seen.emplace_back(w, w + 8);
+          steps.push_back(row[0]);
+        },
+        2);
+    for (int i = 0; i < 20; ++i) {
+      queue.push(*net, {double(i)});
+      torch::NoGradGuard guard;
+      net->weight.add_(1.0);  // after the push: must not reach snapshot i
+    }
+    queue.drain();
+  }
+  CATCH_REQUIRE(seen.size() == 20);
+  for (int i = 0; i < 20; ++i) {
+    CATCH_CHECK(steps[std::size_t(i)] == double(i));
+    if (i > 0) CATCH_CHECK(seen[std::size_t(i)][0] == Approx(seen[std::size_t(i - 1)][0] + 1.0f));
+  }
+  anodiff::detail::SnapshotQueue failing([](const float*, const std::vector<double>&) { throw std::runtime_error("disk full"); });
+  failing.push(*net, {0.0});
+  CATCH_CHECK_THROWS_WITH(failing.drain(), "disk full");
 }

@@ -1,0 +1,75 @@
+#include "detail/snapshot_queue.hpp"
+
+#include <utility>
+
+namespace anodiff::detail {
+
+SnapshotQueue::SnapshotQueue(Sink sink, std::size_t capacity)
+    : sink_(std::move(sink)), capacity_(capacity < 1 ? 1 : capacity), worker_([this] { run(); }) {}
+
+SnapshotQueue::~SnapshotQueue() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+void SnapshotQueue::rethrow_locked() {
+  if (error_) {
+    auto e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+}
+
+void SnapshotQueue::push(const torch::nn::Module& module, std::vector<double> row) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : module.parameters()) parts.push_back(p.detach().reshape({-1}).to(torch::kFloat32));
+  // torch::cat makes a new tensor: later in-place updates of the parameters do not reach the snapshot.
+  Item item{torch::cat(parts), std::move(row)};
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return items_.size() < capacity_ || error_; });
+  rethrow_locked();
+  items_.push_back(std::move(item));
+  changed_.notify_all();
+}
+
+void SnapshotQueue::drain() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return (items_.empty() && !busy_) || error_; });
+  rethrow_locked();
+}
+
+void SnapshotQueue::run() {
+  for (;;) {
+    Item item;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stop_ || !items_.empty(); });
+      if (stop_) return;
+      item = std::move(items_.front());
+      items_.pop_front();
+      busy_ = true;
+    }
+    std::exception_ptr error;
+    try {
+      torch::NoGradGuard no_grad;
+      const auto host = item.flat.to(torch::kCPU).contiguous();
+      sink_(host.data_ptr<float>(), item.row);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      busy_ = false;
+      if (error && !error_) error_ = error;
+      if (error) items_.clear();
+    }
+    changed_.notify_all();
+  }
+}
+
+}  // namespace anodiff::detail
