@@ -147,6 +147,17 @@ struct Report {
   }
 };
 
+// The early and late exponents (sweep.csv columns 5, 7) and the study's (11, 12) of the rows that the gnuplot
+// expression `x` selects; a `variant` set is drawn dashed with open symbols (the runs without shortcuts).
+std::vector<PlotSeries> exponent_series(const fs::path& csv, const std::string& x, const std::string& variant = "") {
+  const bool open = !variant.empty();
+  const std::string suffix = open ? ", " + variant : "";
+  return {{csv, x + ":5", "early" + suffix, open ? "linespoints pt 6 dt 2" : "linespoints pt 7 lw 2"},
+          {csv, x + ":7", "late" + suffix, open ? "linespoints pt 4 dt 2" : "linespoints pt 5 lw 2"},
+          {csv, x + ":11", "early" + suffix + " (study)", open ? "points pt 8 ps 2" : "points pt 9 ps 2"},
+          {csv, x + ":12", "late" + suffix + " (study)", open ? "points pt 10 ps 2" : "points pt 11 ps 2"}};
+}
+
 // The study's grids: depth (with and without shortcuts) at batch 1024, learning rate at batch 128, batch size; one
 // run each, trained and analysed, then a table and plots of the exponents beside the study's values.
 int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir) {
@@ -210,31 +221,23 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
   table.flush();
   r.table({"grid", "model", "batch", "lr", "early", "late", "tau0", "study: early", "study: late", "study: tau0"}, rows);
   const fs::path csv = dir / "sweep.csv";
-  Plot lr{"Exponents against the learning rate (ResNet-14, batch 128)", "learning rate", "exponent", true, false, {}, {}};
-  lr.series = {{csv, "(strcol(1) eq 'lr' ? $4 : 1/0):5", "early (anodiff)", "linespoints pt 7 lw 2"},
-               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):7", "late (anodiff)", "linespoints pt 5 lw 2"},
-               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):11", "early (study)", "points pt 6 ps 2"},
-               {csv, "(strcol(1) eq 'lr' ? $4 : 1/0):12", "late (study)", "points pt 4 ps 2"}};
-  lr.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
-  draw(lr, dir / "sweep_lr.png");
-  Plot batch{"Exponents against the batch size (ResNet-14, lr 0.1)", "batch size", "exponent", true, false, {}, {}};
-  batch.series = {{csv, "(strcol(1) eq 'batch' ? $3 : 1/0):5", "early", "linespoints pt 7 lw 2"},
-                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):7", "late", "linespoints pt 5 lw 2"},
-                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):11", "early (study)", "points pt 6 ps 2"},
-                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):12", "late (study)", "points pt 4 ps 2"}};
-  batch.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
-  draw(batch, dir / "sweep_batch.png");
-  Plot depth{"Exponents against depth (batch 1024; open: without shortcuts)", "depth", "exponent", false, false, {}, {}};
+  auto draw_into_report = [&](Plot plot, const std::string& png, const std::string& caption) {
+    plot.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
+    draw(plot, dir / png);
+    r.image(dir, dir / png, caption);
+  };
+  Plot lr{"Exponents against the learning rate (ResNet-14, batch 128)", "learning rate", "exponent", true, false,
+          exponent_series(csv, "(strcol(1) eq 'lr' ? $4 : 1/0)"), {}};
+  draw_into_report(lr, "sweep_lr.png", "Exponents against the learning rate");
+  Plot batch{"Exponents against the batch size (ResNet-14, lr 0.1)", "batch size", "exponent", true, false,
+             exponent_series(csv, "(strcol(1) eq 'batch' ? $3 : 1/0)"), {}};
+  draw_into_report(batch, "sweep_batch.png", "Exponents against the batch size");
   const std::string d = "(strcol(1) eq 'depth' && $16 == 1 ? $15 : 1/0)";
   const std::string dn = "(strcol(1) eq 'depth' && $16 == 0 ? $15 : 1/0)";
-  depth.series = {{csv, d + ":5", "early", "linespoints pt 7 lw 2"}, {csv, d + ":7", "late", "linespoints pt 5 lw 2"},
-                  {csv, dn + ":5", "early, no shortcuts", "linespoints pt 6 dt 2"},
-                  {csv, dn + ":7", "late, no shortcuts", "linespoints pt 4 dt 2"},
-                  {csv, d + ":11", "early (study)", "points pt 9 ps 2"}, {csv, d + ":12", "late (study)", "points pt 11 ps 2"},
-                  {csv, dn + ":11", "early, no shortcuts (study)", "points pt 8 ps 2"},
-                  {csv, dn + ":12", "late, no shortcuts (study)", "points pt 10 ps 2"}};
-  depth.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
-  draw(depth, dir / "sweep_depth.png");
+  Plot depth{"Exponents against depth (batch 1024; open: without shortcuts)", "depth", "exponent", false, false,
+             exponent_series(csv, d), {}};
+  for (auto& series : exponent_series(csv, dn, "no shortcuts")) depth.series.push_back(series);
+  draw_into_report(depth, "sweep_depth.png", "Exponents against depth");
   // The crossover lag tau0 against the same three axes (the study reported it for the depth grid).
   Plot tau0{"Crossover lag tau0 against depth (batch 1024), learning rate (batch 128) and batch size (lr 0.1)",
             "depth / learning rate x 1000 / batch size", "tau0 (steps)", true, true, {}, {}};
@@ -244,12 +247,7 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
                  {csv, dn + ":13", "depth, no shortcuts (study)", "points pt 8 ps 2"},
                  {csv, "(strcol(1) eq 'lr' ? 1000 * $4 : 1/0):9", "learning rate x 1000", "linespoints pt 5 lw 2"},
                  {csv, "(strcol(1) eq 'batch' ? $3 : 1/0):9", "batch size", "linespoints pt 13 lw 2"}};
-  tau0.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
-  draw(tau0, dir / "sweep_tau0.png");
-  r.image(dir, dir / "sweep_lr.png", "Exponents against the learning rate");
-  r.image(dir, dir / "sweep_batch.png", "Exponents against the batch size");
-  r.image(dir, dir / "sweep_depth.png", "Exponents against depth");
-  r.image(dir, dir / "sweep_tau0.png", "Crossover lag tau0 against depth, learning rate and batch size");
+  draw_into_report(tau0, "sweep_tau0.png", "Crossover lag tau0 against depth, learning rate and batch size");
   std::ofstream(dir / "report.md") << r.md;
   std::ofstream(dir / "report.html") << "<!doctype html><html><head><meta charset='utf-8'><title>sweep</title></head><body>\n"
                                      << r.html << "</body></html>\n";

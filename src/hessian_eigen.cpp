@@ -187,20 +187,20 @@ void power_iteration(HessianOperator& op, const HessianEigenOptions& o, HessianE
         for (std::size_t d = 0; d < D; ++d) w[d] -= c * vectors[j][d];
       }
       lambda = dot(v, w);
-      double residual2 = 0;  // |w - lambda v|^2
-      for (std::size_t d = 0; d < D; ++d) residual2 += (w[d] - lambda * v[d]) * (w[d] - lambda * v[d]);
       const double s = norm(w);
       ++r.iterations;
       if (s == 0) break;
-      const bool stop = o.power_stop == PowerStop::residual
-                            ? std::sqrt(residual2) <= o.tolerance * std::fabs(lambda)
-                            : it > 0 && std::fabs(lambda - previous) <= o.tolerance * std::fabs(lambda);
-      if (stop && o.power_stop == PowerStop::residual) {  // v is the vector whose residual was measured
-        done = true;
-        break;
+      if (o.power_stop == PowerStop::residual) {  // |w - lambda v| of the current v, which is then kept
+        double residual2 = 0;
+        for (std::size_t d = 0; d < D; ++d) residual2 += (w[d] - lambda * v[d]) * (w[d] - lambda * v[d]);
+        if (std::sqrt(residual2) <= o.tolerance * std::fabs(lambda)) {
+          done = true;
+          break;
+        }
       }
       for (std::size_t d = 0; d < D; ++d) v[d] = w[d] / s;
-      if (stop) {
+      if (o.power_stop == PowerStop::relative_change && it > 0 &&
+          std::fabs(lambda - previous) <= o.tolerance * std::fabs(lambda)) {
         done = true;
         break;
       }

@@ -13,7 +13,6 @@
 #include "anodiff/pair_statistics.hpp"
 #include "detail/batch_fft.hpp"
 
-
 namespace anodiff {
 
 std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bool report) {
@@ -49,20 +48,23 @@ MsdCurve make_curve(const Part& part, const std::vector<double>& by_lag, std::si
   return c;
 }
 
-bool use_pairs(const MsdOptions& o) { return o.method == MsdMethod::pairs; }
-
-}  // namespace
-
-namespace {
-
-// Per-thread sums of the spectral pass, in long double so that adding D / 16 batches loses nothing measurable.
+// Per-thread sums of the spectral pass, in long double so that adding D / 16 batches loses nothing measurable, and
+// the thread's scratch for one block of columns.
 struct SpectralSums {
   std::vector<long double> power;  // sum over coordinates of |FFT(x - mean)|^2, by frequency (both halves)
   std::vector<long double> norms;  // sum over coordinates of (x_t - mean)^2, by snapshot
-  SpectralSums(std::size_t nfft, std::size_t count) : power(nfft, 0.0L), norms(count, 0.0L) {}
+  std::vector<double> re, im;      // one batch of 8 lanes, [nfft][8]
+  std::vector<double> block_power, block_norms;  // one block's sums, by output slot / snapshot
+  SpectralSums(std::size_t nfft, std::size_t count)
+      : power(nfft, 0.0L),
+        norms(count, 0.0L),
+        re(nfft * detail::BatchFft::lanes),
+        im(nfft * detail::BatchFft::lanes),
+        block_power(nfft),
+        block_norms(count) {}
 };
 
-// Runs `body(block, col, w)` over column blocks of the part [first, first + count), `width` columns at a time, on
+// Runs `body(state, block, w)` over column blocks of the part [first, first + count), `width` columns at a time, on
 // all threads; each thread gets its own state from `make`, and `merge` folds it into the result under a lock.
 template <class State, class Make, class Body, class Merge>
 void for_column_blocks(const WeightTrajectory& trajectory, std::size_t first, std::size_t count, std::size_t width,
@@ -161,11 +163,12 @@ std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t firs
   for_column_blocks<SpectralSums>(
       trajectory, first, count, block_columns, [&] { return SpectralSums(nfft, count); },
       [&](SpectralSums& mine, const double* block, std::size_t w) {
-        std::vector<double> re(nfft * L), im(nfft * L), mean(2 * L);
-        std::vector<double> power(nfft, 0.0), norm(count, 0.0);  // this block's sums, by output slot / snapshot
+        auto &re = mine.re, &im = mine.im, &power = mine.block_power, &norm = mine.block_norms;
+        std::fill(power.begin(), power.end(), 0.0);
+        std::fill(norm.begin(), norm.end(), 0.0);
         for (std::size_t c0 = 0; c0 < w; c0 += 2 * L) {
           const std::size_t cw = std::min(2 * L, w - c0);
-          std::fill(mean.begin(), mean.end(), 0.0);
+          double mean[2 * L] = {};
           for (std::size_t t = 0; t < count; ++t)
             for (std::size_t c = 0; c < cw; ++c) mean[c] += block[t * w + c0 + c];
           for (std::size_t c = 0; c < cw; ++c) mean[c] /= static_cast<double>(count);
@@ -184,7 +187,7 @@ std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t firs
           // Rows count .. nfft/2 - 1 of the first half are zero padding; the second half is implied zero.
           std::fill(re.begin() + static_cast<std::ptrdiff_t>(count * L), re.begin() + static_cast<std::ptrdiff_t>(nfft / 2 * L), 0.0);
           std::fill(im.begin() + static_cast<std::ptrdiff_t>(count * L), im.begin() + static_cast<std::ptrdiff_t>(nfft / 2 * L), 0.0);
-          fft.forward(re.data(), im.data(), true);
+          fft.forward_zero_padded(re.data(), im.data());
           for (std::size_t k = 0; k < nfft; ++k) {
             double q = 0.0;
             for (std::size_t l = 0; l < L; ++l) q += re[k * L + l] * re[k * L + l] + im[k * L + l] * im[k * L + l];
@@ -246,7 +249,7 @@ std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t firs
 std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
   std::vector<MsdCurve> curves;
   for (const Part& part : split_parts(trajectory.size(), options.part_length)) {
-    const auto by_lag = use_pairs(options)
+    const auto by_lag = options.method == MsdMethod::pairs
                             ? PairDistances::compute(trajectory, part.start, part.count).msd()
                             : msd_fft(trajectory, part.start, part.count);
     curves.push_back(make_curve(part, by_lag, lag_limit(options, part.count)));

@@ -14,15 +14,20 @@ std::size_t parameter_count(const torch::nn::Module& module) {
   return n;
 }
 
+torch::Tensor parameter_snapshot(const torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : module.parameters()) flat.push_back(p.detach().reshape({-1}).to(torch::kFloat32));
+  return torch::cat(flat);
+}
+
 void flatten_parameters(const torch::nn::Module& module, std::vector<float>& out) {
   out.resize(parameter_count(module));
   torch::NoGradGuard no_grad;
   const auto params = module.parameters();
   if (!params.empty() && !params.front().device().is_cpu()) {
     // One concatenation on the device and one copy to the host, instead of a transfer per tensor.
-    std::vector<torch::Tensor> flat;
-    for (const auto& p : params) flat.push_back(p.detach().reshape({-1}).to(torch::kFloat32));
-    const auto host = torch::cat(flat).to(torch::kCPU);
+    const auto host = parameter_snapshot(module).to(torch::kCPU);
     std::memcpy(out.data(), host.data_ptr<float>(), out.size() * sizeof(float));
     return;
   }

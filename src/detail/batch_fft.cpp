@@ -10,37 +10,24 @@ namespace {
 
 constexpr std::size_t W = BatchFft::lanes;
 
-// One radix-2 decimation-in-frequency stage of half-width h: (a, b) -> (a + b, (a - b) w^(j stride)).
+// The first radix-2 decimation-in-frequency stage on zero-padded input: (a, 0) -> (a, a w^j), j < n / 2.
 // Compiled for AVX-512, AVX2+FMA and the baseline; the loader picks the best the CPU has.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void stage(double* __restrict re, double* __restrict im, std::size_t n, std::size_t h, const double* __restrict wc,
-           const double* __restrict ws, std::size_t stride, bool b_is_zero) {
-  for (std::size_t s = 0; s < n; s += 2 * h) {
-    for (std::size_t j = 0; j < h; ++j) {
-      const double c = wc[j * stride], sn = ws[j * stride];
-      double* ar = re + (s + j) * W;
-      double* ai = im + (s + j) * W;
-      double* br = re + (s + j + h) * W;
-      double* bi = im + (s + j + h) * W;
-      if (b_is_zero) {
-        for (std::size_t l = 0; l < W; ++l) {
-          const double tr = ar[l], ti = ai[l];
-          br[l] = tr * c - ti * sn;
-          bi[l] = tr * sn + ti * c;
-        }
-      } else {
-        for (std::size_t l = 0; l < W; ++l) {
-          const double tr = ar[l] - br[l], ti = ai[l] - bi[l];
-          ar[l] += br[l];
-          ai[l] += bi[l];
-          br[l] = tr * c - ti * sn;
-          bi[l] = tr * sn + ti * c;
-        }
-      }
+void first_stage(double* __restrict re, double* __restrict im, std::size_t n, const double* __restrict wc,
+                 const double* __restrict ws) {
+  const std::size_t h = n / 2;
+  for (std::size_t j = 0; j < h; ++j) {
+    const double c = wc[j], sn = ws[j];
+    const double* ar = re + j * W;
+    const double* ai = im + j * W;
+    double* br = re + (j + h) * W;
+    double* bi = im + (j + h) * W;
+    for (std::size_t l = 0; l < W; ++l) {
+      br[l] = ar[l] * c - ai[l] * sn;
+      bi[l] = ar[l] * sn + ai[l] * c;
     }
   }
 }
-
 
 // Two radix-2 DIF stages fused (half-widths 2q and q) on the quadruples (s+j, s+j+q, s+j+2q, s+j+3q): half the
 // passes over memory of two separate stages, the same output order. W4 = exp(-2 pi i j / 4q), W2 = W4^2.
@@ -100,24 +87,22 @@ BatchFft::BatchFft(std::size_t n) : n_(n) {
     cos_[j] = static_cast<double>(std::cos(a));
     sin_[j] = static_cast<double>(std::sin(a));
   }
-  std::size_t bits = 0;
-  while ((std::size_t{1} << bits) < n) ++bits;
+  while ((std::size_t{1} << bits_) < n) ++bits_;
   bit_reverse_.resize(n);
   for (std::size_t k = 0; k < n; ++k) {
     std::size_t r = 0;
-    for (std::size_t b = 0; b < bits; ++b) r |= ((k >> b) & 1u) << (bits - 1 - b);
+    for (std::size_t b = 0; b < bits_; ++b) r |= ((k >> b) & 1u) << (bits_ - 1 - b);
     bit_reverse_[k] = r;
   }
 }
 
-void BatchFft::forward(double* re, double* im, bool zero_upper_half) const {
-  // When log2 n is odd, one radix-2 stage first (cheap on zero-padded input), then fused pairs of stages.
+void BatchFft::forward_zero_padded(double* re, double* im) const {
+  // When log2 n is odd, one radix-2 stage first, then fused pairs of stages; the first stage of either kind knows
+  // that the upper half is zero.
   std::size_t h = n_ / 2, stride = 1;
-  bool upper_zero = zero_upper_half;
-  std::size_t stages = 0;
-  for (std::size_t k = n_; k > 1; k /= 2) ++stages;
-  if (stages % 2 == 1) {
-    stage(re, im, n_, h, cos_.data(), sin_.data(), stride, upper_zero);
+  bool upper_zero = true;
+  if (bits_ % 2 == 1) {
+    first_stage(re, im, n_, cos_.data(), sin_.data());
     h /= 2, stride *= 2, upper_zero = false;
   }
   for (; h >= 2; h /= 4, stride *= 4, upper_zero = false) {

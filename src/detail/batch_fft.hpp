@@ -14,16 +14,14 @@ class BatchFft {
   static constexpr std::size_t lanes = 8;
   /// Plans a transform of length n; throws std::invalid_argument unless n is a power of two >= 2.
   explicit BatchFft(std::size_t n);
-  /// Transform length.
-  std::size_t size() const { return n_; }
-  /// Forward transform (exponent -2 pi i k n / N) of re/im, each n * lanes doubles. With `zero_upper_half`, the
-  /// caller promises the signals' second halves are zero and need not have written them.
-  void forward(double* re, double* im, bool zero_upper_half) const;
+  /// Forward transform (exponent -2 pi i k n / N) of re/im, each n * lanes doubles, of signals zero-padded to twice
+  /// their length: only the first n / 2 rows are read (the rest are taken as zero and overwritten).
+  void forward_zero_padded(double* re, double* im) const;
   /// Frequency held by output slot k.
   std::size_t frequency(std::size_t k) const { return bit_reverse_[k]; }
 
  private:
-  std::size_t n_;
+  std::size_t n_, bits_ = 0;                // n = 2^bits
   std::vector<double> cos_, sin_;          // twiddles w^j = exp(-2 pi i j / n), j < n / 2
   std::vector<std::size_t> bit_reverse_;
 };

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "anodiff/parameters.hpp"
+
 namespace anodiff::detail {
 
 SnapshotQueue::SnapshotQueue(Sink sink, std::size_t capacity)
@@ -25,11 +27,7 @@ void SnapshotQueue::rethrow_locked() {
 }
 
 void SnapshotQueue::push(const torch::nn::Module& module, std::vector<double> row) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : module.parameters()) parts.push_back(p.detach().reshape({-1}).to(torch::kFloat32));
-  // torch::cat makes a new tensor: later in-place updates of the parameters do not reach the snapshot.
-  Item item{torch::cat(parts), std::move(row)};
+  Item item{parameter_snapshot(module), std::move(row)};
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return items_.size() < capacity_ || error_; });
   rethrow_locked();
