@@ -18,6 +18,11 @@ check "awk -F, 'NR > 1 && (\$6 != 1 || \$5 > 1e-4) { bad = 1 } END { exit bad }'
   "every eigenvalue converged with relative residual below 1e-4"
 check "[[ -s $run/hessian/eigenvalues.png && -s $run/hessian/trace.csv && -s $run/hessian/density_epoch_1.png ]]" \
   "eigenvalue plot, trace and SLQ density"
+"$bin/anodiff-hessian" --run $run --epochs 1 --num_eigenthings 2 --batch_size 16 --method power --power-stop residual \
+  --power-iterations 500 --tol 1e-3 --out power --no-plots > p.log 2>&1 || { echo "FAIL: --power-stop residual"; cat p.log; fail=1; }
+check "awk -F, 'NR > 1 && (\$6 != 1 || \$5 > 5e-3) { bad = 1 } END { exit bad || NR != 3 }' power/eigenvalues.csv" \
+  "power iteration with --power-stop residual: converged, relative residuals within a few times the tolerance (deflation adds some)"
+expect2 "--power-stop must be change or residual" -- "$bin/anodiff-hessian" --run $run --power-stop fast
 expect2 "no-such-run/config.txt: no such file" -- "$bin/anodiff-hessian" --run no-such-run
 expect2 "model_epoch_7.pt: no such checkpoint" -- "$bin/anodiff-hessian" --run $run --epochs 7
 expect2 "k must lie in 1..D-1" -- "$bin/anodiff-hessian" --run $run --epochs 0 --num_eigenthings 999999

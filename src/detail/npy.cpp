@@ -185,7 +185,9 @@ std::string npy_header(NpyType type, const std::vector<std::size_t>& shape) {
 }
 
 void write_file_durably(const fs::path& path, const std::string& header, const void* data, std::size_t bytes) {
-  const fs::path tmp = path.string() + ".tmp";
+  // A temporary name of this process's own: processes writing the same file at once (the shards of one landscape
+  // grid, say) each rename a complete file into place instead of renaming away one another's.
+  const fs::path tmp = fmt::format("{}.{}.tmp", path.string(), ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
   auto write_all = [&](const char* p, std::size_t n) {

@@ -51,7 +51,7 @@ std::size_t npy_parse_header(const std::byte* bytes, std::size_t size, const std
 /// Builds the header (format 1.0, or 2.0 when it does not fit) for a C-order array.
 std::string npy_header(NpyType type, const std::vector<std::size_t>& shape);
 
-/// Writes an array durably: to `path`.tmp, flushed to disk, then renamed over `path`.
+/// Writes an array durably: to `path`.PID.tmp, flushed to disk, then renamed over `path`.
 void npy_write(const std::filesystem::path& path, NpyType type, const std::vector<std::size_t>& shape,
                const void* data);
 
