@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   return anodiff::cli::run("anodiff-post-analysis", [&] {
     std::string trajectory, loss, out;
     std::size_t part_length = 0, window = 20;
+    anodiff::PostAnalysisOptions options;
+    std::string short_band = "4:40", long_band, layout;
     po::options_description desc(
         "anodiff-post-analysis: MSD, local exponent, two-regime fit, contour length, MSL and displacement\n"
         "statistics of a weight trajectory, per part. Usage:\n"
@@ -29,6 +31,13 @@ int main(int argc, char** argv) {
         ("loss", po::value(&loss), "a 1-D .npy of per-step losses (default: the directory's steps.csv)")
         ("part-length", po::value(&part_length), "snapshots per part (default: the whole trajectory)")
         ("window", po::value(&window)->default_value(20), "lag window of the local exponent")
+        ("min-lag", po::value(&options.fit.min_lag)->default_value(4), "smallest lag of the two-regime fit")
+        ("max-lag", po::value(&options.fit.max_lag)->default_value(0),
+         "largest lag of the two-regime fit (default 0: 0.9 x the part length)")
+        ("no-noise-floor", "fit two power laws without the additive noise floor")
+        ("short-band", po::value(&short_band)->default_value("4:40"), "MSD lags LO:HI of the short-band exponent")
+        ("long-band", po::value(&long_band), "MSD lags LO:HI of the long-band exponent (default 0.3T:0.9T)")
+        ("layout", po::value(&layout), "the parameter layout (default: the trajectory directory's layout.csv)")
         ("out", po::value(&out), "output directory")
         ("no-plots", "write CSVs only")
         ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)");
@@ -64,8 +73,20 @@ int main(int argc, char** argv) {
     }
     auto traj = anodiff::WeightTrajectory::load(trajectory);
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
-    anodiff::PostAnalysisOptions options;
     options.part_length = part_length;
+    options.fit.noise_floor = vm.count("no-noise-floor") == 0;
+    if (!(options.fit.min_lag >= 1)) throw po::error(fmt::format("--min-lag must be at least 1, got {}", options.fit.min_lag));
+    auto band = [](const std::string& flag, const std::string& v, double& lo, double& hi) {
+      if (std::sscanf(v.c_str(), "%lf:%lf", &lo, &hi) != 2 || !(lo >= 1) || !(hi > lo)) {
+        throw po::error(fmt::format("--{} expects LO:HI with 1 <= LO < HI, got '{}'", flag, v));
+      }
+    };
+    band("short-band", short_band, options.short_band_lo, options.short_band_hi);
+    if (!long_band.empty()) band("long-band", long_band, options.long_band_lo, options.long_band_hi);
+    if (layout.empty() && fs::is_directory(trajectory) && fs::exists(fs::path(trajectory) / "layout.csv")) {
+      layout = (fs::path(trajectory) / "layout.csv").string();
+    }
+    if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);
     options.window = window;
     anodiff::split_parts(traj.size(), part_length, /*report=*/false);  // a part length that does not fit fails before any work
     std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots of %zu parameters\n", trajectory.c_str(),

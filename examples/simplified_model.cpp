@@ -33,7 +33,22 @@ struct Summary {
   PowerLawFit short_lags;
   double tail = 0;
   double hurst = 0;
+  std::vector<WalkerStatistics> walkers;
+  std::size_t pinned = 0, skipped = 0, steps = 0;
 };
+
+// The per-walker exponents that are compared across landscapes.
+const std::vector<std::pair<std::string, double WalkerStatistics::*>> kMeasures = {
+    {"whole_path", &WalkerStatistics::whole_exponent},
+    {"before_trapping", &WalkerStatistics::before_trap_exponent},
+    {"from_start", &WalkerStatistics::from_start_exponent},
+    {"study_r1_segment", &WalkerStatistics::r1_exponent}};
+
+std::vector<double> values(const std::vector<WalkerStatistics>& w, double WalkerStatistics::*m) {
+  std::vector<double> v;
+  for (const auto& s : w) v.push_back(s.*m);
+  return v;
+}
 
 Surface heights_of(const std::string& kind, int n, std::uint64_t seed) {
   if (kind == "convex") return cone_surface((std::size_t{1} << n) + 1);
@@ -41,8 +56,8 @@ Surface heights_of(const std::string& kind, int n, std::uint64_t seed) {
   return kind == "random" ? shuffled_surface(fractal, 8.0, 0.7, seed + 1) : fractal;
 }
 
-Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, std::size_t grid, const fs::path& dir,
-                 bool plots) {
+Summary simulate(const std::string& kind, const ToySgdOptions& options, const WalkerAnalysisOptions& analysis, int n,
+                 std::size_t grid, const fs::path& dir, bool plots) {
   fs::create_directories(dir);
   Progress progress(fmt::format("simplified model ({})", kind), 3);
   const Surface heights = heights_of(kind, n, options.seed);
@@ -57,15 +72,15 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
   // Per walker: path, MSD, local exponent; then the mean MSD over walkers and its fits.
   CsvWriter msd_csv(dir / "msd.csv", "walker,lag,msd");
   CsvWriter beta_csv(dir / "local_exponent.csv", "walker,lag,beta");
+  CsvWriter paths(dir / "paths.csv", "walker,step,x,y,loss");
   std::vector<double> step_lengths, increments;
   for (std::size_t w = 0; w < result.paths.size(); ++w) {
     const auto& path = result.paths[w];
-    CsvWriter walker(dir / fmt::format("walker_{}.csv", w), "step,x,y,loss");
     const auto loss_of = path.loss();
     std::vector<double> prev;
     for (std::size_t t = 0; t < path.size(); ++t) {
       const auto p = path.snapshot(t);
-      walker.row("{},{:.9g},{:.9g},{}", t, p[0], p[1], csv_number(loss_of[t]));
+      paths.row("{},{},{:.9g},{:.9g},{}", w, t, p[0], p[1], csv_number(loss_of[t]));
       if (!prev.empty()) {
         step_lengths.push_back(std::hypot(p[0] - prev[0], p[1] - prev[1]));
         increments.push_back(p[0] - prev[0]);
@@ -73,10 +88,27 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
       }
       prev = p;
     }
+    paths.raw("");  // gnuplot: a new line per walker
     const auto curve = msd(path).front();
     const auto beta = local_exponent(curve, 20);
     for (std::size_t i = 0; i < curve.lag.size(); ++i) msd_csv.row("{},{},{}", w, curve.lag[i], csv_number(curve.msd[i]));
     for (std::size_t i = 0; i < beta.lag.size(); ++i) beta_csv.row("{},{},{}", w, beta.lag[i], csv_number(beta.beta[i]));
+  }
+  paths.flush();
+  Summary s;
+  s.walkers = analyse_walkers(result, options, analysis);
+  {
+    CsvWriter walkers(dir / "walkers.csv", "walker,whole_path_exponent,before_trapping_exponent,from_start_exponent,"
+                                           "trap_step,pinned,skipped_steps,redraws,r1_start,r1_end,r1_exponent");
+    for (std::size_t w = 0; w < s.walkers.size(); ++w) {
+      const auto& v = s.walkers[w];
+      walkers.row("{},{},{},{},{},{},{},{},{},{},{}", w, csv_number(v.whole_exponent), csv_number(v.before_trap_exponent),
+                  csv_number(v.from_start_exponent), v.trap_step, v.pinned ? 1 : 0, v.skipped, v.redraws, v.r1_start,
+                  v.r1_end, csv_number(v.r1_exponent));
+      s.pinned += v.pinned;
+      s.skipped += v.skipped;
+    }
+    s.steps = s.walkers.size() * options.steps;
   }
   msd_csv.flush();
   beta_csv.flush();
@@ -89,7 +121,6 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
                    csv_number(ensemble.ensemble_msd[i]), csv_number(ensemble.ergodicity_breaking[i]));
     }
   }
-  Summary s;
   s.landscape = kind;
   s.fit = fit_crossover(lags, ensemble.time_averaged_msd);
   s.from_start = fit_crossover(lags, ensemble.ensemble_msd);
@@ -130,11 +161,13 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
     }
   }
   if (plots) {
-    Plot map{fmt::format("{} landscape L(x, y) with {} walkers", kind, result.paths.size()), "x", "y", false, false,
+    Plot map{fmt::format("{} landscape L(x, y) with {} of its {} walkers", kind,
+                         std::min<std::size_t>(5, result.paths.size()), result.paths.size()), "x", "y", false, false,
              {}, "set size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\nset palette rgb 33,13,10"};
     map.series.push_back({dir / "landscape.csv", "1:2:3", "", "image"});
-    for (std::size_t w = 0; w < result.paths.size(); ++w) {
-      map.series.push_back({dir / fmt::format("walker_{}.csv", w), "2:3", fmt::format("walker {}", w), "lines lw 1.5"});
+    for (std::size_t w = 0; w < std::min<std::size_t>(5, result.paths.size()); ++w) {
+      map.series.push_back({dir / "paths.csv", fmt::format("($1=={} ? $3 : 1/0):4", w), fmt::format("walker {}", w),
+                            "lines lw 1.5"});
     }
     draw(map, dir / "landscape.png");
     Plot m{fmt::format("MSD of the walkers on the {} landscape", kind), "lag {/Symbol t} (steps)", "MSD", true, true,
@@ -158,8 +191,9 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, int n, s
 
 int main(int argc, char** argv) {
   return anodiff::cli::run("anodiff-simplified-model", [&] {
-    std::string kind, out, start;
+    std::string kind, out, start, boundary = "skip";
     ToySgdOptions o;
+    WalkerAnalysisOptions a;
     int n = 10;
     std::size_t grid = 2001;
     po::options_description desc(
@@ -169,7 +203,13 @@ int main(int argc, char** argv) {
     desc.add_options()("help,h", "show this help")
         ("landscape", po::value(&kind)->default_value("all"), "fractal, convex, random or all")
         ("steps", po::value(&o.steps)->default_value(1000), "steps per walker")
-        ("repeats", po::value(&o.repeats)->default_value(5), "walkers per landscape")
+        ("repeats", po::value(&o.repeats)->default_value(100), "walkers per landscape")
+        ("boundary", po::value(&boundary)->default_value("skip"),
+         "at the edge: skip (redraw up to 500 times, then skip the step: the study's script) or redraw (until "
+         "inside: the 2020 script behind the study's figure)")
+        ("band", po::value<std::string>()->default_value("1:20"), "lag band LO:HI of the per-walker exponents")
+        ("trap-radius", po::value(&a.trap_radius)->default_value(0.05),
+         "a walker is trapped once it stays this close to its final position")
         ("eta", po::value(&o.eta)->default_value(0.02), "learning rate")
         ("sigma", po::value(&o.sigma)->default_value(0.01), "noise standard deviation")
         ("seed", po::value(&o.seed)->default_value(0), "seed of the landscape and the walkers")
@@ -188,6 +228,15 @@ int main(int argc, char** argv) {
     } else {
       throw po::error(fmt::format("--landscape must be fractal, convex, random or all, got '{}'", kind));
     }
+    if (boundary != "skip" && boundary != "redraw") {
+      throw po::error(fmt::format("--boundary must be skip or redraw, got '{}'", boundary));
+    }
+    o.boundary = boundary == "redraw" ? BoundaryRule::redraw : BoundaryRule::skip;
+    const std::string band = vm["band"].as<std::string>();
+    if (std::sscanf(band.c_str(), "%lf:%lf", &a.band_lo, &a.band_hi) != 2 || !(a.band_lo >= 1) || !(a.band_hi > a.band_lo)) {
+      throw po::error(fmt::format("--band expects LO:HI with 1 <= LO < HI, got '{}'", band));
+    }
+    if (!(a.trap_radius > 0)) throw po::error(fmt::format("--trap-radius must be positive, got {}", a.trap_radius));
     if (!start.empty()) {
       if (std::sscanf(start.c_str(), "%lf,%lf", &o.start_x, &o.start_y) != 2) {
         throw po::error(fmt::format("--start expects X,Y, got '{}'", start));
@@ -195,10 +244,41 @@ int main(int argc, char** argv) {
       o.fixed_start = true;
     }
     // Validate every parameter before any work (run_toy_sgd and diamond_square check them too).
-    run_toy_sgd(Landscape2D::from_heights(cone_surface(3), 3), [&] { auto c = o; c.steps = 1; c.repeats = 1; return c; }());
+    (void)run_toy_sgd(Landscape2D::from_heights(cone_surface(3), 3), [&] { auto c = o; c.steps = 1; c.repeats = 1; return c; }());
     diamond_square(n, 3.0, 0);
     std::vector<Summary> rows;
-    for (const auto& k : kinds) rows.push_back(simulate(k, o, n, grid, fs::path(out) / k, vm.count("no-plots") == 0));
+    for (const auto& k : kinds) rows.push_back(simulate(k, o, a, n, grid, fs::path(out) / k, vm.count("no-plots") == 0));
+    // Per walker, objectively: the distribution of each exponent on each landscape.
+    {
+      CsvWriter d(fs::path(out) / "walker_exponents.csv",
+                  "landscape,measure,walkers,median,q25,q75,share_above_1,pinned_walkers,skipped_share");
+      for (const auto& r : rows) {
+        for (const auto& [name, member] : kMeasures) {
+          const auto e = exponent_distribution(values(r.walkers, member));
+          d.row("{},{},{},{},{},{},{},{},{}", r.landscape, name, e.walkers, csv_number(e.median), csv_number(e.q25),
+                csv_number(e.q75), csv_number(e.share_above_1), r.pinned, csv_number(double(r.skipped) / double(r.steps)));
+        }
+      }
+    }
+    if (vm.count("no-plots") == 0) {
+      // Every walker's exponent as a point (jittered sideways), per landscape and measure.
+      Plot p{fmt::format("Per-walker exponents over lags {:g}-{:g} ({} walkers per landscape; boundary rule {})",
+                         a.band_lo, a.band_hi, o.repeats, boundary),
+             "landscape", "exponent", false, false, {},
+             "set xtics ('fractal' 1, 'convex (cone)' 2, 'random (shuffled)' 3)\nset xrange [0.4:3.6]\n"
+             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\nset key outside"};
+      const char* styles[] = {"points pt 7 ps 0.5", "points pt 6 ps 0.6", "points pt 2 ps 0.5", "points pt 5 ps 1"};
+      for (std::size_t m = 0; m < kMeasures.size(); ++m) {
+        for (std::size_t k = 0; k < kinds.size(); ++k) {
+          const double x = double(k + 1) + (double(m) - 1.5) * 0.18;
+          const int col = int(m) == 0 ? 2 : int(m) == 1 ? 3 : int(m) == 2 ? 4 : 11;
+          p.series.push_back({fs::path(out) / kinds[k] / "walkers.csv",
+                              fmt::format("({:.3f} + 0.05 * (rand(0) - 0.5)):{}", x, col),
+                              k == 0 ? kMeasures[m].first : "", std::string(styles[m]) + fmt::format(" lc {}", m + 1)});
+        }
+      }
+      draw(p, fs::path(out) / "walker_exponents.png");
+    }
     if (kinds.size() > 1 && vm.count("no-plots") == 0) {
       Plot m{"Time-averaged MSD, mean over walkers", "lag {/Symbol t} (steps)", "MSD", true, true, {}, {}};
       for (const auto& k : kinds) m.series.push_back({fs::path(out) / k / "msd_mean.csv", "1:2", k, "lines lw 2"});
@@ -213,6 +293,19 @@ int main(int argc, char** argv) {
           s.landscape, s.fit.early_exponent, s.fit.early_error, s.fit.late_exponent, s.fit.late_error,
           s.fit.crossover, s.fit.crossover_error, s.from_start.early_exponent, s.from_start.late_exponent,
           s.from_start.crossover, s.tail);
+    }
+    std::cout << fmt::format("\nper walker, exponent of the MSD over lags {:g}-{:g}: median [quartiles], share above 1\n",
+                             a.band_lo, a.band_hi);
+    std::cout << fmt::format("{:<9} {:>26} {:>26} {:>26} {:>8} {:>8}\n", "landscape", "whole path", "before trapping",
+                             "from the start", "pinned", "skipped");
+    for (const auto& r : rows) {
+      std::string line = fmt::format("{:<9}", r.landscape);
+      for (std::size_t m = 0; m < 3; ++m) {
+        const auto e = exponent_distribution(values(r.walkers, kMeasures[m].second));
+        line += fmt::format(" {:>5.2f} [{:.2f},{:.2f}] {:>3.0f}% ({:>3})", e.median, e.q25, e.q75, 100 * e.share_above_1,
+                            e.walkers);
+      }
+      std::cout << line << fmt::format(" {:>8} {:>7.1f}%\n", r.pinned, 100.0 * double(r.skipped) / double(r.steps));
     }
     std::fprintf(stderr, "anodiff-simplified-model: results in %s\n", out.c_str());
     return 0;

@@ -1,5 +1,7 @@
 #include "anodiff/models.hpp"
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -131,6 +133,27 @@ class Vgg9 : public Network {
   nn::Linear classifier_{nullptr};
 };
 
+// The study's fully connected networks (train_DNN_code/models/Alexnet.py, FullyConnected): flatten, then depth
+// Linear layers of width 100 without biases, ReLU between them. Module names as in that file (fc.0, fc.2, ...).
+class FullyConnected : public Network {
+ public:
+  FullyConnected(std::int64_t input_dim, int depth, std::int64_t classes) {
+    const std::int64_t width = 100;
+    fc_->push_back(nn::Linear(nn::LinearOptions(input_dim, width).bias(false)));
+    fc_->push_back(nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
+    for (int i = 0; i < depth - 2; ++i) {
+      fc_->push_back(nn::Linear(nn::LinearOptions(width, width).bias(false)));
+      fc_->push_back(nn::ReLU());
+    }
+    fc_->push_back(nn::Linear(nn::LinearOptions(width, classes).bias(false)));
+    register_module("fc", fc_);
+  }
+  torch::Tensor forward(torch::Tensor x) override { return fc_->forward(x.flatten(1)); }
+
+ private:
+  nn::Sequential fc_;
+};
+
 void initialise(nn::Module& model, std::uint64_t seed) {
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
@@ -146,7 +169,7 @@ void initialise(nn::Module& model, std::uint64_t seed) {
       bn1->bias.zero_();
     } else if (auto* lin = m->as<nn::Linear>()) {
       lin->weight.normal_(0, 1e-3);
-      lin->bias.zero_();
+      if (lin->bias.defined()) lin->bias.zero_();
     }
   }
 }
@@ -155,7 +178,7 @@ void initialise(nn::Module& model, std::uint64_t seed) {
 
 std::vector<std::string> model_names() {
   return {"resnet14", "resnet14_noshort", "resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",
-          "resnet110", "resnet110_noshort", "vgg9"};
+          "resnet110", "resnet110_noshort", "vgg9", "fc3", "fc20", "fc56", "fc110"};
 }
 
 std::shared_ptr<Network> make_model(const std::string& name, std::int64_t in_channels, std::int64_t classes,
@@ -163,6 +186,8 @@ std::shared_ptr<Network> make_model(const std::string& name, std::int64_t in_cha
   std::shared_ptr<Network> net;
   if (name == "vgg9") {
     net = std::make_shared<Vgg9>(in_channels, classes);
+  } else if (name == "fc3" || name == "fc20" || name == "fc56" || name == "fc110") {
+    net = std::make_shared<FullyConnected>(in_channels * 32 * 32, std::stoi(name.substr(2)), classes);
   } else {
     for (int depth : {14, 20, 56, 110}) {
       if (name == fmt::format("resnet{}", depth)) net = std::make_shared<CifarResNet>(depth, true, in_channels, classes);
@@ -177,6 +202,39 @@ std::shared_ptr<Network> make_model(const std::string& name, std::int64_t in_cha
   }
   initialise(*net, seed);
   return net;
+}
+
+ParameterLayout parameter_layout(const Network& model) {
+  // Scale-invariant groups: the parameters of a layer whose output goes straight into a BatchNorm. In the ResNets
+  // every 4-D weight (convolutions without bias, each followed by BN); in VGG-9 each convolution's weight and bias
+  // and the first fc layer's weight and bias; the fully connected networks have no BatchNorm.
+  const bool resnet = dynamic_cast<const CifarResNet*>(&model) != nullptr;
+  const bool vgg = dynamic_cast<const Vgg9*>(&model) != nullptr;
+  ParameterLayout layout;
+  std::map<std::string, int> group_of_layer;
+  std::size_t offset = 0;
+  for (const auto& p : model.named_parameters()) {
+    ParameterTensor t;
+    t.name = p.key();
+    t.shape.assign(p.value().sizes().begin(), p.value().sizes().end());
+    t.offset = offset;
+    t.size = static_cast<std::size_t>(p.value().numel());
+    offset += t.size;
+    const std::string layer = t.name.substr(0, t.name.rfind('.'));
+    bool invariant = false;
+    if (resnet) invariant = p.value().dim() == 4;
+    if (vgg) {  // a convolution's weight (4-D) is registered before its bias; BN's parameters are 1-D
+      const bool conv = layer.rfind("features.", 0) == 0 && (p.value().dim() == 4 || group_of_layer.count(layer));
+      invariant = conv || layer == "fc.0";
+    }
+    if (invariant) {
+      auto it = group_of_layer.find(layer);
+      if (it == group_of_layer.end()) it = group_of_layer.emplace(layer, int(group_of_layer.size())).first;
+      t.group = it->second;
+    }
+    layout.tensors.push_back(std::move(t));
+  }
+  return layout;
 }
 
 void use_channels_last(nn::Module& model) {

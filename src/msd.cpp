@@ -274,6 +274,31 @@ LocalExponentCurve local_exponent(const MsdCurve& curve, std::size_t window) {
   return out;
 }
 
+BandExponent band_exponent(const LocalExponentCurve& beta, std::size_t window, double lag_lo, double lag_hi) {
+  BandExponent b;
+  b.lag_lo = lag_lo;
+  b.lag_hi = lag_hi;
+  std::vector<double> v;
+  for (std::size_t i = 0; i < beta.lag.size(); ++i) {
+    const double tau = static_cast<double>(beta.lag[i]);
+    if (tau >= lag_lo && tau + static_cast<double>(window) <= lag_hi && std::isfinite(beta.beta[i])) {
+      v.push_back(beta.beta[i]);
+    }
+  }
+  b.lags = v.size();
+  if (v.empty()) return b;
+  std::sort(v.begin(), v.end());
+  auto quantile = [&](double q) {  // linear interpolation between order statistics
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const std::size_t k = static_cast<std::size_t>(pos);
+    return k + 1 < v.size() ? v[k] + (pos - static_cast<double>(k)) * (v[k + 1] - v[k]) : v[k];
+  };
+  b.median = quantile(0.5);
+  b.q25 = quantile(0.25);
+  b.q75 = quantile(0.75);
+  return b;
+}
+
 std::vector<MsdCurve> aging_msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
   std::vector<MsdCurve> curves;
   const std::size_t D = trajectory.dimension();

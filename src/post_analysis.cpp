@@ -51,6 +51,62 @@ PowerLawFit fit_bins(const BinnedCurve& c) {
   return fit_power_law(c.x, c.mean, 0.0, std::numeric_limits<double>::infinity());
 }
 
+std::pair<double, double> long_band(const PostAnalysisOptions& o, std::size_t count) {
+  const double T = static_cast<double>(count);
+  return {o.long_band_lo > 0 ? o.long_band_lo : std::floor(0.3 * T), o.long_band_hi > 0 ? o.long_band_hi : std::floor(0.9 * T)};
+}
+
+MotionResult analyse_motion(const std::string& component, std::size_t dimension, MsdCurve curve,
+                            const PostAnalysisOptions& o, std::size_t count) {
+  MotionResult m;
+  m.component = component;
+  m.dimension = dimension;
+  m.msd = std::move(curve);
+  const auto beta = local_exponent(m.msd, o.window);
+  m.fit = fit_crossover(as_double(m.msd.lag), m.msd.msd, o.fit);
+  m.short_band = band_exponent(beta, o.window, o.short_band_lo, o.short_band_hi);
+  const auto [lo, hi] = long_band(o, count);
+  m.long_band = band_exponent(beta, o.window, lo, hi);
+  return m;
+}
+
+// The MSD of the norms of the scale-invariant groups (radial) and of their directions w / |w| (angular; a sum over
+// groups, since the MSD is a sum over coordinates), group by group so that memory stays T x (largest group).
+std::pair<std::vector<double>, std::vector<double>> scale_invariant_msd(const WeightTrajectory& view,
+                                                                          const ParameterLayout& layout) {
+  const std::size_t T = view.size(), G = layout.groups();
+  std::vector<double> norms(T * G, 0.0), angular(T, 0.0);
+  for (std::size_t g = 0; g < G; ++g) {
+    std::size_t width = 0;
+    for (const auto& t : layout.tensors) width += t.group == int(g) ? t.size : 0;
+    if (width == 0) continue;
+    std::vector<double> block(T * width), tensor;
+    std::size_t col = 0;
+    for (const auto& t : layout.tensors) {
+      if (t.group != int(g)) continue;
+      tensor.resize(T * t.size);
+      view.read(0, T, t.offset, t.size, tensor.data());
+      for (std::size_t r = 0; r < T; ++r) {
+        std::copy(tensor.begin() + std::ptrdiff_t(r * t.size), tensor.begin() + std::ptrdiff_t((r + 1) * t.size),
+                  block.begin() + std::ptrdiff_t(r * width + col));
+      }
+      col += t.size;
+    }
+    for (std::size_t r = 0; r < T; ++r) {
+      double s = 0;
+      for (std::size_t j = 0; j < width; ++j) s += block[r * width + j] * block[r * width + j];
+      const double n = std::sqrt(s);
+      norms[r * G + g] = n;
+      if (n > 0) {
+        for (std::size_t j = 0; j < width; ++j) block[r * width + j] /= n;
+      }
+    }
+    const auto m = msd_fft(WeightTrajectory::from_rows(std::move(block), width), 0, T);
+    for (std::size_t k = 0; k < T; ++k) angular[k] += m[k];
+  }
+  return {msd_fft(WeightTrajectory::from_rows(std::move(norms), G), 0, T), angular};
+}
+
 std::string part_filter(std::size_t part, const std::string& column) {
   return fmt::format("($1=={} ? {} : 1/0)", part, column);
 }
@@ -89,6 +145,21 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
   }
   r.beta = local_exponent(r.msd, options.window);
   r.fit = fit_crossover(as_double(r.msd.lag), r.msd.msd, options.fit);
+  r.short_band = band_exponent(r.beta, options.window, options.short_band_lo, options.short_band_hi);
+  const auto [long_lo, long_hi] = long_band(options, part.count);
+  r.long_band = band_exponent(r.beta, options.window, long_lo, long_hi);
+  r.motion.push_back(analyse_motion("all", trajectory.dimension(), r.msd, options, part.count));
+  if (options.layout && options.layout->groups() > 0) {
+    if (options.layout->dimension() != trajectory.dimension()) {
+      throw InputError(fmt::format("post_analysis: the parameter layout covers {} coordinates, the trajectory has {}",
+                                   options.layout->dimension(), trajectory.dimension()));
+    }
+    auto [radial, angular] = scale_invariant_msd(view, *options.layout);
+    std::size_t angular_dim = 0;
+    for (const auto& t : options.layout->tensors) angular_dim += t.group >= 0 ? t.size : 0;
+    r.motion.push_back(analyse_motion("radial", options.layout->groups(), curve_from(part, radial), options, part.count));
+    r.motion.push_back(analyse_motion("angular", angular_dim, curve_from(part, angular), options, part.count));
+  }
   r.tail_index = step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
   return r;
 }
@@ -99,9 +170,10 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const 
   Progress progress("post-analysis (parts)", parts.size());
   for (const Part& p : parts) {
     out.push_back(analyse_part(trajectory, p, options));
-    progress.update(out.size(), fmt::format("part {} early {:.3f} late {:.3f} tau0 {:.1f}", p.index,
-                                            out.back().fit.early_exponent, out.back().fit.late_exponent,
-                                            out.back().fit.crossover));
+    const auto& f = out.back().fit;
+    progress.update(out.size(), fmt::format("part {} early {:.3f} late {:.3f} tau0 {}", p.index, f.early_exponent,
+                                            f.late_exponent, f.crossover_found ? fmt::format("{:.1f}", f.crossover)
+                                                                               : std::string("none")));
   }
   progress.finish();
   return out;
@@ -117,7 +189,14 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     CsvWriter fit(dir / "fit.csv",
             "part,start,snapshots,early_exponent,early_error,late_exponent,late_error,tau0,tau0_error,lag_min,"
             "lag_max,fit_points,rms,valid,contour_exponent,contour_exponent_error,msl_hurst,msl_hurst_error,"
-            "tail_index,all_pairs");
+            "tail_index,all_pairs,crossover_found,breakpoint,noise_floor,floor_share,single_exponent,single_error,"
+            "short_band_lo,short_band_hi,short_band_median,short_band_q25,short_band_q75,long_band_lo,long_band_hi,"
+            "long_band_median,long_band_q25,long_band_q75,verdict");
+    CsvWriter motion(dir / "motion_msd.csv", "part,start,component,lag,msd");
+    CsvWriter motion_fit(dir / "motion_fit.csv",
+                         "part,start,component,dimension,early_exponent,early_error,late_exponent,late_error,tau0,"
+                         "crossover_found,noise_floor,short_band_median,short_band_q25,short_band_q75,"
+                         "long_band_median,long_band_q25,long_band_q75");
     CsvWriter steps(dir / "step_length.csv", "part,start,step,step_length");
     CsvWriter contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
     CsvWriter mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
@@ -129,11 +208,27 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
       for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], csv_number(r.beta.beta[i]));
       for (std::size_t i = 0; i < r.aging.lag.size(); ++i) aging.row("{},{},{},{}", p, s, r.aging.lag[i], csv_number(r.aging.msd[i]));
       const auto& f = r.fit;
-      fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, csv_number(f.early_exponent),
+      const std::string head = fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, csv_number(f.early_exponent),
               csv_number(f.early_error), csv_number(f.late_exponent), csv_number(f.late_error), csv_number(f.crossover), csv_number(f.crossover_error),
               csv_number(f.lag_min), csv_number(f.lag_max), f.points, csv_number(f.rms), f.valid ? 1 : 0, csv_number(r.contour_fit.exponent),
               csv_number(r.contour_fit.exponent_error), csv_number(r.msl_fit.exponent / 2), csv_number(r.msl_fit.exponent_error / 2),
               csv_number(r.tail_index), r.all_pairs ? 1 : 0);
+      fit.raw(head + fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", f.crossover_found ? 1 : 0,
+                                 csv_number(f.breakpoint), csv_number(f.noise_floor), csv_number(f.floor_share),
+                                 csv_number(f.single_exponent), csv_number(f.single_error), csv_number(r.short_band.lag_lo),
+                                 csv_number(r.short_band.lag_hi), csv_number(r.short_band.median), csv_number(r.short_band.q25),
+                                 csv_number(r.short_band.q75), csv_number(r.long_band.lag_lo), csv_number(r.long_band.lag_hi),
+                                 csv_number(r.long_band.median), csv_number(r.long_band.q25), csv_number(r.long_band.q75),
+                                 f.verdict));
+      for (const auto& m : r.motion) {
+        for (std::size_t i = 0; i < m.msd.lag.size(); ++i) motion.row("{},{},{},{},{}", p, s, m.component, m.msd.lag[i], csv_number(m.msd.msd[i]));
+        motion_fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, m.component, m.dimension,
+                       csv_number(m.fit.early_exponent), csv_number(m.fit.early_error), csv_number(m.fit.late_exponent),
+                       csv_number(m.fit.late_error), csv_number(m.fit.crossover), m.fit.crossover_found ? 1 : 0,
+                       csv_number(m.fit.noise_floor), csv_number(m.short_band.median), csv_number(m.short_band.q25),
+                       csv_number(m.short_band.q75), csv_number(m.long_band.median), csv_number(m.long_band.q25),
+                       csv_number(m.long_band.q75));
+      }
       if (!r.all_pairs) continue;
       have_pairs = true;
       for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, csv_number(r.step_length[k]));
@@ -197,16 +292,35 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     if (!hist.series.empty()) draw(hist, dir / "displacement_histogram.png");
   }
   if (have_loss) draw(msl, dir / "msl.png");
+  bool any_motion = false;
+  Plot motion{"MSD of the weights (solid), of the scale-invariant groups' norms (radial, dashed) and directions "
+              "(angular, dotted)", "lag {/Symbol t} (steps)", "MSD", true, true, {}, {}};
+  for (const auto& r : parts) {
+    for (const auto& m : r.motion) {
+      any_motion = any_motion || m.component != "all";
+      const char* style = m.component == "all" ? "lines lw 2" : m.component == "radial" ? "lines lw 2 dt 2" : "lines lw 2 dt 3";
+      motion.series.push_back({dir / "motion_msd.csv",
+                               fmt::format("(($1=={} && strcol(3) eq '{}') ? $4 : 1/0):5", r.part.index, m.component),
+                               fmt::format("part {} {}", r.part.index, m.component), style});
+    }
+  }
+  if (any_motion) draw(motion, dir / "motion_msd.png");
 }
 
 std::string summary_table(const std::vector<PartResult>& parts) {
-  std::string out = fmt::format("{:>5} {:>8} {:>9} {:>17} {:>17} {:>18}\n", "part", "start", "snapshots",
-                                "early exponent", "late exponent", "tau0 (steps)");
+  std::string out = fmt::format("{:>5} {:>8} {:>9} {:>17} {:>17} {:>18} {:>18} {:>18}\n", "part", "start", "snapshots",
+                                "early exponent", "late exponent", "tau0 (steps)", "beta short [IQR]",
+                                "beta long [IQR]");
+  auto band = [](const BandExponent& b) {
+    return b.lags == 0 ? std::string("n/a") : fmt::format("{:.2f} [{:.2f},{:.2f}]", b.median, b.q25, b.q75);
+  };
   for (const auto& r : parts) {
     const auto& f = r.fit;
-    out += fmt::format("{:>5} {:>8} {:>9} {:>9.3f} ± {:<5.3f} {:>9.3f} ± {:<5.3f} {:>9.1f} ± {:<6.1f}\n",
-                       r.part.index, r.part.start, r.part.count, f.early_exponent, f.early_error, f.late_exponent,
-                       f.late_error, f.crossover, f.crossover_error);
+    const std::string tau0 = f.crossover_found ? fmt::format("{:.1f} ± {:.1f}", f.crossover, f.crossover_error)
+                                               : std::string("none found");
+    out += fmt::format("{:>5} {:>8} {:>9} {:>9.3f} ± {:<5.3f} {:>9.3f} ± {:<5.3f} {:>18} {:>18} {:>18}\n", r.part.index,
+                       r.part.start, r.part.count, f.early_exponent, f.early_error, f.late_exponent, f.late_error, tau0,
+                       band(r.short_band), band(r.long_band));
   }
   return out;
 }

@@ -1,14 +1,60 @@
 #include "anodiff/toy_sgd.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "anodiff/fit.hpp"
+#include "anodiff/msd.hpp"
 #include "detail/random.hpp"
 
 namespace anodiff {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A draw of N(mean, sigma^2) conditioned on [-1, 1]: plain rejection while the interval holds a fair share of the
+// mass, else Robert's (1995) exponential rejection sampler for the tail beyond the nearer bound (the interval is
+// 2 / sigma standard deviations wide, so the far bound only rejects).
+double truncated_normal(detail::Rng& rng, double mean, double sigma, std::size_t& redraws) {
+  if (sigma == 0) return std::clamp(mean, -1.0, 1.0);
+  const double a = (-1 - mean) / sigma, b = (1 - mean) / sigma;  // standardised bounds
+  if (a < 2 && b > -2) {  // at least ~2% of the mass inside
+    while (true) {
+      const double z = rng.normal();
+      if (z >= a && z <= b) return mean + sigma * z;
+      ++redraws;
+    }
+  }
+  const bool upper = a >= 2;  // the interval lies above the mean
+  const double lo = upper ? a : -b, hi = upper ? b : -a;
+  const double lambda = (lo + std::sqrt(lo * lo + 4)) / 2;
+  while (true) {
+    double u = rng.uniform();
+    while (u <= 0) u = rng.uniform();
+    const double z = lo - std::log(u) / lambda;
+    if (z <= hi && rng.uniform() <= std::exp(-(z - lambda) * (z - lambda) / 2)) {
+      return mean + sigma * (upper ? z : -z);
+    }
+    ++redraws;
+  }
+}
+
+PowerLawFit band_fit(const MsdCurve& c, const WalkerAnalysisOptions& a) {
+  return fit_power_law(std::vector<double>(c.lag.begin(), c.lag.end()), c.msd, a.band_lo, a.band_hi);
+}
+
+// Exponent of the time-averaged MSD of snapshots [first, first + count) of a path, or NaN if too short.
+double segment_exponent(const WeightTrajectory& path, std::size_t first, std::size_t count,
+                        const WalkerAnalysisOptions& a) {
+  if (double(count) < 2 * a.band_hi) return kNaN;
+  return band_fit(msd(path.slice(first, count)).front(), a).exponent;
+}
+
+}  // namespace
 
 ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
   if (!(o.eta >= 0)) throw std::invalid_argument(fmt::format("toy SGD: eta must be >= 0, got {}", o.eta));
@@ -39,6 +85,12 @@ ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
       const auto g = landscape.gradient(x, y);
       loss[t] = landscape.loss(x, y);  // the loss of step t is computed at snapshot t - 1, before the update
       const double bx = x - o.eta * g[0], by = y - o.eta * g[1];
+      if (o.boundary == BoundaryRule::redraw) {
+        x = truncated_normal(rng, bx, o.sigma, r.redraws[w]);
+        y = truncated_normal(rng, by, o.sigma, r.redraws[w]);
+        path[2 * t] = x, path[2 * t + 1] = y;
+        continue;
+      }
       bool moved = false;
       for (std::size_t k = 0; k < o.max_redraws; ++k) {
         const double nx = bx + o.sigma * rng.normal(), ny = by + o.sigma * rng.normal();
@@ -61,6 +113,78 @@ ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
     r.paths.push_back(WeightTrajectory::from_rows(std::move(rows[w]), 2, std::move(steps)));
   }
   return r;
+}
+
+}  // namespace anodiff
+
+namespace anodiff {
+
+std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const ToySgdOptions& o,
+                                              const WalkerAnalysisOptions& a) {
+  std::vector<WalkerStatistics> out(result.paths.size());
+  for (std::size_t w = 0; w < result.paths.size(); ++w) {
+    const auto& path = result.paths[w];
+    auto& s = out[w];
+    const std::size_t T = path.size();
+    s.skipped = result.skipped[w];
+    s.redraws = result.redraws[w];
+    s.whole_exponent = band_fit(msd(path).front(), a).exponent;
+    s.from_start_exponent = band_fit(aging_msd(path).front(), a).exponent;
+    std::vector<double> xy(2 * T);
+    path.read(0, T, 0, 2, xy.data());
+    // Trapped from the first snapshot after which the path stays within trap_radius of its end.
+    const double ex = xy[2 * (T - 1)], ey = xy[2 * (T - 1) + 1];
+    std::size_t trap = T - 1;
+    while (trap > 0 && std::hypot(xy[2 * (trap - 1)] - ex, xy[2 * (trap - 1) + 1] - ey) <= a.trap_radius) --trap;
+    s.trap_step = trap;
+    s.before_trap_exponent = segment_exponent(path, 0, trap + 1, a);
+    // Pinned: most of the last 10% of the snapshots within pin_sigmas sigma of the edge of [-1, 1]^2.
+    const std::size_t tail = std::max<std::size_t>(1, T / 10);
+    std::size_t near_edge = 0;
+    for (std::size_t t = T - tail; t < T; ++t) {
+      const double m = std::max(std::fabs(xy[2 * t]), std::fabs(xy[2 * t + 1]));
+      near_edge += 1 - m <= a.pin_sigmas * o.sigma;
+    }
+    s.pinned = 2 * near_edge > tail;
+    // The study's R1 segment (plot_fig4.m): from r1_delay steps after y first exceeds r1_y until x drops below r1_x.
+    s.r1_exponent = kNaN;
+    std::size_t t = 0;
+    while (t < T && !(xy[2 * t + 1] > a.r1_y)) ++t;
+    if (t + a.r1_delay < T) {
+      const std::size_t start = t + a.r1_delay;
+      std::size_t end = start;
+      while (end < T && !(xy[2 * end] < a.r1_x)) ++end;
+      if (end < T) {
+        s.r1_start = start, s.r1_end = end;
+        s.r1_exponent = segment_exponent(path, start, end - start, a);
+      }
+    }
+  }
+  return out;
+}
+
+ExponentDistribution exponent_distribution(const std::vector<double>& exponents) {
+  std::vector<double> v;
+  for (double e : exponents) {
+    if (std::isfinite(e)) v.push_back(e);
+  }
+  ExponentDistribution d;
+  d.walkers = v.size();
+  if (v.empty()) {
+    d.median = d.q25 = d.q75 = d.share_above_1 = kNaN;
+    return d;
+  }
+  std::sort(v.begin(), v.end());
+  auto quantile = [&](double q) {
+    const double pos = q * double(v.size() - 1);
+    const std::size_t k = std::size_t(pos);
+    return k + 1 < v.size() ? v[k] + (pos - double(k)) * (v[k + 1] - v[k]) : v[k];
+  };
+  d.median = quantile(0.5), d.q25 = quantile(0.25), d.q75 = quantile(0.75);
+  std::size_t above = 0;
+  for (double e : v) above += e > 1;
+  d.share_above_1 = double(above) / double(v.size());
+  return d;
 }
 
 }  // namespace anodiff

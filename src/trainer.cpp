@@ -229,7 +229,10 @@ std::vector<EpochMetrics> Trainer::run() {
   const std::size_t D = parameter_count(*model_);
   std::optional<TrajectoryWriter> traj, proj, grads;
   std::optional<RandomProjection> sketch;
-  if (o.record_weights) traj.emplace(dir_ / "trajectory", D, kStepColumns);
+  if (o.record_weights) {
+    traj.emplace(dir_ / "trajectory", D, kStepColumns);
+    parameter_layout(*model_).write_csv(dir_ / "trajectory" / "layout.csv");  // which coordinates are which tensor
+  }
   if (o.projection > 0) {
     sketch.emplace(D, o.projection, o.seed);
     proj.emplace(dir_ / "projection", o.projection, kStepColumns);

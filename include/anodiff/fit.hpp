@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace anodiff {
@@ -21,33 +22,46 @@ struct PowerLawFit {
 /// fewer than 2 points qualify.
 PowerLawFit fit_power_law(const std::vector<double>& x, const std::vector<double>& y, double x_min, double x_max);
 
-/// Options of fit_crossover; defaults fit lags 1 .. (largest lag)/2 at 16 log-spaced points per decade.
+/// Options of fit_crossover. The defaults skip the jitter of the first lags and fit up to 0.9 of the part, with an
+/// additive noise floor (docs/fits.md says why).
 struct CrossoverOptions {
-  double min_lag = 1;                  ///< Smallest lag fitted.
-  double max_lag = 0;                  ///< Largest lag fitted; 0 = half the largest lag given.
+  double min_lag = 4;                  ///< Smallest lag fitted (lags 1-3 carry the period-2 jitter of SGD).
+  double max_lag = 0;                  ///< Largest lag fitted; 0 = max_lag_fraction x (largest lag + 1).
+  double max_lag_fraction = 0.9;       ///< Used when max_lag is 0: the study read slopes nearly to the part length.
   std::size_t points_per_decade = 16;  ///< Log-spaced sampling of the lags (so every decade weighs the same).
   std::size_t min_points = 4;          ///< Fewest sampled points on each side of the crossover.
+  bool noise_floor = true;             ///< Fit MSD = floor + two power laws (per-snapshot jitter adds a constant).
+  double min_exponent_change = 0.1;    ///< A crossover needs |late - early| at least this.
 };
 
-/// Continuous two-power-law fit: MSD ~ tau^early below tau0, ~ tau^late above, meeting at tau0.
+/// Continuous two-power-law fit: MSD ~ floor + tau^early below tau0, floor + tau^late above, meeting at tau0.
 struct CrossoverFit {
   double early_exponent = std::numeric_limits<double>::quiet_NaN();  ///< Exponent at short lags.
   double early_error = std::numeric_limits<double>::quiet_NaN();     ///< Its standard error.
   double late_exponent = std::numeric_limits<double>::quiet_NaN();   ///< Exponent at long lags.
   double late_error = std::numeric_limits<double>::quiet_NaN();      ///< Its standard error.
-  double crossover = std::numeric_limits<double>::quiet_NaN();       ///< tau0 (lags).
+  double crossover = std::numeric_limits<double>::quiet_NaN();       ///< tau0 (lags); NaN when none was found.
   double crossover_error = std::numeric_limits<double>::quiet_NaN(); ///< Standard error of tau0.
+  double breakpoint = std::numeric_limits<double>::quiet_NaN();      ///< The fitted breakpoint, found or not.
+  double noise_floor = 0;    ///< Fitted additive floor (MSD units; 0 without noise_floor).
+  double floor_share = 0;    ///< noise_floor / MSD at the smallest fitted lag.
+  double single_exponent = std::numeric_limits<double>::quiet_NaN();  ///< One power law (+ floor) over the range.
+  double single_error = std::numeric_limits<double>::quiet_NaN();     ///< Its standard error.
   double lag_min = 0;        ///< Smallest lag fitted.
   double lag_max = 0;        ///< Largest lag fitted.
   std::size_t points = 0;    ///< Sampled points fitted.
   double rms = std::numeric_limits<double>::quiet_NaN();  ///< RMS residual in ln MSD.
   bool valid = false;        ///< False when too few points (< 2 min_points) were available.
+  bool crossover_found = false;  ///< Breakpoint inside the search range and |late - early| >= min_exponent_change.
+  std::string verdict;       ///< "crossover", "no crossover found: ..." or "too few lags".
 };
 
-/// Fits the continuous piecewise-linear model in (ln tau, ln MSD) by a grid search over tau0 refined by
-/// Gauss-Newton; errors from the Jacobian at the optimum (independent residuals assumed: see docs/fits.md).
-CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<double>& msd,
-                           const CrossoverOptions& options = {});
+/// Fits ln MSD = ln(floor + exp(c + early min(ln tau - ln tau0, 0) + late max(ln tau - ln tau0, 0))) over
+/// log-spaced lags: a grid search over tau0 and the floor, refined by Levenberg-Marquardt; errors from the Jacobian
+/// at the optimum (independent residuals assumed: see docs/fits.md). A breakpoint on the search bound, or slopes
+/// that differ by less than min_exponent_change, is reported as no crossover (crossover = NaN).
+[[nodiscard]] CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<double>& msd,
+                                         const CrossoverOptions& options = {});
 
 /// Streaming tail-index estimator of Mohammadi et al. (2014): samples are summed in consecutive blocks of m,
 /// alpha = [(mean ln|Y| - mean ln|X|) / ln m]^-1. Zero samples are skipped.

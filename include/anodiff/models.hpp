@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include "anodiff/parameter_layout.hpp"
+
 namespace anodiff {
 
 /// A classifier network: images (N, C, 32, 32) to logits (N, classes).
@@ -16,7 +18,8 @@ class Network : public torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
 
-/// Names accepted by make_model: resnet14, resnet20, resnet56, resnet110, each also with `_noshort`, and vgg9.
+/// Names accepted by make_model: resnet14, resnet20, resnet56, resnet110, each also with `_noshort`, vgg9, and the
+/// study's fully connected networks fc3, fc20, fc56, fc110 (width 100, no biases, ReLU; fcN has N linear layers).
 std::vector<std::string> model_names();
 
 /// Builds a model by name with the study's initialisation (conv weights Kaiming normal fan_in, BN weight 1 and bias
@@ -25,6 +28,10 @@ std::vector<std::string> model_names();
 /// std::invalid_argument for an unknown name, listing the known ones.
 std::shared_ptr<Network> make_model(const std::string& name, std::int64_t in_channels = 3,
                                     std::int64_t classes = 10, std::uint64_t seed = 0);
+
+/// The layout of the model's flattened parameters (the order of flatten_parameters) with its scale-invariant
+/// groups: the parameters of each layer followed by BatchNorm (docs/formats.md, layout.csv).
+ParameterLayout parameter_layout(const Network& model);
 
 /// Stores the 4-D weights of `model` in channels-last order (values and the flattened parameter order unchanged):
 /// oneDNN's convolutions on a CPU run about 30% faster on channels-last data (docs/performance.md).

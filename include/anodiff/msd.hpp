@@ -1,6 +1,7 @@
 #pragma once
 /// \file msd.hpp  Mean-squared displacement of weight trajectories: `anodiff::msd(trajectory)` and relatives.
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "anodiff/weight_trajectory.hpp"
@@ -67,6 +68,21 @@ struct LocalExponentCurve {
 
 /// beta(tau) over a window of `window` lags (the study: 20). Throws std::invalid_argument for window 0.
 LocalExponentCurve local_exponent(const MsdCurve& curve, std::size_t window = 20);
+
+/// The local exponent summarised over a band of lags, model-free: median and quartiles of beta(tau).
+struct BandExponent {
+  double lag_lo = 0;   ///< Smallest MSD lag of the band.
+  double lag_hi = 0;   ///< Largest MSD lag of the band.
+  double median = std::numeric_limits<double>::quiet_NaN();  ///< Median of beta over the band.
+  double q25 = std::numeric_limits<double>::quiet_NaN();     ///< Lower quartile.
+  double q75 = std::numeric_limits<double>::quiet_NaN();     ///< Upper quartile.
+  std::size_t lags = 0;  ///< beta values in the band (0: the band does not fit in the part).
+};
+
+/// beta(tau) for every tau whose window [tau, tau + window] lies in [lag_lo, lag_hi], summarised; an empty band
+/// gives NaN fields and lags = 0.
+[[nodiscard]] BandExponent band_exponent(const LocalExponentCurve& beta, std::size_t window, double lag_lo,
+                                         double lag_hi);
 
 /// No-time-average (aging) MSD of each part: Delta(t_w, tau) = |w(t_w + tau) - w(t_w)|^2, t_w = part start.
 std::vector<MsdCurve> aging_msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});

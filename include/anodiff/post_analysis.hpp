@@ -2,11 +2,13 @@
 /// \file post_analysis.hpp  Every analysis of the study's section 2-3 for each part of a trajectory, and its files.
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "anodiff/fit.hpp"
 #include "anodiff/msd.hpp"
+#include "anodiff/parameter_layout.hpp"
 #include "anodiff/pair_statistics.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
@@ -23,6 +25,22 @@ struct PostAnalysisOptions {
   std::vector<std::size_t> histogram_lags = default_histogram_lags();  ///< Lags of the histograms.
   std::size_t tail_block = 0;      ///< Block size of the tail-index estimator; 0 = floor(sqrt(samples)).
   CrossoverOptions fit;            ///< Two-regime fit of the MSD.
+  double short_band_lo = 4;        ///< Short band of the band exponents: MSD lags [lo, hi] (beta windows inside).
+  double short_band_hi = 40;       ///< Upper end of the short band.
+  double long_band_lo = 0;         ///< Long band: MSD lags [lo, hi]; 0 = 0.3 x the part length.
+  double long_band_hi = 0;         ///< 0 = 0.9 x the part length.
+  std::optional<ParameterLayout> layout;  ///< With scale-invariant groups: radial and angular MSD per part.
+};
+
+/// One kind of motion of a part: its MSD, two-regime fit and band exponents.
+struct MotionResult {
+  std::string component;     ///< "all" (the weights), "radial" (norms of the scale-invariant groups) or "angular"
+                             ///< (their directions w / |w|).
+  std::size_t dimension = 0; ///< Coordinates of this component.
+  MsdCurve msd;              ///< Its time-averaged MSD.
+  CrossoverFit fit;          ///< Two-regime fit.
+  BandExponent short_band;   ///< beta over the short band.
+  BandExponent long_band;    ///< beta over the long band.
 };
 
 /// Everything computed for one part.
@@ -33,6 +51,9 @@ struct PartResult {
   LocalExponentCurve beta;           ///< Local exponent.
   MsdCurve aging;                    ///< |w(start + tau) - w(start)|^2.
   CrossoverFit fit;                  ///< Early / late exponents and tau0.
+  BandExponent short_band;           ///< Model-free: beta over the short band of lags.
+  BandExponent long_band;            ///< Model-free: beta over the long band of lags.
+  std::vector<MotionResult> motion;  ///< all, radial, angular (the last two only with a layout that has groups).
   std::vector<double> step_length;   ///< s_k, k = 1..count-1 (index 0 unused).
   std::vector<double> mean_contour;  ///< Mean contour length per lag (index = lag).
   BinnedCurve msd_contour;           ///< MSD against contour length.
@@ -56,7 +77,8 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const 
 void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
                          bool plots = true);
 
-/// A table, one line per part: start, early and late exponents, tau0, with uncertainties.
+/// A table, one line per part: start, early and late exponents, tau0 (or "none"), with uncertainties, and the
+/// band exponents.
 std::string summary_table(const std::vector<PartResult>& parts);
 
 }  // namespace anodiff

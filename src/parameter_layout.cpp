@@ -1,0 +1,81 @@
+#include "anodiff/parameter_layout.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "anodiff/csv.hpp"
+#include "anodiff/error.hpp"
+
+namespace anodiff {
+
+std::size_t ParameterLayout::dimension() const {
+  return tensors.empty() ? 0 : tensors.back().offset + tensors.back().size;
+}
+
+std::size_t ParameterLayout::groups() const {
+  int g = -1;
+  for (const auto& t : tensors) g = std::max(g, t.group);
+  return static_cast<std::size_t>(g + 1);
+}
+
+void ParameterLayout::write_csv(const std::filesystem::path& path) const {
+  CsvWriter out(path, "name,offset,size,shape,group");
+  for (const auto& t : tensors) {
+    out.row("{},{},{},{},{}", t.name, t.offset, t.size, fmt::join(t.shape, "x"), t.group);
+  }
+  out.flush();
+}
+
+ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line != "name,offset,size,shape,group") {
+    throw InputError(fmt::format("{}: expected the header 'name,offset,size,shape,group', found '{}'", path.string(),
+                                 line));
+  }
+  ParameterLayout layout;
+  std::size_t line_no = 1, next = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
+    auto bad = [&](const std::string& what) {
+      return InputError(fmt::format("{}:{}: {}, found '{}'", path.string(), line_no, what, line));
+    };
+    if (f.size() != 5) throw bad("expected 5 fields");
+    ParameterTensor t;
+    t.name = f[0];
+    try {
+      std::size_t used = 0;
+      t.offset = std::stoull(f[1], &used);
+      t.size = std::stoull(f[2]);
+      t.group = std::stoi(f[4]);
+      std::stringstream dims(f[3]);
+      std::size_t product = 1;
+      for (std::string d; std::getline(dims, d, 'x');) {
+        t.shape.push_back(std::stoll(d));
+        if (t.shape.back() < 0) throw bad("expected non-negative dimensions");
+        product *= static_cast<std::size_t>(t.shape.back());
+      }
+      if (product != t.size) throw bad(fmt::format("expected size = product of the shape ({})", product));
+    } catch (const std::logic_error&) {
+      throw bad("expected name,offset,size,shape,group with numbers");
+    }
+    if (t.offset != next) throw bad(fmt::format("expected offset {} (tensors must be consecutive)", next));
+    if (t.group < -1) throw bad("expected a group of -1 or more");
+    next = t.offset + t.size;
+    layout.tensors.push_back(std::move(t));
+  }
+  return layout;
+}
+
+}  // namespace anodiff
