@@ -482,7 +482,7 @@ int main(int argc, char** argv) {
     r.para(fmt::format("Judged on {} of {} parts{}; every walker of the simplified model counts. {}", judged.size(), fits.size(),
                        fits.size() > 1 ? " (part 0 starts at initialisation: its transient is shown below, not judged)" : "",
                        pattern ? "<b>This run shows the study's pattern</b> (early > 1, late < 1 and a crossover in every judged part)."
-                               : "<b>This run does not show the study's full pattern</b> in every judged part; the table says which claim fails."));
+                               : "<b>This run does not show the study's pattern</b> in every judged part; the table says which claim fails."));
     r.heading("Mean-squared displacement per part");
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : fits) {

@@ -213,7 +213,7 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
               csv_number(f.lag_min), csv_number(f.lag_max), f.points, csv_number(f.rms), f.valid ? 1 : 0, csv_number(r.contour_fit.exponent),
               csv_number(r.contour_fit.exponent_error), csv_number(r.msl_fit.exponent / 2), csv_number(r.msl_fit.exponent_error / 2),
               csv_number(r.tail_index), r.all_pairs ? 1 : 0);
-      fit.raw(head + fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", f.crossover_found ? 1 : 0,
+      fit.raw(head + fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", f.crossover_found ? 1 : 0,
                                  csv_number(f.breakpoint), csv_number(f.noise_floor), csv_number(f.floor_share),
                                  csv_number(f.single_exponent), csv_number(f.single_error), csv_number(r.short_band.lag_lo),
                                  csv_number(r.short_band.lag_hi), csv_number(r.short_band.median), csv_number(r.short_band.q25),

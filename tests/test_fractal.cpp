@@ -147,6 +147,80 @@ TEST_CASE("toy SGD: the boundary redraws the noise and skips a step only after m
   CHECK(s.paths[0].snapshot(50) == std::vector<double>{0.99, 0.99});
 }
 
+TEST_CASE("toy SGD: the redraw rule never skips, samples the truncated normal, and stays inside", "[toy]") {
+  const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
+  ToySgdOptions o;
+  o.steps = 50;
+  o.repeats = 1;
+  o.fixed_start = true;
+  o.start_x = 0.99;
+  o.start_y = 0.99;
+  o.boundary = BoundaryRule::redraw;
+  o.eta = 10.0;  // the drift alone lands far outside: the draw comes from the far tail, just inside the edge
+  o.sigma = 1e-3;
+  const auto r = run_toy_sgd(l, o);
+  CHECK(r.skipped[0] == 0);
+  for (std::size_t t = 1; t <= 50; ++t) {
+    const auto p = r.paths[0].snapshot(t);
+    CHECK(std::fabs(p[0]) <= 1.0);
+    CHECK(std::fabs(p[1]) <= 1.0);
+    CHECK(1 - std::max(std::fabs(p[0]), std::fabs(p[1])) < 0.05);  // within a few sigma / lambda of an edge
+  }
+  // A flat landscape from the centre edge: x' = 0.999 + sigma z conditioned on x' <= 1 has the mean of a normal
+  // truncated at z <= 0.1/sigma... here sigma = 0.01 and the bound is 0.1 sigma away: E[z | z <= 0.1] = -phi(0.1)/Phi(0.1).
+  o.eta = 0.0;
+  o.sigma = 0.01;
+  o.start_x = 0.999;
+  o.start_y = 0.0;
+  o.steps = 1;
+  o.repeats = 4000;
+  o.fixed_start = true;
+  Surface flat;
+  flat.rows = flat.cols = 5;
+  flat.z.assign(25, 0.0);
+  const auto s = run_toy_sgd(Landscape2D::from_heights(flat, 5, 0.0), o);
+  double mean = 0;
+  for (const auto& p : s.paths) mean += (p.snapshot(1)[0] - 0.999) / 0.01;
+  mean /= 4000;
+  const double phi = std::exp(-0.005) / std::sqrt(2 * M_PI), Phi = 0.5 * std::erfc(-0.1 / std::sqrt(2.0));
+  CHECK(mean == Approx(-phi / Phi).margin(0.05));
+}
+
+TEST_CASE("toy SGD: walkers are judged one by one: trapping, pinning, the study's R1 segment", "[toy]") {
+  // Walker 0: ballistic along x from -0.9 for 200 steps, then still (trapped from step 200, exponent 2 before).
+  // Walker 1: still at the edge x = 1 (pinned). Walker 2: crosses y = -0.3385 at step 10 and x = -0.5 at step 260.
+  ToySgdResult r;
+  const std::size_t T = 401;
+  std::vector<double> a(2 * T), b(2 * T), c(2 * T);
+  for (std::size_t t = 0; t < T; ++t) {
+    a[2 * t] = -0.9 + 0.004 * double(std::min<std::size_t>(t, 200)), a[2 * t + 1] = 0;
+    b[2 * t] = 1.0, b[2 * t + 1] = 0.2;
+    c[2 * t] = 0.5 - 0.004 * double(t), c[2 * t + 1] = -0.4 + 0.006 * double(t);
+  }
+  for (auto* v : {&a, &b, &c}) r.paths.push_back(WeightTrajectory::from_rows(*v, 2));
+  r.redraws = {0, 7, 0};
+  r.skipped = {0, 3, 0};
+  ToySgdOptions o;
+  const auto w = analyse_walkers(r, o);
+  REQUIRE(w.size() == 3);
+  CHECK(w[0].trap_step == 188);  // the first snapshot within 0.05 of the end: 0.004 (200 - t) <= 0.05
+  CHECK(w[0].before_trap_exponent == Approx(2.0).margin(1e-9));
+  CHECK(w[0].from_start_exponent == Approx(2.0).margin(1e-9));
+  CHECK_FALSE(w[0].pinned);
+  CHECK(w[1].pinned);
+  CHECK(w[1].skipped == 3);
+  CHECK(w[1].redraws == 7);
+  CHECK(std::isnan(w[1].r1_exponent));
+  CHECK(w[2].r1_start == 211);  // y > -0.3385 first at t = 11 (-0.334), + 200
+  CHECK(w[2].r1_end == 251);    // x < -0.5 first at t = 251
+  CHECK(w[2].r1_exponent == Approx(2.0).margin(1e-9));
+  const auto d = exponent_distribution({0.5, 1.5, 2.0, NAN, 1.0});
+  CHECK(d.walkers == 4);
+  CHECK(d.median == Approx(1.25));
+  CHECK(d.share_above_1 == Approx(0.5));
+  CHECK(std::isnan(exponent_distribution({}).median));
+}
+
 TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][errors]") {
   const auto l = Landscape2D::from_heights(cone_surface(9), 9);
   ToySgdOptions o;

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "anodiff/fit.hpp"
 #include "anodiff/msd.hpp"
+#include "anodiff/parameter_layout.hpp"
+#include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
 #include "test_helpers.hpp"
 
@@ -225,4 +229,68 @@ TEST_CASE("msd: the certified FFT equals the brute force for every short part le
     const auto ref = test::brute_msd(part);
     for (std::size_t tau = 1; tau < count; ++tau) CHECK(fast[tau] == Approx(ref[tau]).epsilon(1e-10));
   }
+}
+
+TEST_CASE("post-analysis: radial and angular MSD of scale-invariant groups separate norm drift from rotation",
+          "[msd][motion]") {
+  // Two groups of 50 coordinates and 10 free ones. Group 0: a fixed direction whose norm grows linearly (ballistic
+  // radial motion, no angular motion). Group 1: a random walk on the sphere of radius 3 (angular motion only).
+  const std::size_t T = 400, D = 110;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  std::vector<double> u0(50), u1(50), rows(T * D);
+  for (auto& v : u0) v = normal(rng);
+  for (auto& v : u1) v = normal(rng);
+  auto normalise = [](std::vector<double>& v) {
+    double n = 0;
+    for (double x : v) n += x * x;
+    for (double& x : v) x /= std::sqrt(n);
+  };
+  normalise(u0);
+  normalise(u1);
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t j = 0; j < 50; ++j) rows[t * D + j] = (1.0 + 0.01 * double(t)) * u0[j];
+    for (auto& v : u1) v += 0.01 * normal(rng);
+    normalise(u1);
+    for (std::size_t j = 0; j < 50; ++j) rows[t * D + 50 + j] = 3.0 * u1[j];
+    for (std::size_t j = 100; j < D; ++j) rows[t * D + j] = normal(rng);
+  }
+  PostAnalysisOptions o;
+  o.layout = ParameterLayout{{{"a.weight", {5, 10}, 0, 50, 0}, {"b.weight", {50}, 50, 50, 1}, {"c.bias", {10}, 100, 10, -1}}};
+  const auto parts = post_analysis(WeightTrajectory::from_rows(rows, D), o);
+  REQUIRE(parts.front().motion.size() == 3);
+  const auto& radial = parts.front().motion[1];
+  const auto& angular = parts.front().motion[2];
+  CHECK(radial.component == "radial");
+  CHECK(radial.dimension == 2);
+  CHECK(angular.dimension == 100);
+  // Radial: only group 0's norm moves, by 0.01 a step: MSD = (0.01 tau)^2 exactly.
+  for (std::size_t tau : {1, 10, 100}) CHECK(radial.msd.msd[tau - 1] == Approx(1e-4 * double(tau * tau)).epsilon(1e-9));
+  CHECK(radial.short_band.median == Approx(2.0).margin(1e-9));
+  // Angular: group 0's direction never moves; group 1's does, diffusively on the sphere (unit vectors).
+  CHECK(angular.msd.msd[0] == Approx(50 * 1e-4).epsilon(0.2));
+  CHECK(angular.short_band.median == Approx(1.0).margin(0.1));
+  // A layout of another size is refused by name.
+  o.layout->tensors.pop_back();
+  CHECK_THROWS_WITH(post_analysis(WeightTrajectory::from_rows(rows, D), o), Catch::Contains("layout covers 100"));
+}
+
+TEST_CASE("parameter layout: malformed files are refused naming the file and line", "[layout][errors]") {
+  const auto dir = std::filesystem::temp_directory_path() / "anodiff_layout_errors";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir / "layout.csv") << text;
+    return dir / "layout.csv";
+  };
+  const auto good = ParameterLayout::read_csv(write("name,offset,size,shape,group\r\nw,0,6,2x3,0\r\nb,6,2,2,-1\r\n"));
+  CHECK(good.dimension() == 8);
+  CHECK(good.groups() == 1);
+  CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,size\n")), Catch::Contains("expected the header"));
+  CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,0,5,2x3,0\n")),
+                    Catch::Contains("layout.csv:2: expected size = product of the shape (6)"));
+  CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,0,6,2x3,0\nb,7,2,2,-1\n")),
+                    Catch::Contains("layout.csv:3: expected offset 6"));
+  CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,x,6,2x3,0\n")),
+                    Catch::Contains("expected name,offset,size,shape,group with numbers"));
+  std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,8 @@
 #define CATCH_CONFIG_PREFIX_ALL  // glog (pulled in by LibTorch) redefines CHECK
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <fstream>
 
 #include <torch/torch.h>
@@ -80,6 +82,44 @@ CATCH_TEST_CASE("models: the study's parameter counts pin the architectures", "[
   CATCH_CHECK(a != c);
   const auto linear = torch::from_blob(a.data() + a.size() - 650, {640}).clone();
   CATCH_CHECK(linear.std().item<double>() == Approx(1e-3).epsilon(0.15));
+}
+
+CATCH_TEST_CASE("models: the parameter layout names every tensor and the scale-invariant groups", "[models]") {
+  // ResNet-14: 13 convolutions + 2 shortcut convolutions, each followed by BN, each its own group.
+  const auto resnet = make_model("resnet14");
+  const auto r = parameter_layout(*resnet);
+  CATCH_CHECK(r.dimension() == parameter_count(*resnet));
+  CATCH_CHECK(r.groups() == 15);
+  for (const auto& t : r.tensors) CATCH_CHECK((t.group >= 0) == (t.shape.size() == 4));
+  // VGG-9: 7 convolutions (weight and bias together) and fc.0; the classifier and BN are not scale-invariant.
+  const auto vgg = parameter_layout(*make_model("vgg9"));
+  CATCH_CHECK(vgg.groups() == 8);
+  for (const auto& t : vgg.tensors) {
+    CATCH_INFO(t.name);
+    const bool conv = t.name.rfind("features.", 0) == 0 && (t.shape.size() == 4 ||
+                      std::any_of(vgg.tensors.begin(), vgg.tensors.end(), [&](const auto& u) {
+                        return u.shape.size() == 4 && u.name.substr(0, u.name.rfind('.')) == t.name.substr(0, t.name.rfind('.'));
+                      }));
+    CATCH_CHECK((t.group >= 0) == (conv || t.name.rfind("fc.0.", 0) == 0));
+  }
+  // The study's fully connected networks: no BatchNorm, no group; fc3 is 1024-100-100-10 on 1-channel images.
+  const auto fc = make_model("fc3", 1);
+  CATCH_CHECK(parameter_count(*fc) == 1024 * 100 + 100 * 100 + 100 * 10);
+  CATCH_CHECK(parameter_layout(*fc).groups() == 0);
+  CATCH_CHECK(parameter_count(*make_model("fc20")) == 3072 * 100 + 18 * 100 * 100 + 100 * 10);
+  CATCH_CHECK(fc->forward(torch::zeros({2, 1, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
+  // Written and read back.
+  const auto path = std::filesystem::temp_directory_path() / "anodiff_layout_test.csv";
+  r.write_csv(path);
+  const auto back = ParameterLayout::read_csv(path);
+  CATCH_REQUIRE(back.tensors.size() == r.tensors.size());
+  for (std::size_t i = 0; i < r.tensors.size(); ++i) {
+    CATCH_CHECK(back.tensors[i].name == r.tensors[i].name);
+    CATCH_CHECK(back.tensors[i].shape == r.tensors[i].shape);
+    CATCH_CHECK(back.tensors[i].offset == r.tensors[i].offset);
+    CATCH_CHECK(back.tensors[i].group == r.tensors[i].group);
+  }
+  std::filesystem::remove(path);
 }
 
 CATCH_TEST_CASE("CIFAR-10 reader: records, sizes and labels are checked", "[data]") {
