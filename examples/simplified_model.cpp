@@ -92,6 +92,7 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, const Wa
     const auto curve = msd(path).front();
     const auto beta = local_exponent(curve, 20);
     for (std::size_t i = 0; i < curve.lag.size(); ++i) msd_csv.row("{},{},{}", w, curve.lag[i], csv_number(curve.msd[i]));
+    msd_csv.raw("");  // gnuplot draws each walker as its own line, in one pass over the file
     for (std::size_t i = 0; i < beta.lag.size(); ++i) beta_csv.row("{},{},{}", w, beta.lag[i], csv_number(beta.beta[i]));
   }
   paths.flush();
@@ -172,10 +173,7 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, const Wa
     draw(map, dir / "landscape.png");
     Plot m{fmt::format("MSD of the walkers on the {} landscape", kind), "lag {/Symbol t} (steps)", "MSD", true, true,
            {}, {}};
-    for (std::size_t w = 0; w < result.paths.size(); ++w) {
-      m.series.push_back({dir / "msd.csv", fmt::format("2:($1=={} ? $3 : 1/0)", w), fmt::format("walker {}", w),
-                          "lines lc rgb '#bbbbbb'"});
-    }
+    m.series.push_back({dir / "msd.csv", "2:3", "each walker", "lines lc rgb '#bbbbbb'"});
     m.series.push_back({dir / "msd_mean.csv", "1:2", "time average, mean over walkers", "lines lw 3 lc rgb 'black'"});
     m.series.push_back({dir / "msd_mean.csv", "1:3", "ensemble, from the start", "lines lw 3 dt 2 lc rgb 'red'"});
     draw(m, dir / "msd.png");
@@ -267,6 +265,7 @@ int main(int argc, char** argv) {
              "landscape", "exponent", false, false, {},
              "set xtics ('fractal' 1, 'convex (cone)' 2, 'random (shuffled)' 3)\nset xrange [0.4:3.6]\n"
              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\nset key outside"};
+      const char* kTitles[] = {"whole path", "before trapping", "from the start", "the study's R1 segment"};
       const char* styles[] = {"points pt 7 ps 0.5", "points pt 6 ps 0.6", "points pt 2 ps 0.5", "points pt 5 ps 1"};
       for (std::size_t m = 0; m < kMeasures.size(); ++m) {
         for (std::size_t k = 0; k < kinds.size(); ++k) {
@@ -274,7 +273,7 @@ int main(int argc, char** argv) {
           const int col = int(m) == 0 ? 2 : int(m) == 1 ? 3 : int(m) == 2 ? 4 : 11;
           p.series.push_back({fs::path(out) / kinds[k] / "walkers.csv",
                               fmt::format("({:.3f} + 0.05 * (rand(0) - 0.5)):{}", x, col),
-                              k == 0 ? kMeasures[m].first : "", std::string(styles[m]) + fmt::format(" lc {}", m + 1)});
+                              k == 0 ? kTitles[m] : "", std::string(styles[m]) + fmt::format(" lc {}", m + 1)});
         }
       }
       draw(p, fs::path(out) / "walker_exponents.png");
