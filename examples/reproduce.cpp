@@ -596,6 +596,11 @@ int main(int argc, char** argv) {
         lrows.push_back({q.at("estimator"), fixed(num(q, "value")), fixed(num(q, "error")), q.at("fit_range"), q.at("reference")});
       }
       r.table({"estimator", "value", "error", "fit range", "study"}, lrows);
+      if (s.landscape_points < 31) {
+        r.para(fmt::format("A {0} x {0} grid is too small to estimate a Hurst exponent or a box-counting slope (their fit "
+                           "ranges span 1-4 pixels); these numbers are shown for completeness, not judged. The paper preset "
+                           "computes 51 x 51 grids.", s.landscape_points));
+      }
       r.image(dir, ld / "contour.png", "Loss contours (filter-normalised random directions)");
       r.image(dir, ld / "surface_3d.png", "The surface");
     }
