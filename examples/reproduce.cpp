@@ -54,6 +54,21 @@ struct Settings {
   std::size_t landscape_points = 11;
   std::int64_t landscape_samples = 256;
   std::size_t toy_steps = 1000, toy_repeats = 100;
+  // An optional second, longer run of a cheap network that covers the study's run length (the quick preset: the
+  // study's fully connected fc3); its MSD parts are judged with the main run's.
+  std::string long_model;
+  std::int64_t long_epochs = 0, long_batch = 128, long_limit_train = 0;
+  double long_lr = 0.1;
+  bool long_augment = false;
+  std::size_t long_part_length = 1000;
+};
+
+// A trained and analysed run of the report.
+struct AnalysedRun {
+  std::string label;  // e.g. "fc3, 24,388 steps"
+  std::string model;
+  fs::path run, analysis;
+  std::vector<std::map<std::string, std::string>> fits;  // analysis/fit.csv
 };
 
 std::string program_dir() {
@@ -266,8 +281,9 @@ int main(int argc, char** argv) {
     po::options_description desc(
         "anodiff-reproduce: the study end to end, with a report (report.html, report.md). Usage:\n"
         "  anodiff-reproduce [--preset quick|paper|sweep] --out DIR\n"
-        "quick (default): ResNet-14 on Fashion-MNIST (a 20,480-sample subset), batch 1024, 600 steps recorded,\n"
-        "  two parts of 300 steps, Hessian every 10 epochs, an 11 x 11 landscape, the simplified model.\n"
+        "quick (default): the study's fully connected fc3 on all of Fashion-MNIST for its run length (batch 128,\n"
+        "  lr 0.1, 24,388 steps recorded, parts of 1,000), then ResNet-14 (a 16,384-sample subset, batch 128, 384 steps,\n"
+        "  parts of 192) with its Hessian every epoch and an 11 x 11 landscape, and the simplified model.\n"
         "paper: the study's configuration on CIFAR-10 (--data-dir), 500 epochs, parts of 1,000 steps, Hessian every\n"
         "  5 epochs, 51 x 51 landscapes at epochs 300 and 500 (--model, default resnet14).\n"
         "sweep: the study's grids of models, learning rates and batch sizes (meant for a GPU).\nOptions");
@@ -282,12 +298,13 @@ int main(int argc, char** argv) {
         ("batch_size", po::value<std::int64_t>(), "override the preset's batch size")
         ("lr", po::value<double>(), "override the preset's learning rate")
         ("augment", po::value<int>(), "override the preset's augmentation (1 or 0)")
-        ("limit-train", po::value<std::int64_t>(), "override the number of training samples")
-        ("part-length", po::value<std::size_t>(), "override the part length")
+        ("limit-train", po::value<std::int64_t>(), "override the number of training samples (of both runs)")
+        ("part-length", po::value<std::size_t>(), "override the part length (of both runs)")
         ("landscape-points", po::value<std::size_t>(), "override the landscape's points per axis")
         ("landscape-samples", po::value<std::int64_t>(), "override the landscape's samples")
         ("eigenvalues", po::value<std::size_t>(), "override the number of Hessian eigenvalues")
-        ("toy-steps", po::value<std::size_t>(), "override the simplified model's steps");
+        ("toy-steps", po::value<std::size_t>(), "override the simplified model's steps")
+        ("long-epochs", po::value<std::int64_t>(), "override the long run's epochs (0: no long run)");
     po::variables_map vm;
     if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (out.empty()) throw po::error("--out DIR is required");
@@ -305,7 +322,24 @@ int main(int argc, char** argv) {
       s.landscape_samples = 0;
     } else if (s.preset == "sweep") {
       s.epochs = 10;
-    } else if (s.preset != "quick") {
+    } else if (s.preset == "quick") {
+      // Chosen by the search in docs/reproducing.md: the study's fc3 over its run length (24,388 steps, parts of
+      // 1,000) and a short ResNet-14 stage (BatchNorm, Hessian, landscape), within 12 minutes on 2 AVX2 cores.
+      s.model = "resnet14";
+      s.batch = 128;
+      s.lr = 0.1;
+      s.augment = true;
+      s.limit_train = 16384;
+      s.epochs = 3;
+      s.part_length = 192;
+      s.hessian_every = 1;
+      s.long_model = "fc3";
+      s.long_epochs = 52;
+      s.long_batch = 128;
+      s.long_lr = 0.1;
+      s.long_augment = false;
+      s.long_part_length = 1000;
+    } else {
       throw po::error(fmt::format("--preset must be quick, paper or sweep, got '{}'", s.preset));
     }
     if (vm.count("model")) s.model = vm["model"].as<std::string>();
@@ -322,6 +356,11 @@ int main(int argc, char** argv) {
     if (vm.count("landscape-samples")) s.landscape_samples = vm["landscape-samples"].as<std::int64_t>();
     if (vm.count("eigenvalues")) s.eigen_k = vm["eigenvalues"].as<std::size_t>();
     if (vm.count("toy-steps")) s.toy_steps = vm["toy-steps"].as<std::size_t>();
+    if (vm.count("long-epochs")) s.long_epochs = vm["long-epochs"].as<std::int64_t>();
+    if (vm.count("limit-train")) s.long_limit_train = s.limit_train;
+    if (vm.count("part-length")) s.long_part_length = s.part_length;
+    if (s.long_epochs < 0) throw po::error("--long-epochs must be at least 0");
+    if (!s.long_model.empty()) make_model(s.long_model);
     if (s.epochs < 1) throw po::error("--epochs must be at least 1");
     if (s.part_length < 2) throw po::error("--part-length must be at least 2");
     // Fail on the data before any work (a missing CIFAR-10 folder, say).
@@ -359,11 +398,37 @@ int main(int argc, char** argv) {
                    "the Hessian and the two 51 x 51 landscapes several more (docs/reproducing.md)\n",
                    per_epoch, (long long)s.epochs, per_epoch * double(s.epochs) / 3600);
     }
+    std::vector<AnalysedRun> analysed;
+    if (!s.long_model.empty() && s.long_epochs > 0) {
+      TrainerOptions lo;
+      lo.model = s.long_model;
+      lo.lr = s.long_lr;
+      lo.batch_size = s.long_batch;
+      const fs::path long_run = dir / "long_run" / Trainer::study_run_name(lo);
+      const std::int64_t ln = s.long_limit_train > 0 ? std::min<std::int64_t>(s.long_limit_train, data.train.size())
+                                                     : data.train.size();
+      const std::int64_t long_steps = (ln + s.long_batch - 1) / s.long_batch * s.long_epochs;
+      stage(fmt::format("train (long run: {}, {} steps)", s.long_model, long_steps),
+            fmt::format("anodiff-train --model {} --dataset {} {} --limit-train {} --limit-test {} --batch_size {} --lr {} "
+                        "--device {} --epochs {} --no-plots --out {}{}",
+                        s.long_model, s.dataset, s.data_dir.empty() ? "" : "--data-dir " + quote(s.data_dir),
+                        s.long_limit_train, s.limit_test, s.long_batch, s.long_lr, s.device, s.long_epochs,
+                        quote((dir / "long_run").string()), s.long_augment ? "" : " --noaug"),
+            log, times);
+      stage("post-analysis (long run)", fmt::format("anodiff-post-analysis --trajectory {} --part-length {} --out {}",
+                                                    quote((long_run / "trajectory").string()), s.long_part_length,
+                                                    quote((dir / "long_analysis").string())),
+            log, times);
+      analysed.push_back({fmt::format("{}, {} steps", s.long_model, long_steps), s.long_model, long_run,
+                          dir / "long_analysis", read_rows(dir / "long_analysis" / "fit.csv")});
+    }
     stage("train", train_args + fmt::format(" --epochs {}", s.epochs), log, times);
     stage("post-analysis", fmt::format("anodiff-post-analysis --trajectory {} --part-length {} --out {}",
                                        quote((run / "trajectory").string()), s.part_length,
                                        quote((dir / "analysis").string())),
           log, times);
+    analysed.push_back({fmt::format("{}, {} steps", s.model, steps), s.model, run, dir / "analysis",
+                        read_rows(dir / "analysis" / "fit.csv")});
     std::string hessian_epochs = s.hessian_epochs;
     if (hessian_epochs.empty()) {
       if (s.hessian_every > 0) {
@@ -407,17 +472,32 @@ int main(int argc, char** argv) {
                        "(D = {} parameters). Reproduces G. Chen, C. K. Qu, P. Gong, <i>Anomalous diffusion dynamics of "
                        "learning in deep neural networks</i>, Neural Networks 149 (2022).",
                        s.lr, s.batch, n, s.epochs, steps, WeightTrajectory::load(run / "trajectory").dimension()));
-    // ---------------------------------------------------------------- the study's claims, judged on this run
-    const auto fits = read_rows(dir / "analysis" / "fit.csv");
-    const auto study = kStudy.count(s.model) ? kStudy.at(s.model) : StudyValues{NAN, NAN, NAN};
-    // Part 0 starts at initialisation: its transient is shown but not judged (unless it is the only part).
-    std::vector<std::map<std::string, std::string>> judged;
-    for (const auto& f : fits) {
-      if (f.at("part") != "0" || fits.size() == 1) judged.push_back(f);
+    if (analysed.size() > 1) {
+      r.para(fmt::format("Beside it, the long run: the study's fully connected {} (no BatchNorm), lr {}, batch {}, {}, {}, "
+                         "every step recorded (D = {}), analysed in parts of {} steps, to cover the study's run length.",
+                         s.long_model, s.long_lr, s.long_batch, s.long_augment ? "with augmentation" : "no augmentation",
+                         analysed.front().label, WeightTrajectory::load(analysed.front().run / "trajectory").dimension(),
+                         s.long_part_length));
     }
-    auto values_of = [&](const std::string& key) {
+    // ---------------------------------------------------------------- the study's claims, judged on this run
+    const auto& fits = analysed.back().fits;  // the main run
+    const auto study = kStudy.count(s.model) ? kStudy.at(s.model) : StudyValues{NAN, NAN, NAN};
+    // Part 0 starts at initialisation: its transient is shown but not judged (unless it is a run's only part). Every
+    // other part of every run is judged.
+    std::vector<std::map<std::string, std::string>> judged;
+    std::size_t all_parts = 0;
+    for (const auto& a : analysed) {
+      for (auto f : a.fits) {
+        f["run"] = a.label;
+        if (f.at("part") != "0" || a.fits.size() == 1) judged.push_back(f);
+      }
+      all_parts += a.fits.size();
+    }
+    auto values_of = [&](const std::string& key, const std::string& run = "") {
       std::vector<double> v;
-      for (const auto& f : judged) v.push_back(num(f, key));
+      for (const auto& f : judged) {
+        if (run.empty() || f.at("run") == run) v.push_back(num(f, key));
+      }
       return v;
     };
     auto range = [](const std::vector<double>& v, int digits = 2) {
@@ -450,26 +530,34 @@ int main(int argc, char** argv) {
       if (std::isfinite(h)) ++rough_of, rough += h + 2 * (std::isfinite(he) ? he : 0) < 1;
     }
     const bool pattern = !judged.empty() && pattern_parts == judged.size();
+    // "run: median (range)" for each run.
+    auto per_run = [&](const std::string& key, int digits = 2) {
+      std::string out;
+      for (const auto& a : analysed) {
+        out += (out.empty() ? "" : "; ") + (analysed.size() > 1 ? a.model + ": " : std::string()) +
+               range(values_of(key, a.label), digits);
+      }
+      return out;
+    };
     std::vector<std::vector<std::string>> claims;
     claims.push_back({"Superdiffusion at short lags (MSD ~ tau^a, a > 1)",
                       fmt::format("early exponent {} for {}; 1.0-1.42 across depths and batches", fixed(study.early), s.model),
-                      "fit: " + range(values_of("early_exponent")) + "; beta over lags " + fits.front().at("short_band_lo") +
-                          "-" + fits.front().at("short_band_hi") + ": " + range(values_of("short_band_median")),
+                      "fit: " + per_run("early_exponent") + "; beta over lags " + fits.front().at("short_band_lo") +
+                          "-" + fits.front().at("short_band_hi") + ": " + per_run("short_band_median"),
                       verdict(super, early_of),
                       "Both the two-regime fit's early exponent and the median local exponent of the short band must exceed 1."});
     claims.push_back({"Subdiffusion at long lags (a < 1)",
                       fmt::format("late exponent {}; 0.60-0.88", fixed(study.late)),
-                      "fit: " + range(values_of("late_exponent")) + "; beta over the long band: " +
-                          range(values_of("long_band_median")),
+                      "fit: " + per_run("late_exponent") + "; beta over the long band: " + per_run("long_band_median"),
                       verdict(sub, late_of),
                       "Both the late exponent and the long band's median local exponent must stay below 1; above 1 the "
                       "motion is still directed (the loss is still falling)."});
     claims.push_back({"A crossover tau0 of 45-400 steps", fmt::format("{} steps for {}; 45-400", fixed(study.tau0, 0), s.model),
-                      fmt::format("crossover found in {} of {} parts; tau0 {}", found, judged.size(), range(values_of("tau0"), 0)),
+                      fmt::format("crossover found in {} of {} parts; tau0 {}", found, judged.size(), per_run("tau0", 0)),
                       verdict(cross, fitted),
                       "A breakpoint on the edge of the fitted lags, or slopes that differ by less than 0.1, is no crossover."});
     claims.push_back({"The landscape along the path is rough (MSL ~ dr^2H with H < 1)", "fractal-like, H < 1",
-                      "H from the loss differences along the path: " + range(values_of("msl_hurst")),
+                      "H from the loss differences along the path: " + per_run("msl_hurst"),
                       verdict(rough, rough_of), "H + 2 standard errors below 1 (a smooth landscape gives H = 1)."});
     {
       const auto w = read_rows(dir / "simplified_model" / "walker_exponents.csv");
@@ -493,68 +581,85 @@ int main(int argc, char** argv) {
     }
     r.heading("The study's claims, measured on this run");
     r.table({"claim", "the study", "this run (median over the judged parts)", "verdict", "why"}, claims);
-    r.para(fmt::format("Judged on {} of {} parts{}; every walker of the simplified model counts. {}", judged.size(), fits.size(),
-                       fits.size() > 1 ? " (part 0 starts at initialisation: its transient is shown below, not judged)" : "",
+    r.para(fmt::format("Judged on {} of {} parts{}; every walker of the simplified model counts. {}", judged.size(), all_parts,
+                       all_parts > analysed.size() ? " (each run's part 0 starts at initialisation: its transient is shown "
+                                                     "below, not judged)" : "",
                        pattern ? "<b>This run shows the study's pattern</b> (early > 1, late < 1 and a crossover in every judged part)."
                                : "<b>This run does not show the study's pattern</b> in every judged part; the table says which claim fails."));
-    {
-      // Which regime the run is in, and why, from the judged parts and the training loss.
-      auto median = [](std::vector<double> v) {
-        v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-        std::sort(v.begin(), v.end());
-        return v.empty() ? NAN : v[v.size() / 2];
-      };
-      const double early = median(values_of("early_exponent")), late = median(values_of("late_exponent"));
-      const double floor_share = median(values_of("floor_share")), short_band = median(values_of("short_band_median"));
-      const auto metrics = read_rows(run / "metrics.csv");
-      std::string regime;
+    auto median = [](std::vector<double> v) {
+      v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+      std::sort(v.begin(), v.end());
+      return v.empty() ? NAN : v[v.size() / 2];
+    };
+    for (const auto& a : analysed) {
+      // Which regime each run is in, and why, from its judged parts and its training loss.
+      const double early = median(values_of("early_exponent", a.label)), late = median(values_of("late_exponent", a.label));
+      const double floor_share = median(values_of("floor_share", a.label));
+      const double short_band = median(values_of("short_band_median", a.label));
+      const auto metrics = read_rows(a.run / "metrics.csv");
+      std::string regime = analysed.size() > 1 ? fmt::format("<i>{}</i>: ", a.label) : std::string();
+      if (a.fits.size() > 1) {
+        const auto& f0 = a.fits.front();
+        regime += fmt::format("The first part (from initialisation, not judged) has early exponent {}, short-band beta {} "
+                              "and late exponent {}. In the judged parts ",
+                              fixed(num(f0, "early_exponent")), fixed(num(f0, "short_band_median"), 2),
+                              fixed(num(f0, "late_exponent")));
+      }
       if (early < 1) {
-        regime += fmt::format("<b>Short lags are subdiffusive</b> (early exponent {}, short-band beta {}; the jitter floor "
+        regime += fmt::format("<b>short lags are subdiffusive</b> (early exponent {}, short-band beta {}; the jitter floor "
                               "is {:.0f}% of the MSD at the smallest fitted lag): the step-to-step motion is confined - "
                               "the mini-batch noise in the stiff directions of the loss is pulled back within a few steps, "
                               "and no drift outgrows it over tens of steps. ",
                               fixed(early), fixed(short_band, 2), 100 * floor_share);
       } else if (std::isfinite(early)) {
-        regime += fmt::format("<b>Short lags are superdiffusive</b> (early exponent {}): the motion is persistent over "
+        regime += fmt::format("<b>short lags are superdiffusive</b> (early exponent {}): the motion is persistent over "
                               "tens of steps. ", fixed(early));
       }
       if (late > 1 && metrics.size() > 2) {
         regime += fmt::format("<b>Long lags are directed</b> (late exponent {}): the weights still travel one way - the "
-                              "training loss went from {} (epoch 1) to {} (epoch {}), still falling, which is the study's "
-                              "no-crossover regime (its lr-0.01 row); its late subdiffusion appears once the loss stops "
-                              "falling.",
+                              "training loss went from {} (epoch 1) to {} (epoch {}), still falling; the study's late "
+                              "subdiffusion appears once the loss stops falling.",
                               fixed(late), fixed(num(metrics[1], "train_loss"), 3), fixed(num(metrics.back(), "train_loss"), 3),
                               metrics.back().at("epoch"));
       } else if (late <= 1) {
         regime += fmt::format("<b>Long lags are subdiffusive</b> (late exponent {}): the weights are confined, the study's "
                               "late regime.", fixed(late));
       }
-      if (!regime.empty()) r.para(regime);
+      r.para(regime);
     }
     r.heading("Mean-squared displacement per part");
     std::vector<std::vector<std::string>> rows;
-    for (const auto& f : fits) {
-      const bool found_here = f.at("crossover_found") == "1";
-      const double early = num(f, "early_exponent"), late = num(f, "late_exponent");
-      const bool ok = early > 1 && late < 1 && found_here && num(f, "short_band_median") > 1 && num(f, "long_band_median") < 1;
-      rows.push_back({f.at("part") + (f.at("part") == "0" && fits.size() > 1 ? " (transient)" : ""), f.at("start"),
-                      fixed(early) + " ± " + fixed(num(f, "early_error")), fixed(late) + " ± " + fixed(num(f, "late_error")),
-                      found_here ? fixed(num(f, "tau0"), 1) + " ± " + fixed(num(f, "tau0_error"), 1) : "none found",
-                      fixed(num(f, "short_band_median"), 2) + " [" + fixed(num(f, "short_band_q25"), 2) + ", " + fixed(num(f, "short_band_q75"), 2) + "]",
-                      fixed(num(f, "long_band_median"), 2) + " [" + fixed(num(f, "long_band_q25"), 2) + ", " + fixed(num(f, "long_band_q75"), 2) + "]",
-                      fixed(num(f, "floor_share"), 2), ok ? "yes" : "no"});
+    for (const auto& a : analysed) {
+      for (const auto& f : a.fits) {
+        const bool found_here = f.at("crossover_found") == "1";
+        const double early = num(f, "early_exponent"), late = num(f, "late_exponent");
+        const bool ok = early > 1 && late < 1 && found_here && num(f, "short_band_median") > 1 && num(f, "long_band_median") < 1;
+        rows.push_back({a.model, f.at("part") + (f.at("part") == "0" && a.fits.size() > 1 ? " (transient)" : ""), f.at("start"),
+                        fixed(early) + " ± " + fixed(num(f, "early_error")), fixed(late) + " ± " + fixed(num(f, "late_error")),
+                        found_here ? fixed(num(f, "tau0"), 1) + " ± " + fixed(num(f, "tau0_error"), 1) : "none found",
+                        fixed(num(f, "short_band_median"), 2) + " [" + fixed(num(f, "short_band_q25"), 2) + ", " + fixed(num(f, "short_band_q75"), 2) + "]",
+                        fixed(num(f, "long_band_median"), 2) + " [" + fixed(num(f, "long_band_q25"), 2) + ", " + fixed(num(f, "long_band_q75"), 2) + "]",
+                        fixed(num(f, "floor_share"), 2), ok ? "yes" : "no"});
+      }
     }
-    r.table({"part", "start (step)", "early exponent", "late exponent", "tau0 (steps)", "beta, short band [IQR]",
+    r.table({"run", "part", "start (step)", "early exponent", "late exponent", "tau0 (steps)", "beta, short band [IQR]",
              "beta, long band [IQR]", "noise floor / MSD(lag min)", "study's pattern"},
             rows);
-    r.para(fmt::format("Fit: ln MSD = ln(floor + two power laws meeting at tau0) over lags {}-{} (docs/fits.md); the floor "
-                       "absorbs the step-to-step jitter that flattens the first lags. The band exponents are the median "
-                       "[quartiles] of the local exponent beta(tau) (window 20) over MSD lags {}-{} and {}-{}, no model. "
-                       "The study's values are for {} on CIFAR-10 at batch 1024 (parts of 1,000 steps){}.",
-                       fixed(num(fits.front(), "lag_min"), 0), fixed(num(fits.front(), "lag_max"), 0),
-                       fits.front().at("short_band_lo"), fits.front().at("short_band_hi"), fits.front().at("long_band_lo"),
-                       fits.front().at("long_band_hi"), s.model,
-                       s.dataset != "cifar10" ? fmt::format("; this run trains {} on {}", s.model, s.dataset) : ""));
+    r.para(fmt::format("Fit: ln MSD = ln(floor + two power laws meeting at tau0) over lags {} to 0.9 of the part (docs/fits.md); "
+                       "the floor absorbs the step-to-step jitter that flattens the first lags. The band exponents are the "
+                       "median [quartiles] of the local exponent beta(tau) (window 20) over MSD lags {}-{} and 0.3-0.9 of "
+                       "the part, no model. The study's values are for {} on CIFAR-10 at batch 1024 (parts of 1,000 "
+                       "steps){}.",
+                       fixed(num(fits.front(), "lag_min"), 0), fits.front().at("short_band_lo"), fits.front().at("short_band_hi"),
+                       s.model, s.dataset != "cifar10" ? fmt::format("; this run trains on {}", s.dataset) : ""));
+    for (const auto& a : analysed) {
+      r.image(dir, a.analysis / "band_exponents.png",
+              fmt::format("{}: band exponents and fitted exponents against the waiting time", a.label));
+      if (a.analysis != dir / "analysis") {  // the long run's; the main run's follow
+        r.image(dir, a.analysis / "msd.png", fmt::format("{}: time-averaged MSD per part", a.label));
+        r.image(dir, a.analysis / "local_exponent.png", fmt::format("{}: local exponent beta(tau)", a.label));
+      }
+    }
     {
       std::vector<std::vector<std::string>> mrows;
       for (const auto& m : read_rows(dir / "analysis" / "motion_fit.csv")) {

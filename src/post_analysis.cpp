@@ -276,6 +276,19 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     }
   }
   draw(msd, dir / "msd.png");
+  bool any_band = false;
+  for (const auto& r : parts) any_band = any_band || r.short_band.lags > 0 || r.long_band.lags > 0;
+  if (parts.size() > 1 && any_band) {
+    // How the exponents change with the waiting time: band medians with their quartiles, and the fit's exponents.
+    Plot bands{"Exponents against the waiting time (part start)", "part start t_w (steps)", "exponent", false, false,
+               {{dir / "fit.csv", "2:29:30:31", "beta, short band (median, quartiles)", "yerrorlines pt 7 lw 2"},
+                {dir / "fit.csv", "2:34:35:36", "beta, long band (median, quartiles)", "yerrorlines pt 5 lw 2"},
+                {dir / "fit.csv", "2:4", "fit: early exponent", "points pt 6 ps 1.5"},
+                {dir / "fit.csv", "2:6", "fit: late exponent", "points pt 4 ps 1.5"}},
+               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\n"
+               "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05"};
+    draw(bands, dir / "band_exponents.png");
+  }
   bool any_beta = false;
   for (const auto& r : parts) any_beta = any_beta || !r.beta.lag.empty();
   if (any_beta) draw(beta, dir / "local_exponent.png");

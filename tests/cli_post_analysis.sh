@@ -49,15 +49,32 @@ expect 2 "300 snapshots, the part length is 500" -- "$bin" --trajectory traj.npy
 expect 2 "short_loss.npy.*expected 300.*found 10" -- "$bin" --trajectory traj.npy --loss short_loss.npy --out o
 expect 2 "window must be at least 1" -- "$bin" --trajectory traj.npy --window 0 --out o
 expect 2 "invalid\|the argument" -- "$bin" --trajectory traj.npy --window abc --out o
+expect 2 "short-band expects LO:HI" -- "$bin" --trajectory traj.npy --short-band 40:4 --out o
+expect 2 "long-band expects LO:HI" -- "$bin" --trajectory traj.npy --long-band x --out o
+expect 2 "min-lag must be at least 1" -- "$bin" --trajectory traj.npy --min-lag 0 --out o
+expect 2 "missing_layout.csv: cannot open" -- "$bin" --trajectory traj.npy --layout missing_layout.csv --out o
 expect 0 "results in" -- "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --out good
 for f in msd.csv local_exponent.csv fit.csv aging_msd.csv contour.csv msd_contour.csv msl.csv \
-         displacement_histogram.csv step_length.csv msd.png msd.gp local_exponent.png msl.png msd_contour.png; do
+         displacement_histogram.csv step_length.csv msd.png msd.gp local_exponent.png msl.png msd_contour.png \
+         motion_fit.csv band_exponents.png; do
   [[ -s good/$f ]] || { echo "FAIL: good/$f missing"; fail=1; }
 done
 [[ $(head -n 1 good/msd.csv) == "part,start,lag,msd" ]] || { echo "FAIL: msd.csv header"; fail=1; }
 [[ $(head -n 1 good/local_exponent.csv) == "part,start,lag,beta" ]] || { echo "FAIL: beta header"; fail=1; }
 [[ $(grep -c '^2,200,' good/msd.csv) -eq 99 ]] || { echo "FAIL: part 2 rows of msd.csv"; fail=1; }
 [[ $(wc -l < good/fit.csv) -eq 4 ]] || { echo "FAIL: fit.csv rows"; fail=1; }
+# Named columns: the crossover verdict and the band exponents; the summary prints the bands.
+/usr/bin/python3 - <<'PY' || fail=1
+import csv
+rows = list(csv.DictReader(open("good/fit.csv")))
+for r in rows:
+    assert r["crossover_found"] in ("0", "1"), r
+    assert (r["tau0"] == "") == (r["crossover_found"] == "0"), r
+    assert r["short_band_lo"] == "4" and r["short_band_hi"] == "40", r
+    assert float(r["short_band_q25"]) <= float(r["short_band_median"]) <= float(r["short_band_q75"]), r
+    assert r["long_band_lo"] == "30" and r["long_band_hi"] == "90", r
+print("ok: fit.csv has the crossover verdict and the band exponents")
+PY
 "$bin" --trajectory traj.npy --out noplots --no-plots >/dev/null 2>&1 || { echo "FAIL: --no-plots run"; fail=1; }
 [[ -e noplots/msd.png ]] && { echo "FAIL: --no-plots wrote a PNG"; fail=1; }
 # The MSD the program writes equals numpy's brute force.

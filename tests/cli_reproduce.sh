@@ -8,11 +8,17 @@ work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 tiny=(--epochs 2 --limit-train 1024 --part-length 2 --landscape-points 3 --landscape-samples 32 --toy-steps 60
-      --eigenvalues 2)
+      --eigenvalues 2 --long-epochs 1)
 "$bin/anodiff-reproduce" --out quick "${tiny[@]}" > quick.log 2>&1 || { echo "FAIL: quick"; tail -20 quick.log; fail=1; }
 check "grep -q 'the study.s pattern' quick/report.md && grep -q '<img' quick/report.html" "report.md and report.html"
 check "grep -q 'Wall time of each stage' quick/report.md && grep -q '| hessian |' quick/report.md" "stage times"
-for p in analysis/msd.png hessian/eigenvalues.png landscape_epoch_2/contour.png simplified_model/msd_landscapes.png; do
+check "grep -q 'The study.s claims, measured on this run' quick/report.md && grep -q '| Subdiffusion at long lags' quick/report.md" \
+  "the claims table opens the report"
+check "[[ -s quick/long_analysis/fit.csv ]] && grep -q 'fc3, 8 steps' quick/report.md" "the long run (fc3) is analysed and reported"
+check "ls quick/run/*/trajectory/layout.csv && grep -q 'Radial and angular motion' quick/report.md" \
+  "ResNet-14's radial and angular motion"
+for p in analysis/msd.png hessian/eigenvalues.png landscape_epoch_2/contour.png simplified_model/msd_landscapes.png \
+         simplified_model/walker_exponents.png long_analysis/msd.png; do
   check "[[ -s quick/$p ]] && grep -q '$p' quick/report.md" "the report embeds $p"
 done
 "$bin/anodiff-reproduce" --preset sweep --out sweep --epochs 1 --limit-train 64 --part-length 2 > sweep.log 2>&1 \

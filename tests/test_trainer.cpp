@@ -201,6 +201,16 @@ CATCH_TEST_CASE("trainer: training lowers the loss and records theta after every
   CATCH_CHECK(loss[1] > 0);
   CATCH_CHECK(fs::exists(trainer.directory() / "metrics.csv"));
   CATCH_CHECK(trainer.directory().filename() == "resnet14_sgd_lr=0.05_bs=32_wd=0_mom=0_save_epoch=1");
+  // The layout beside the chunks covers every coordinate, tensor by tensor, in the order of the snapshots.
+  const auto layout = ParameterLayout::read_csv(trainer.directory() / "trajectory" / "layout.csv");
+  CATCH_CHECK(layout.dimension() == traj.dimension());
+  CATCH_CHECK(layout.tensors.front().name == "conv1.weight");
+  CATCH_CHECK(layout.groups() == 15);
+  for (const auto& t : layout.tensors) {
+    if (t.name != "linear.weight") continue;
+    CATCH_CHECK(first[t.offset] == init[t.offset]);
+    CATCH_CHECK(t.offset + t.size + 10 == traj.dimension());  // linear.bias (10 classes) comes last
+  }
 }
 
 CATCH_TEST_CASE("trainer: a run killed and restarted equals one never interrupted", "[trainer][resume]") {
