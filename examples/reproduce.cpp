@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
         "anodiff-reproduce: the study end to end, with a report (report.html, report.md). Usage:\n"
         "  anodiff-reproduce [--preset quick|paper|sweep] --out DIR\n"
         "quick (default): the study's fully connected fc3 on all of Fashion-MNIST for its run length (batch 128,\n"
-        "  lr 0.1, 24,388 steps recorded, parts of 1,000), then ResNet-14 (a 16,384-sample subset, batch 128, 384 steps,\n"
+        "  lr 0.3, 24,388 steps recorded, parts of 1,000), then ResNet-14 (a 16,384-sample subset, batch 128, 384 steps,\n"
         "  parts of 192) with its Hessian every epoch and an 11 x 11 landscape, and the simplified model.\n"
         "paper: the study's configuration on CIFAR-10 (--data-dir), 500 epochs, parts of 1,000 steps, Hessian every\n"
         "  5 epochs, 51 x 51 landscapes at epochs 300 and 500 (--model, default resnet14).\n"
@@ -336,7 +336,7 @@ int main(int argc, char** argv) {
       s.long_model = "fc3";
       s.long_epochs = 52;
       s.long_batch = 128;
-      s.long_lr = 0.1;
+      s.long_lr = 0.3;
       s.long_augment = false;
       s.long_part_length = 1000;
     } else {
