@@ -215,7 +215,9 @@ int sweep(const Settings& s, const std::string& data_flags, const fs::path& dir)
     // Mean and spread of each quantity over the parts.
     std::map<std::string, std::vector<double>> q;
     for (const auto& f : read_rows(dir / "analysis" / name / "fit.csv")) {
-      for (const char* k : {"early_exponent", "late_exponent", "tau0"}) q[k].push_back(num(f, k));
+      for (const char* k : {"early_exponent", "late_exponent", "tau0"}) {
+        if (std::isfinite(num(f, k))) q[k].push_back(num(f, k));  // tau0 is empty where no crossover was found
+      }
     }
     auto mean = [](const std::vector<double>& v) { double a = 0; for (double x : v) a += x; return v.empty() ? NAN : a / double(v.size()); };
     auto spread = [&](const std::vector<double>& v) { double m = mean(v), a = 0; for (double x : v) a += (x - m) * (x - m); return v.size() < 2 ? NAN : std::sqrt(a / double(v.size() - 1)); };
@@ -481,6 +483,7 @@ int main(int argc, char** argv) {
     }
     // ---------------------------------------------------------------- the study's claims, judged on this run
     const auto& fits = analysed.back().fits;  // the main run
+    if (fits.empty()) throw std::runtime_error(fmt::format("{}: no part was analysed", (dir / "analysis" / "fit.csv").string()));
     const auto study = kStudy.count(s.model) ? kStudy.at(s.model) : StudyValues{NAN, NAN, NAN};
     // Part 0 starts at initialisation: its transient is shown but not judged (unless it is a run's only part). Every
     // other part of every run is judged.
@@ -568,13 +571,16 @@ int main(int argc, char** argv) {
           return fmt::format("{} {} [{}, {}], {:.0f}% above 1", k, fixed(num(by[k], "median"), 2), fixed(num(by[k], "q25"), 2),
                              fixed(num(by[k], "q75"), 2), 100 * num(by[k], "share_above_1"));
         };
+        const bool measured = std::isfinite(num(by["fractal"], "median")) && std::isfinite(num(by["convex"], "median")) &&
+                              std::isfinite(num(by["random"], "median"));
         const bool shown = num(by["fractal"], "median") > 1 && num(by["convex"], "median") <= 1 && num(by["random"], "median") <= 1;
         const bool ordered = num(by["fractal"], "median") > std::max(num(by["convex"], "median"), num(by["random"], "median"));
         claims.push_back({"Simplified model: superdiffusion on the fractal landscape, not on the cone or the shuffled one",
                           "one walker's segment (Fig. 4b)",
                           "per walker, before trapping, lags 1-20: " + cell("fractal") + "; " + cell("convex") + "; " + cell("random"),
-                          shown ? "<b>shown</b>" : ordered ? "<b>partly shown</b>" : "<b>not shown</b>",
-                          shown ? "The median walker is superdiffusive on the fractal landscape only."
+                          !measured ? "not measured" : shown ? "<b>shown</b>" : ordered ? "<b>partly shown</b>" : "<b>not shown</b>",
+                          !measured ? "Too few walkers had a path long enough before trapping."
+                          : shown ? "The median walker is superdiffusive on the fractal landscape only."
                                 : ordered ? "The fractal landscape's median walker moves fastest-growing but is not superdiffusive."
                                           : "The fractal landscape's walkers are not more superdiffusive than the controls'."});
       }
@@ -607,20 +613,26 @@ int main(int argc, char** argv) {
       }
       if (early < 1) {
         regime += fmt::format("<b>short lags are subdiffusive</b> (early exponent {}, short-band beta {}; the jitter floor "
-                              "is {:.0f}% of the MSD at the smallest fitted lag): the step-to-step motion is confined - "
-                              "the mini-batch noise in the stiff directions of the loss is pulled back within a few steps, "
-                              "and no drift outgrows it over tens of steps. ",
+                              "is {:.0f}% of the MSD at the smallest fitted lag): the step-to-step motion does not persist - "
+                              "over tens of steps the displacement grows more slowly than linearly. ",
                               fixed(early), fixed(short_band, 2), 100 * floor_share);
       } else if (std::isfinite(early)) {
-        regime += fmt::format("<b>short lags are superdiffusive</b> (early exponent {}): the motion is persistent over "
+        regime += fmt::format("<b>short lags are superdiffusive</b> (early exponent {}): the motion persists over "
                               "tens of steps. ", fixed(early));
       }
       if (late > 1 && metrics.size() > 2) {
-        regime += fmt::format("<b>Long lags are directed</b> (late exponent {}): the weights still travel one way - the "
-                              "training loss went from {} (epoch 1) to {} (epoch {}), still falling; the study's late "
-                              "subdiffusion appears once the loss stops falling.",
-                              fixed(late), fixed(num(metrics[1], "train_loss"), 3), fixed(num(metrics.back(), "train_loss"), 3),
-                              metrics.back().at("epoch"));
+        // Is the loss still falling? Its change over the last quarter of the epochs, relative to its value there.
+        const std::size_t q = std::max<std::size_t>(1, (metrics.size() - 1) * 3 / 4);
+        const double then = num(metrics[q], "train_loss"), last = num(metrics.back(), "train_loss");
+        const bool falling = then > 0 && (then - last) / then > 0.05;
+        regime += fmt::format("<b>Long lags are directed</b> (late exponent {}): the weights still travel one way; the "
+                              "training loss went from {} (epoch 1) to {} (epoch {}) and {} over the last quarter of the "
+                              "epochs ({} to {}){}.",
+                              fixed(late), fixed(num(metrics[1], "train_loss"), 3), fixed(last, 3),
+                              metrics.back().at("epoch"), falling ? "was still falling" : "no longer fell by more than 5%",
+                              fixed(then, 3), fixed(last, 3),
+                              falling ? " - the study's late subdiffusion is expected once it stops falling"
+                                      : " - a drift without descent (e.g. weight norms growing on a memorised training set)");
       } else if (late <= 1) {
         regime += fmt::format("<b>Long lags are subdiffusive</b> (late exponent {}): the weights are confined, the study's "
                               "late regime.", fixed(late));

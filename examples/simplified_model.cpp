@@ -100,12 +100,12 @@ Summary simulate(const std::string& kind, const ToySgdOptions& options, const Wa
   s.walkers = analyse_walkers(result, options, analysis);
   {
     CsvWriter walkers(dir / "walkers.csv", "walker,whole_path_exponent,before_trapping_exponent,from_start_exponent,"
-                                           "trap_step,pinned,skipped_steps,redraws,r1_start,r1_end,r1_exponent");
+                                           "trap_step,pinned,skipped_steps,redraws,r1_start,r1_end,r1_exponent,trapped");
     for (std::size_t w = 0; w < s.walkers.size(); ++w) {
       const auto& v = s.walkers[w];
-      walkers.row("{},{},{},{},{},{},{},{},{},{},{}", w, csv_number(v.whole_exponent), csv_number(v.before_trap_exponent),
+      walkers.row("{},{},{},{},{},{},{},{},{},{},{},{}", w, csv_number(v.whole_exponent), csv_number(v.before_trap_exponent),
                   csv_number(v.from_start_exponent), v.trap_step, v.pinned ? 1 : 0, v.skipped, v.redraws, v.r1_start,
-                  v.r1_end, csv_number(v.r1_exponent));
+                  v.r1_end, csv_number(v.r1_exponent), v.trapped ? 1 : 0);
       s.pinned += v.pinned;
       s.skipped += v.skipped;
     }
@@ -260,10 +260,15 @@ int main(int argc, char** argv) {
     }
     if (vm.count("no-plots") == 0) {
       // Every walker's exponent as a point (jittered sideways), per landscape and measure.
+      std::string tics;
+      for (std::size_t k = 0; k < kinds.size(); ++k) {
+        const std::string name = kinds[k] == "convex" ? "convex (cone)" : kinds[k] == "random" ? "random (shuffled)" : kinds[k];
+        tics += fmt::format("{}'{}' {}", k ? ", " : "", name, k + 1);
+      }
       Plot p{fmt::format("Per-walker exponents over lags {:g}-{:g} ({} walkers per landscape; boundary rule {})",
                          a.band_lo, a.band_hi, o.repeats, boundary),
              "landscape", "exponent", false, false, {},
-             "set xtics ('fractal' 1, 'convex (cone)' 2, 'random (shuffled)' 3)\nset xrange [0.4:3.6]\n"
+             fmt::format("set xtics ({})\nset xrange [0.4:{}.6]\n", tics, kinds.size()) +
              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\nset key outside"};
       const char* kTitles[] = {"whole path", "before trapping", "from the start", "the study's R1 segment"};
       const char* styles[] = {"points pt 7 ps 0.5", "points pt 6 ps 0.6", "points pt 2 ps 0.5", "points pt 5 ps 1"};

@@ -129,9 +129,28 @@ struct HingeModel {
   }
 };
 
-// Levenberg-Marquardt on the free parameters of `model` (numerical Jacobian), x0 kept in [a, b], f in [0, f_max].
+// Numerical Jacobian of the model's log-MSD with respect to the parameters `free` (central differences).
+Eigen::MatrixXd numerical_jacobian(const HingeModel& model, const Eigen::VectorXd& q, const std::vector<int>& free) {
+  const Eigen::Index m = static_cast<Eigen::Index>(model.x.size());
+  Eigen::MatrixXd J(m, static_cast<Eigen::Index>(free.size()));
+  for (std::size_t j = 0; j < free.size(); ++j) {
+    const int idx = free[j];
+    const double h = 1e-6 * std::max(1.0, std::fabs(q(idx)));
+    Eigen::VectorXd qp = q, qm = q;
+    qp(idx) += h;
+    qm(idx) -= h;
+    if (model.single && idx == 1) qp(2) = qp(1), qm(2) = qm(1);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      const double xi = model.x[static_cast<std::size_t>(i)];
+      J(i, Eigen::Index(j)) = (model.value(qp, xi) - model.value(qm, xi)) / (2 * h);
+    }
+  }
+  return J;
+}
+
+// Levenberg-Marquardt on the free parameters of `model`, x0 kept in [a, b], f in [0, f_max]; returns the SSE.
 double refine(const HingeModel& model, Eigen::VectorXd& p, const std::vector<int>& free, double a, double b,
-              double f_max, Eigen::MatrixXd* jacobian_out) {
+              double f_max) {
   const Eigen::Index m = static_cast<Eigen::Index>(model.x.size());
   const Eigen::Index k = static_cast<Eigen::Index>(free.size());
   auto clamp = [&](Eigen::VectorXd& q) {
@@ -139,32 +158,16 @@ double refine(const HingeModel& model, Eigen::VectorXd& p, const std::vector<int
     q(4) = std::clamp(q(4), 0.0, f_max);
     if (model.single) q(2) = q(1);
   };
-  auto jacobian = [&](const Eigen::VectorXd& q, Eigen::MatrixXd& J) {
-    J.resize(m, k);
-    for (Eigen::Index j = 0; j < k; ++j) {
-      const int idx = free[static_cast<std::size_t>(j)];
-      const double h = 1e-6 * std::max(1.0, std::fabs(q(idx)));
-      Eigen::VectorXd qp = q, qm = q;
-      qp(idx) += h;
-      qm(idx) -= h;
-      if (model.single && idx == 1) qp(2) = qp(1), qm(2) = qm(1);
-      for (Eigen::Index i = 0; i < m; ++i) {
-        const double xi = model.x[static_cast<std::size_t>(i)];
-        J(i, j) = (model.value(qp, xi) - model.value(qm, xi)) / (2 * h);
-      }
-    }
-  };
   double best = model.sse(p), lambda = 1e-3;
-  Eigen::MatrixXd J;
   for (int it = 0; it < 100; ++it) {
-    jacobian(p, J);
+    const Eigen::MatrixXd J = numerical_jacobian(model, p, free);
     Eigen::VectorXd r(m);
     for (Eigen::Index i = 0; i < m; ++i) {
       r(i) = model.y[static_cast<std::size_t>(i)] - model.value(p, model.x[static_cast<std::size_t>(i)]);
     }
     const Eigen::MatrixXd JtJ = J.transpose() * J;
     const Eigen::VectorXd g = J.transpose() * r;
-    bool improved = false;
+    bool improved = false, tiny = false;
     for (int tries = 0; tries < 12 && !improved; ++tries) {
       Eigen::MatrixXd Aug = JtJ;
       for (Eigen::Index j = 0; j < k; ++j) Aug(j, j) += lambda * std::max(JtJ(j, j), 1e-12);
@@ -174,17 +177,26 @@ double refine(const HingeModel& model, Eigen::VectorXd& p, const std::vector<int
       clamp(q);
       const double s = model.sse(q);
       if (s < best) {
-        const bool tiny = best - s < 1e-12 * std::max(best, 1e-300);
+        tiny = best - s < 1e-12 * std::max(best, 1e-300);
         p = q, best = s, lambda = std::max(lambda / 10, 1e-12), improved = true;
-        if (tiny) it = 100;
       } else {
         lambda *= 10;
       }
     }
-    if (!improved) break;
+    if (!improved || tiny) break;
   }
-  if (jacobian_out) jacobian(p, *jacobian_out);
   return best;
+}
+
+// The free parameters that did not end on a bound (a parameter held at its bound leaves the error calculation).
+std::vector<int> interior(const Eigen::VectorXd& p, const std::vector<int>& free, double a, double b, double f_max) {
+  std::vector<int> out;
+  for (int idx : free) {
+    if (idx == 3 && (p(3) <= a || p(3) >= b)) continue;
+    if (idx == 4 && (p(4) <= 0 || p(4) >= f_max)) continue;
+    out.push_back(idx);
+  }
+  return out;
 }
 
 // Standard errors of the free parameters: s^2 (J^T J)^-1.
@@ -221,9 +233,11 @@ CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<dou
   f.lag_min = std::exp(x.front());
   f.lag_max = std::exp(x.back());
   const double scale = std::exp(y.front());
-  const double f_max = options.noise_floor ? 0.999 : 0.0;
+  // The floor is capped at 0.9 of the smallest fitted MSD: subtracting a floor steepens the curve below it, and a
+  // floor of nearly all of the MSD could make any upward-bending curve look superdiffusive.
+  const double f_max = options.noise_floor ? 0.9 : 0.0;
   const std::vector<double> floors =
-      options.noise_floor ? std::vector<double>{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98}
+      options.noise_floor ? std::vector<double>{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9}
                           : std::vector<double>{0};
   // Breakpoint search range: between the mp-th sampled point from each end.
   const double a = x[mp - 1];
@@ -240,9 +254,11 @@ CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<dou
   }
   std::vector<int> free = {0, 1, 2, 3};
   if (options.noise_floor) free.push_back(4);
-  Eigen::MatrixXd J;
-  best = refine(model, best_p, free, a, b, f_max, &J);
-  const auto err = standard_errors(J, best);
+  best = refine(model, best_p, free, a, b, f_max);
+  const auto kept = interior(best_p, free, a, b, f_max);
+  const auto kept_err = standard_errors(numerical_jacobian(model, best_p, kept), best);
+  std::vector<double> err(5, kNaN);
+  for (std::size_t j = 0; j < kept.size(); ++j) err[static_cast<std::size_t>(kept[j])] = kept_err[j];
   f.early_exponent = best_p(1);
   f.late_exponent = best_p(2);
   f.breakpoint = std::exp(best_p(3));
@@ -263,10 +279,9 @@ CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<dou
     }
     std::vector<int> sfree = {0, 1};
     if (options.noise_floor) sfree.push_back(4);
-    Eigen::MatrixXd Js;
-    s1 = refine(single, q, sfree, x.front(), x.front(), f_max, &Js);
+    s1 = refine(single, q, sfree, x.front(), x.front(), f_max);
     f.single_exponent = q(1);
-    f.single_error = standard_errors(Js, s1)[1];
+    f.single_error = standard_errors(numerical_jacobian(single, q, interior(q, sfree, x.front(), x.front(), f_max)), s1)[1];
   }
   // A breakpoint within one sampling step of either bound is the search hitting its edge: no crossover inside.
   const double step = std::log(10.0) / static_cast<double>(std::max<std::size_t>(options.points_per_decade, 1));

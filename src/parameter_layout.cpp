@@ -54,15 +54,22 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
     if (f.size() != 5) throw bad("expected 5 fields");
     ParameterTensor t;
     t.name = f[0];
-    try {
+    // Whole fields only: "3.5" or "7a" is no count.
+    auto whole = [&](const std::string& field) -> long long {
       std::size_t used = 0;
-      t.offset = std::stoull(f[1], &used);
-      t.size = std::stoull(f[2]);
-      t.group = std::stoi(f[4]);
+      const long long v = std::stoll(field, &used);
+      if (used != field.size()) throw std::invalid_argument(field);
+      return v;
+    };
+    try {
+      if (whole(f[1]) < 0 || whole(f[2]) < 0) throw bad("expected non-negative offsets and sizes");
+      t.offset = static_cast<std::size_t>(whole(f[1]));
+      t.size = static_cast<std::size_t>(whole(f[2]));
+      t.group = static_cast<int>(whole(f[4]));
       std::stringstream dims(f[3]);
       std::size_t product = 1;
       for (std::string d; std::getline(dims, d, 'x');) {
-        t.shape.push_back(std::stoll(d));
+        t.shape.push_back(whole(d));
         if (t.shape.back() < 0) throw bad("expected non-negative dimensions");
         product *= static_cast<std::size_t>(t.shape.back());
       }

@@ -20,9 +20,20 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // mass, else Robert's (1995) exponential rejection sampler for the tail beyond the nearer bound (the interval is
 // 2 / sigma standard deviations wide, so the far bound only rejects).
 double truncated_normal(detail::Rng& rng, double mean, double sigma, std::size_t& redraws) {
+  if (!std::isfinite(mean)) {
+    throw std::invalid_argument(fmt::format("toy SGD: the gradient step gave a non-finite position ({})", mean));
+  }
   if (sigma == 0) return std::clamp(mean, -1.0, 1.0);
   const double a = (-1 - mean) / sigma, b = (1 - mean) / sigma;  // standardised bounds
-  if (a < 2 && b > -2) {  // at least ~2% of the mass inside
+  if (b - a < 1) {  // an interval narrow against sigma: uniform proposals, accepted with the density's ratio
+    const double m = std::clamp(0.0, a, b);  // the point of [a, b] where the density is largest
+    while (true) {
+      const double z = a + (b - a) * rng.uniform();
+      if (rng.uniform() <= std::exp((m * m - z * z) / 2)) return mean + sigma * z;
+      ++redraws;
+    }
+  }
+  if (a < 2 && b > -2) {  // at least ~2% of the mass inside (the interval is at least one sigma wide)
     while (true) {
       const double z = rng.normal();
       if (z >= a && z <= b) return mean + sigma * z;
@@ -132,10 +143,13 @@ std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const 
     s.from_start_exponent = band_fit(aging_msd(path).front(), a).exponent;
     std::vector<double> xy(2 * T);
     path.read(0, T, 0, 2, xy.data());
-    // Trapped from the first snapshot after which the path stays within trap_radius of its end.
+    // Trapped from the first snapshot after which the path stays within trap_radius of its end, if it stays there for
+    // at least trap_min_steps steps (any path's last few steps are close to its end).
     const double ex = xy[2 * (T - 1)], ey = xy[2 * (T - 1) + 1];
     std::size_t trap = T - 1;
     while (trap > 0 && std::hypot(xy[2 * (trap - 1)] - ex, xy[2 * (trap - 1) + 1] - ey) <= a.trap_radius) --trap;
+    s.trapped = T - 1 - trap >= a.trap_min_steps;
+    if (!s.trapped) trap = T - 1;
     s.trap_step = trap;
     s.before_trap_exponent = segment_exponent(path, 0, trap + 1, a);
     // Pinned: most of the last 10% of the snapshots within pin_sigmas sigma of the edge of [-1, 1]^2.

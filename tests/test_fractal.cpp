@@ -204,6 +204,11 @@ TEST_CASE("toy SGD: walkers are judged one by one: trapping, pinning, the study'
   const auto w = analyse_walkers(r, o);
   REQUIRE(w.size() == 3);
   CHECK(w[0].trap_step == 188);  // the first snapshot within 0.05 of the end: 0.004 (200 - t) <= 0.05
+  CHECK(w[0].trapped);
+  CHECK(w[1].trapped);            // still from the start
+  CHECK(w[1].trap_step == 0);
+  CHECK_FALSE(w[2].trapped);      // moving to the end: only its last steps are near its end
+  CHECK(w[2].trap_step == 400);
   CHECK(w[0].before_trap_exponent == Approx(2.0).margin(1e-9));
   CHECK(w[0].from_start_exponent == Approx(2.0).margin(1e-9));
   CHECK_FALSE(w[0].pinned);

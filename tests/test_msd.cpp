@@ -292,5 +292,7 @@ TEST_CASE("parameter layout: malformed files are refused naming the file and lin
                     Catch::Contains("layout.csv:3: expected offset 6"));
   CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,x,6,2x3,0\n")),
                     Catch::Contains("expected name,offset,size,shape,group with numbers"));
+  CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,0,6.5,2x3,0\n")),
+                    Catch::Contains("with numbers"));
   std::filesystem::remove_all(dir);
 }

@@ -31,7 +31,7 @@ struct ToySgdOptions {
 /// Paths of the walkers.
 struct ToySgdResult {
   std::vector<WeightTrajectory> paths;   ///< One per walker: steps + 1 snapshots of D = 2, with the loss per step.
-  std::vector<std::size_t> redraws;      ///< Noise redraws per walker.
+  std::vector<std::size_t> redraws;      ///< Rejected noise draws per walker (skip: pairs; redraw: per coordinate).
   std::vector<std::size_t> skipped;      ///< Steps skipped per walker (500 redraws failed).
 };
 
@@ -44,7 +44,8 @@ struct ToySgdResult {
 struct WalkerAnalysisOptions {
   double band_lo = 1;          ///< Lag band of the exponents: a power law fitted to the MSD at lags [lo, hi].
   double band_hi = 20;         ///< Upper end of the band.
-  double trap_radius = 0.05;   ///< Trapped from the first step after which the path stays this close to its end.
+  double trap_radius = 0.05;   ///< Trapped from the first step after which the path stays this close to its end ...
+  std::size_t trap_min_steps = 100;  ///< ... for at least this many steps.
   double pin_sigmas = 3;       ///< Pinned: most of the last 10% of the path within this many sigma of the edge.
   double r1_y = -0.3385;       ///< The study's R1 segment starts 200 steps after y first exceeds this ...
   std::size_t r1_delay = 200;  ///< ... (this many steps) ...
@@ -57,11 +58,12 @@ struct WalkerStatistics {
   double before_trap_exponent = 0;   ///< The same on the path before trapping (NaN if shorter than 2 x band).
   double from_start_exponent = 0;    ///< |p(t) - p(0)|^2, exponent over the band.
   double r1_exponent = 0;            ///< The study's R1 segment's time-averaged exponent (NaN if it has none).
-  std::size_t trap_step = 0;         ///< First step of the trapped stretch (steps if never trapped).
+  std::size_t trap_step = 0;         ///< First step of the trapped stretch (the last step if never trapped).
+  bool trapped = false;              ///< The walker was trapped (trap_min_steps or more at the end).
   std::size_t r1_start = 0, r1_end = 0;  ///< The R1 segment's steps [start, end) (0, 0 if none).
   bool pinned = false;               ///< Ends pinned against the boundary.
   std::size_t skipped = 0;           ///< Steps skipped by the boundary rule.
-  std::size_t redraws = 0;           ///< Noise redraws.
+  std::size_t redraws = 0;           ///< Rejected noise draws (per coordinate under the redraw rule).
 };
 
 /// Statistics of each walker of `result` (run with `options`).
