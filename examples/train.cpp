@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
         "                     --data-dir DIR --out runs/\nOptions");
     desc.add_options()("help,h", "show this help")
         ("model", po::value(&o.model)->default_value("resnet14"),
-         "resnet14|20|56|110[_noshort] or vgg9")
+         "resnet14|20|56|110[_noshort], vgg9, or the study's fully connected fc3|20|56|110")
         ("dataset", po::value(&o.dataset)->default_value("cifar10"), "cifar10, fashion-mnist, mnist or gauss")
         ("data-dir", po::value(&data_dir), "folder of the data set's files (fashion-mnist: Debian's by default)")
         ("epochs", po::value(&o.epochs)->default_value(500), "epochs (a rerun with more continues the run)")
