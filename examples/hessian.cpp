@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
         ("epochs", po::value(&epochs_list), "explicit epochs, comma-separated (instead of --every)")
         ("dtype", po::value(&dtype)->default_value("float32"), "float32 or float64")
         ("method", po::value(&method)->default_value("lanczos"), "lanczos, or power (the study's deflated power iteration)")
-        ("tol", po::value(&eig.tolerance)->default_value(1e-4), "relative tolerance")
+        ("tol", po::value(&eig.tolerance)->default_value(1e-4, "1e-4"), "relative tolerance")
         ("power-iterations", po::value<std::size_t>()->default_value(20), "products per eigenvalue for --method power")
         ("power-stop", po::value<std::string>()->default_value("change"),
          "power iteration stops when the eigenvalue changes by < tol (change, the study's rule) or when its residual "

@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
         ("loss", po::value(&loss), "a 1-D .npy of per-step losses (default: the directory's steps.csv)")
         ("part-length", po::value(&part_length), "snapshots per part (default: the whole trajectory)")
         ("window", po::value(&window)->default_value(20), "lag window of the local exponent")
-        ("min-lag", po::value(&options.fit.min_lag)->default_value(4), "smallest lag of the two-regime fit")
-        ("max-lag", po::value(&options.fit.max_lag)->default_value(0),
+        ("min-lag", po::value(&options.fit.min_lag)->default_value(4, "4"), "smallest lag of the two-regime fit")
+        ("max-lag", po::value(&options.fit.max_lag)->default_value(0, "0"),
          "largest lag of the two-regime fit (default 0: 0.9 x the part length)")
         ("no-noise-floor", "fit two power laws without the additive noise floor")
         ("short-band", po::value(&short_band)->default_value("4:40"), "MSD lags LO:HI of the short-band exponent")

@@ -206,10 +206,10 @@ int main(int argc, char** argv) {
          "at the edge: skip (redraw up to 500 times, then skip the step: the study's script) or redraw (until "
          "inside: the 2020 script behind the study's figure)")
         ("band", po::value<std::string>()->default_value("1:20"), "lag band LO:HI of the per-walker exponents")
-        ("trap-radius", po::value(&a.trap_radius)->default_value(0.05),
+        ("trap-radius", po::value(&a.trap_radius)->default_value(0.05, "0.05"),
          "a walker is trapped once it stays this close to its final position")
-        ("eta", po::value(&o.eta)->default_value(0.02), "learning rate")
-        ("sigma", po::value(&o.sigma)->default_value(0.01), "noise standard deviation")
+        ("eta", po::value(&o.eta)->default_value(0.02, "0.02"), "learning rate")
+        ("sigma", po::value(&o.sigma)->default_value(0.01, "0.01"), "noise standard deviation")
         ("seed", po::value(&o.seed)->default_value(0), "seed of the landscape and the walkers")
         ("start", po::value(&start), "fixed start X,Y in [-1, 1]^2 (default: uniform)")
         ("n", po::value(&n)->default_value(10), "diamond-square levels: (2^n + 1)^2 points")
