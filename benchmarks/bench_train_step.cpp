@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   }
   const int steps = argc > 3 ? std::stoi(argv[3]) : 8;
   const std::string device_name = argc > 4 ? argv[4] : "cpu";
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = anodiff::choose_device(device_name);
   use_all_cores();
   keep_freed_memory();  // as the Trainer does
   const int threads = torch::get_num_threads();

@@ -78,8 +78,7 @@ int main(int argc, char** argv) {
     const fs::path run(run_dir);
     const fs::path dir = out.empty() ? run / "hessian" : fs::path(out);
     use_all_cores();
-    const torch::Device device = device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available())
-                                     ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    const torch::Device device = anodiff::choose_device(device_name);
     const Dataset data = cli::run_training_data(run);
     std::vector<std::int64_t> epochs;
     if (!epochs_list.empty()) {

@@ -182,8 +182,7 @@ int main(int argc, char** argv) {
     const fs::path run(run_dir), dir(out);
     use_all_cores();
     keep_freed_memory();
-    const torch::Device device = device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available())
-                                     ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    const torch::Device device = anodiff::choose_device(device_name);
     const Dataset data = cli::run_training_data(run);
     auto model = cli::run_model(run, data);
     load_checkpoint(*model, run, epoch, torch::kCPU);

@@ -11,6 +11,7 @@
 
 #include "anodiff/error.hpp"
 #include "detail/conv2d.hpp"
+#include "detail/npy.hpp"
 #include "detail/state_dict_reader.hpp"
 
 namespace anodiff {
@@ -272,13 +273,7 @@ void save_state_dict(const nn::Module& model, const std::string& path) {
   for (const auto& p : model.named_parameters()) dict.insert(p.key(), p.value().detach().cpu());
   for (const auto& b : model.named_buffers()) dict.insert(b.key(), b.value().detach().cpu());
   const std::vector<char> bytes = torch::pickle_save(dict);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw InputError(fmt::format("{}: cannot write", tmp));
-  }
-  std::filesystem::rename(tmp, path);
+  detail::write_file_durably(path, std::string(bytes.begin(), bytes.end()), nullptr, 0);
 }
 
 }  // namespace anodiff

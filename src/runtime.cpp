@@ -5,9 +5,24 @@
 #include <cstdlib>
 #include <thread>
 
+#include <stdexcept>
+
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 namespace anodiff {
+
+torch::Device choose_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (torch::cuda::is_available()) return torch::kCUDA;
+    if (name == "cuda") {
+      throw std::invalid_argument("device 'cuda': this LibTorch sees no CUDA device (Debian's libtorch is CPU-only)");
+    }
+    return torch::kCPU;
+  }
+  throw std::invalid_argument(fmt::format("device must be cpu, cuda or auto, got '{}'", name));
+}
 
 void use_all_cores() {
   if (std::getenv("OMP_NUM_THREADS") != nullptr) return;

@@ -53,24 +53,21 @@ void write_text_durably(const fs::path& path, const std::string& text) {
   detail::write_file_durably(path, text, nullptr, 0);
 }
 
-torch::Device choose_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (torch::cuda::is_available()) return torch::kCUDA;
-    if (name == "cuda") {
-      throw std::invalid_argument("--device cuda: this LibTorch sees no CUDA device (Debian's libtorch is CPU-only)");
-    }
-    return torch::kCPU;
-  }
-  throw std::invalid_argument(fmt::format("--device must be cpu, cuda or auto, got '{}'", name));
+// An archive written durably: a temporary name of this process's own, fsync, rename (as the trajectory's chunks), so
+// a run killed at any moment never leaves a torn checkpoint.
+void save_archive(torch::serialize::OutputArchive& archive, const fs::path& path) {
+  std::string bytes;
+  archive.save_to([&](const void* data, std::size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  detail::write_file_durably(path, bytes, nullptr, 0);
 }
 
 void save_module(const torch::nn::Module& m, const fs::path& path) {
   torch::serialize::OutputArchive archive;
   m.save(archive);
-  const fs::path tmp = path.string() + ".tmp";
-  archive.save_to(tmp.string());
-  fs::rename(tmp, path);
+  save_archive(archive, path);
 }
 
 void load_module(torch::nn::Module& m, const fs::path& path, torch::Device device) {
@@ -179,6 +176,9 @@ Trainer::Trainer(TrainerOptions options, DataSplit data)
   if (device_.is_cpu()) use_channels_last(*model_);
   dir_ = o.out / (o.run_name.empty() ? study_run_name(o) : o.run_name);
   fs::create_directories(dir_ / "checkpoints");
+  for (const auto& e : fs::directory_iterator(dir_ / "checkpoints")) {
+    if (e.path().extension() == ".tmp") fs::remove(e.path());  // a checkpoint whose write never completed
+  }
   const auto config = config_of(o);
   if (fs::exists(dir_ / "config.txt")) {
     const auto old = read_run_config(dir_);
@@ -388,9 +388,7 @@ std::vector<EpochMetrics> Trainer::run() {
     if (o.momentum > 0) {
       torch::serialize::OutputArchive a;
       optimizer.save(a);
-      const fs::path opt = dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch);
-      a.save_to(opt.string() + ".tmp");
-      fs::rename(opt.string() + ".tmp", opt);
+      save_archive(a, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch));
     }
     save_module(*model_, checkpoint_path(dir_, epoch));
     if (o.progress) {

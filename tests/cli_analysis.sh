@@ -24,6 +24,7 @@ check "awk -F, 'NR > 1 && (\$6 != 1 || \$5 > 5e-3) { bad = 1 } END { exit bad ||
   "power iteration with --power-stop residual: converged, relative residuals within a few times the tolerance (deflation adds some)"
 expect2 "--power-stop must be change or residual" -- "$bin/anodiff-hessian" --run $run --power-stop fast
 expect2 "no-such-run/config.txt: no such file" -- "$bin/anodiff-hessian" --run no-such-run
+expect2 "device must be cpu, cuda or auto, got 'tpu'" -- "$bin/anodiff-hessian" --run $run --device tpu
 expect2 "model_epoch_7.pt: no such checkpoint" -- "$bin/anodiff-hessian" --run $run --epochs 7
 expect2 "k must lie in 1..D-1" -- "$bin/anodiff-hessian" --run $run --epochs 0 --num_eigenthings 999999
 mkdir -p other && cp -r $run other/ && sed -i 's/^model = resnet14$/model = resnet20/' other/*/config.txt
@@ -52,5 +53,6 @@ PY
 fi
 expect2 "model_epoch_9.pt: no such checkpoint" -- "$bin/anodiff-landscape" --run $run --epoch 9 --out x
 expect2 "malformed range '1:0:5'" -- "$bin/anodiff-landscape" --run $run --epoch 1 --x 1:0:5 --out x
+expect2 "device must be cpu, cuda or auto, got 'tpu'" -- "$bin/anodiff-landscape" --run $run --epoch 1 --device tpu --out x
 expect2 "--shard expects I/N" -- "$bin/anodiff-landscape" --run $run --epoch 1 --shard 3 --out x
 exit $fail

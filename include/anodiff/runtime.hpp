@@ -1,7 +1,15 @@
 #pragma once
 /// \file runtime.hpp  (anodiff::anodiff) Process-wide settings that LibTorch work on a CPU needs to run fast.
 
+#include <string>
+
+#include <torch/types.h>
+
 namespace anodiff {
+
+/// The device named "cpu", "cuda" or "auto" (CUDA when LibTorch sees a GPU, else the CPU). Throws
+/// std::invalid_argument for another name, or for "cuda" when no CUDA device is there.
+torch::Device choose_device(const std::string& name);
 
 /// Sets LibTorch's intra-op threads to the number of cores unless OMP_NUM_THREADS is set (Debian's LibTorch
 /// otherwise starts with one thread on some machines).
