@@ -125,15 +125,23 @@ TEST_CASE("toy SGD: deterministic across thread counts, inside the box, trajecto
   CHECK(c.msd[0] > 0);
 }
 
-TEST_CASE("toy SGD: the boundary redraws the noise and skips a step only after max_redraws", "[toy]") {
-  // L = |p - c| - 1 (a cone, minimum at the centre). From a corner, large noise makes many proposals leave the box.
-  const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
+namespace {
+// One walker of 50 steps started in the corner (0.99, 0.99).
+ToySgdOptions corner_walker() {
   ToySgdOptions o;
   o.steps = 50;
   o.repeats = 1;
   o.fixed_start = true;
   o.start_x = 0.99;
   o.start_y = 0.99;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("toy SGD: the boundary redraws the noise and skips a step only after max_redraws", "[toy]") {
+  // L = |p - c| - 1 (a cone, minimum at the centre). From a corner, large noise makes many proposals leave the box.
+  const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
+  ToySgdOptions o = corner_walker();
   o.eta = 0.0;
   o.sigma = 0.5;
   const auto r = run_toy_sgd(l, o);
@@ -149,12 +157,7 @@ TEST_CASE("toy SGD: the boundary redraws the noise and skips a step only after m
 
 TEST_CASE("toy SGD: the redraw rule never skips, samples the truncated normal, and stays inside", "[toy]") {
   const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
-  ToySgdOptions o;
-  o.steps = 50;
-  o.repeats = 1;
-  o.fixed_start = true;
-  o.start_x = 0.99;
-  o.start_y = 0.99;
+  ToySgdOptions o = corner_walker();
   o.boundary = BoundaryRule::redraw;
   o.eta = 10.0;  // the drift alone lands far outside: the draw comes from the far tail, just inside the edge
   o.sigma = 1e-3;
