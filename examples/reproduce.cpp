@@ -504,11 +504,19 @@ int main(int argc, char** argv) {
       }
       return v;
     };
-    auto range = [](const std::vector<double>& v, int digits = 2) {
-      std::vector<double> finite;
-      for (double x : v) if (std::isfinite(x)) finite.push_back(x);
+    // The finite values, sorted; their (upper) median.
+    auto finite_sorted = [](std::vector<double> v) {
+      v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    auto median = [&](const std::vector<double>& v) {
+      const auto f = finite_sorted(v);
+      return f.empty() ? NAN : f[f.size() / 2];
+    };
+    auto range = [&](const std::vector<double>& v, int digits = 2) {
+      const auto finite = finite_sorted(v);
       if (finite.empty()) return std::string("n/a");
-      std::sort(finite.begin(), finite.end());
       const double med = finite[finite.size() / 2];
       return finite.size() == 1 ? fixed(med, digits)
                                 : fmt::format("{} (range {}-{})", fixed(med, digits), fixed(finite.front(), digits),
@@ -598,11 +606,6 @@ int main(int argc, char** argv) {
                                                      "below, not judged)" : "",
                        pattern ? "<b>This run shows the study's pattern</b> (early > 1, late < 1 and a crossover in every judged part)."
                                : "<b>This run does not show the study's pattern</b> in every judged part; the table says which claim fails."));
-    auto median = [](std::vector<double> v) {
-      v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-      std::sort(v.begin(), v.end());
-      return v.empty() ? NAN : v[v.size() / 2];
-    };
     for (const auto& a : analysed) {
       // Which regime each run is in, and why, from its judged parts and its training loss.
       const double early = median(values_of("early_exponent", a.label)), late = median(values_of("late_exponent", a.label));

@@ -100,7 +100,10 @@ struct HingeModel {
   }
   double sse(const Eigen::VectorXd& p) const {
     double s = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) s += (y[i] - value(p, x[i])) * (y[i] - value(p, x[i]));
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double r = y[i] - value(p, x[i]);
+      s += r * r;
+    }
     return s;
   }
   // Least squares of (c, early, late) for a fixed breakpoint and floor, on ln(msd - F) (exact for F = 0, a start

@@ -12,6 +12,7 @@
 
 #include "anodiff/pair_statistics.hpp"
 #include "detail/batch_fft.hpp"
+#include "detail/quantile.hpp"
 
 namespace anodiff {
 
@@ -288,14 +289,9 @@ BandExponent band_exponent(const LocalExponentCurve& beta, std::size_t window, d
   b.lags = v.size();
   if (v.empty()) return b;
   std::sort(v.begin(), v.end());
-  auto quantile = [&](double q) {  // linear interpolation between order statistics
-    const double pos = q * static_cast<double>(v.size() - 1);
-    const std::size_t k = static_cast<std::size_t>(pos);
-    return k + 1 < v.size() ? v[k] + (pos - static_cast<double>(k)) * (v[k + 1] - v[k]) : v[k];
-  };
-  b.median = quantile(0.5);
-  b.q25 = quantile(0.25);
-  b.q75 = quantile(0.75);
+  b.median = detail::quantile(v, 0.5);
+  b.q25 = detail::quantile(v, 0.25);
+  b.q75 = detail::quantile(v, 0.75);
   return b;
 }
 

@@ -21,6 +21,12 @@ std::size_t ParameterLayout::groups() const {
   return static_cast<std::size_t>(g + 1);
 }
 
+std::size_t ParameterLayout::group_dimension(int group) const {
+  std::size_t n = 0;
+  for (const auto& t : tensors) n += (group < 0 ? t.group >= 0 : t.group == group) ? t.size : 0;
+  return n;
+}
+
 void ParameterLayout::write_csv(const std::filesystem::path& path) const {
   CsvWriter out(path, "name,offset,size,shape,group");
   for (const auto& t : tensors) {

@@ -77,8 +77,7 @@ std::pair<std::vector<double>, std::vector<double>> scale_invariant_msd(const We
   const std::size_t T = view.size(), G = layout.groups();
   std::vector<double> norms(T * G, 0.0), angular(T, 0.0);
   for (std::size_t g = 0; g < G; ++g) {
-    std::size_t width = 0;
-    for (const auto& t : layout.tensors) width += t.group == int(g) ? t.size : 0;
+    const std::size_t width = layout.group_dimension(int(g));
     if (width == 0) continue;
     std::vector<double> block(T * width), tensor;
     std::size_t col = 0;
@@ -144,21 +143,20 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
     r.aging.start = part.start;
   }
   r.beta = local_exponent(r.msd, options.window);
-  r.fit = fit_crossover(as_double(r.msd.lag), r.msd.msd, options.fit);
-  r.short_band = band_exponent(r.beta, options.window, options.short_band_lo, options.short_band_hi);
-  const auto [long_lo, long_hi] = long_band(options, part.count);
-  r.long_band = band_exponent(r.beta, options.window, long_lo, long_hi);
+  // The fit and band exponents of the whole vector are the "all" motion's, computed once.
   r.motion.push_back(analyse_motion("all", trajectory.dimension(), r.msd, options, part.count));
+  r.fit = r.motion.front().fit;
+  r.short_band = r.motion.front().short_band;
+  r.long_band = r.motion.front().long_band;
   if (options.layout && options.layout->groups() > 0) {
     if (options.layout->dimension() != trajectory.dimension()) {
       throw InputError(fmt::format("post_analysis: the parameter layout covers {} coordinates, the trajectory has {}",
                                    options.layout->dimension(), trajectory.dimension()));
     }
     auto [radial, angular] = scale_invariant_msd(view, *options.layout);
-    std::size_t angular_dim = 0;
-    for (const auto& t : options.layout->tensors) angular_dim += t.group >= 0 ? t.size : 0;
     r.motion.push_back(analyse_motion("radial", options.layout->groups(), curve_from(part, radial), options, part.count));
-    r.motion.push_back(analyse_motion("angular", angular_dim, curve_from(part, angular), options, part.count));
+    r.motion.push_back(analyse_motion("angular", options.layout->group_dimension(), curve_from(part, angular), options,
+                                      part.count));
   }
   r.tail_index = step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
   return r;

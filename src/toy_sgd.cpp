@@ -9,6 +9,7 @@
 
 #include "anodiff/fit.hpp"
 #include "anodiff/msd.hpp"
+#include "detail/quantile.hpp"
 #include "detail/random.hpp"
 
 namespace anodiff {
@@ -189,12 +190,7 @@ ExponentDistribution exponent_distribution(const std::vector<double>& exponents)
     return d;
   }
   std::sort(v.begin(), v.end());
-  auto quantile = [&](double q) {
-    const double pos = q * double(v.size() - 1);
-    const std::size_t k = std::size_t(pos);
-    return k + 1 < v.size() ? v[k] + (pos - double(k)) * (v[k + 1] - v[k]) : v[k];
-  };
-  d.median = quantile(0.5), d.q25 = quantile(0.25), d.q75 = quantile(0.75);
+  d.median = detail::quantile(v, 0.5), d.q25 = detail::quantile(v, 0.25), d.q75 = detail::quantile(v, 0.75);
   std::size_t above = 0;
   for (double e : v) above += e > 1;
   d.share_above_1 = double(above) / double(v.size());

@@ -206,8 +206,10 @@ CATCH_TEST_CASE("trainer: training lowers the loss and records theta after every
   CATCH_CHECK(layout.dimension() == traj.dimension());
   CATCH_CHECK(layout.tensors.front().name == "conv1.weight");
   CATCH_CHECK(layout.groups() == 15);
-  for (const auto& t : layout.tensors) {
-    if (t.name != "linear.weight") continue;
+  const auto linear = std::find_if(layout.tensors.begin(), layout.tensors.end(),
+                                   [](const auto& t) { return t.name == "linear.weight"; });
+  CATCH_REQUIRE(linear != layout.tensors.end());
+  for (const auto& t : {*linear}) {
     CATCH_CHECK(first[t.offset] == init[t.offset]);
     CATCH_CHECK(t.offset + t.size + 10 == traj.dimension());  // linear.bias (10 classes) comes last
   }

@@ -26,6 +26,8 @@ struct ParameterLayout {
   [[nodiscard]] std::size_t dimension() const;
   /// Number of scale-invariant groups (largest group + 1).
   [[nodiscard]] std::size_t groups() const;
+  /// Coordinates in scale-invariant group `group`, or in all groups together for -1.
+  [[nodiscard]] std::size_t group_dimension(int group = -1) const;
   /// Writes layout.csv: name,offset,size,shape,group (shape as 16x3x3x3).
   void write_csv(const std::filesystem::path& path) const;
   /// Reads a layout.csv; throws InputError naming the file and line for a malformed row, a gap or an overlap.
