@@ -23,14 +23,13 @@ namespace fs = std::filesystem;
 using namespace anodiff;
 
 namespace {
-void report(const char* name, const HessianEigenResult& r) {
-  const double worst = r.relative_residuals.empty()
-                           ? 0
-                           : *std::max_element(r.relative_residuals.begin(), r.relative_residuals.end());
-  std::printf("%s: %zu products (+%zu to verify), %.1f s, converged %d, max relative residual %.3g, top %.6g, "
+void report(const char* name, const EigenResult& r) {
+  double worst = 0;
+  for (const auto& p : r.eigenpairs) worst = std::max(worst, p.relative_residual.value_or(0.0));
+  std::printf("%s: %zu products (+%zu to verify), %.1f s, converged %zu of %zu, max relative residual %.3g, top %.6g, "
               "k-th %.6g\n",
-              name, r.products, r.verification_products, r.seconds, int(r.converged), worst,
-              r.eigenvalues.empty() ? 0.0 : r.eigenvalues.front(), r.eigenvalues.empty() ? 0.0 : r.eigenvalues.back());
+              name, r.products, r.verification_products, r.seconds, r.converged_count, r.eigenpairs.size(), worst,
+              r.eigenpairs.front().eigenvalue, r.eigenpairs.back().eigenvalue);
 }
 }  // namespace
 
@@ -80,17 +79,17 @@ int main(int argc, char** argv) {
               "Python reusing the graph: 3.9)\n",
               model_name.c_str(), (long long)batch, op.dimension(), device.str().c_str(), torch::get_num_threads(),
               grad_s, prod_s, prod_s / grad_s);
-  HessianEigenOptions o;
+  EigenOptions o;
   o.k = k;
   o.tolerance = tol;
-  const auto lanczos = hessian_eigen(op, o);
+  const auto lanczos = extreme_eigenpairs(op, o);
   report("anodiff Lanczos", lanczos);
   if (power != "none") {
     auto p = o;
     p.method = EigenMethod::power;
     p.max_iterations = power_cap;
     p.power_stop = power == "residual" ? PowerStop::residual : PowerStop::relative_change;
-    const auto pw = hessian_eigen(op, p);
+    const auto pw = extreme_eigenpairs(op, p);
     report(fmt::format("anodiff deflated power iteration ({}, tol {:g}, at most {} products per eigenvalue)",
                        power == "residual" ? "residual rule" : "the study's rule", tol, power_cap)
                .c_str(),

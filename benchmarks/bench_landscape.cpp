@@ -39,7 +39,6 @@ int main(int argc, char** argv) {
     o.x = Axis{-1, 1, points};
     o.y = Axis{0.5, 0.5, 1};
     o.batch_size = b;
-    o.progress = false;
     const fs::path dir = fs::temp_directory_path() / "anodiff_bench_landscape";
     fs::remove_all(dir);
     evaluate_landscape(*model, d1, d2, data, LandscapeOptions{Axis{0, 0, 1}, Axis{0, 0, 1}, 0, b, 0, 0, 1, false},

@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
   const auto msd_run = bench::in_child([&] {
     const auto traj = WeightTrajectory::load(data);
     const double t0 = bench::now();
-    MsdFftReport report;
-    const auto m = msd_fft(traj, 0, T, &report);
+    const auto report = msd_fft_certified(traj, 0, T);
+    const auto& m = report.msd;
     const double seconds = bench::now() - t0;
     std::printf("anodiff msd: msd(1) = %.6e  msd(T/2) = %.6e  (%zu lags summed directly)\n", m[1], m[T / 2],
                 report.direct_lags.size());

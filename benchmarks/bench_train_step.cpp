@@ -1,6 +1,6 @@
 // Training step throughput (images/s) of a CIFAR ResNet against the study's Python step on Debian's python3-torch
 // (benchmarks/reference/train_step_torch.py) with the same model, batch and threads, and the cost of per-step
-// recording (to disk as the Trainer does it, on a worker thread; and the streaming MsdEstimator).
+// recording (to disk as the Trainer does it, on a worker thread; and the StreamingPostAnalysis).
 // Usage: bench_train_step [model=resnet20] [batches=128,1024] [steps=8] [device=cpu|cuda]
 #include <algorithm>
 #include <cstdlib>
@@ -15,7 +15,7 @@
 #include <torch/torch.h>
 
 #include "anodiff/models.hpp"
-#include "anodiff/msd_estimator.hpp"
+#include "anodiff/streaming_post_analysis.hpp"
 #include "anodiff/parameters.hpp"
 #include "anodiff/runtime.hpp"
 #include "anodiff/weight_trajectory.hpp"
@@ -50,7 +50,7 @@ double median_step(const std::string& model, std::int64_t batch, int steps, Reco
   }
   PostAnalysisOptions po;
   po.part_length = 1000;
-  MsdEstimator stream(D, po);
+  StreamingPostAnalysis stream(D, po);
   std::vector<float> w;
   std::vector<double> times, rec;
   for (int i = 0; i < steps + 2; ++i) {
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
                 "ratio %.2f (target >= 1.0)\n",
                 model.c_str(), device_name.c_str(), (long long)batch, threads, double(batch) / plain, steps, py,
                 double(batch) / plain / py);
-    std::printf("  per-step recording to disk: %.2f ms = %.2f%% of a step (target <= 5%%); streaming MsdEstimator "
+    std::printf("  per-step recording to disk: %.2f ms = %.2f%% of a step (target <= 5%%); streaming StreamingPostAnalysis "
                 "(buffering; the part's analysis every 1,000 steps is not in this window): %.2f ms = %.2f%%\n",
                 rec_disk * 1e3, 100 * rec_disk / plain, rec_stream * 1e3, 100 * rec_stream / plain);
     std::printf("  of the recording: %.2f ms a step in the steps themselves, %.2f ms a step for the epoch-end write "

@@ -4,12 +4,21 @@
 #include <exception>
 #include <iostream>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include <boost/program_options.hpp>
 
 #include "anodiff/error.hpp"
+#include "anodiff/progress.hpp"
 
 namespace anodiff::cli {
+
+/// The programs' LogSink: each line of progress or note on stderr.
+inline const anodiff::LogSink stderr_log = [](const std::string& line) {
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+};
 
 /// Parses the command line into `vm`; for --help prints `desc` and returns false.
 inline bool parse(int argc, char** argv, const boost::program_options::options_description& desc,
@@ -23,8 +32,18 @@ inline bool parse(int argc, char** argv, const boost::program_options::options_d
   return true;
 }
 
-/// Runs `body`; bad flags, bad input files and out-of-range values give one line on stderr and exit code 2,
-/// any other failure exit code 1.
+/// Parses the band "LO:HI" given to --`flag`; throws a flag error unless 1 <= LO < HI.
+inline std::pair<double, double> parse_band(const std::string& flag, const std::string& text) {
+  double lo = 0, hi = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%lf:%lf%c", &lo, &hi, &extra) != 2 || !(lo >= 1) || !(hi > lo)) {
+    throw boost::program_options::error("--" + flag + " expects LO:HI with 1 <= LO < HI, got '" + text + "'");
+  }
+  return {lo, hi};
+}
+
+/// Runs `body`; bad flags, bad input files and out-of-range values give one line on stderr and exit code 2; a file
+/// that cannot be written (a full disk) "I/O error" and exit code 1; any other failure exit code 1.
 template <typename Body>
 int run(const char* program, Body&& body) {
   try {
@@ -35,6 +54,9 @@ int run(const char* program, Body&& body) {
   } catch (const anodiff::InputError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 2;
+  } catch (const anodiff::IoError& e) {
+    std::fprintf(stderr, "%s: I/O error: %s\n", program, e.what());
+    return 1;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 2;

@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "anodiff/output.hpp"
 #include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
 #include "anodiff/weight_trajectory.hpp"
@@ -75,24 +76,19 @@ int main(int argc, char** argv) {
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
     options.part_length = part_length;
     options.fit.noise_floor = vm.count("no-noise-floor") == 0;
-    if (!(options.fit.min_lag >= 1)) throw po::error(fmt::format("--min-lag must be at least 1, got {}", options.fit.min_lag));
-    auto band = [](const std::string& flag, const std::string& v, double& lo, double& hi) {
-      if (std::sscanf(v.c_str(), "%lf:%lf", &lo, &hi) != 2 || !(lo >= 1) || !(hi > lo)) {
-        throw po::error(fmt::format("--{} expects LO:HI with 1 <= LO < HI, got '{}'", flag, v));
-      }
-    };
-    band("short-band", short_band, options.short_band_lo, options.short_band_hi);
-    if (!long_band.empty()) band("long-band", long_band, options.long_band_lo, options.long_band_hi);
+    std::tie(options.short_band_lo, options.short_band_hi) = anodiff::cli::parse_band("short-band", short_band);
+    if (!long_band.empty()) std::tie(options.long_band_lo, options.long_band_hi) = anodiff::cli::parse_band("long-band", long_band);
     if (layout.empty() && fs::is_directory(trajectory) && fs::exists(fs::path(trajectory) / "layout.csv")) {
       layout = (fs::path(trajectory) / "layout.csv").string();
     }
     if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);
     options.window = window;
-    anodiff::split_parts(traj.size(), part_length, /*report=*/false);  // a part length that does not fit fails before any work
+    options.log = anodiff::cli::stderr_log;
+    options.validate(traj.size());  // before any work
     std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots of %zu parameters\n", trajectory.c_str(),
                  traj.size(), traj.dimension());
     const auto parts = anodiff::post_analysis(traj, options);
-    anodiff::write_post_analysis(parts, out, vm.count("no-plots") == 0);
+    anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
     std::cout << anodiff::summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;

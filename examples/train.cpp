@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/datasets.hpp"
+#include "anodiff/runtime.hpp"
 #include "anodiff/trainer.hpp"
 #include "cli.hpp"
 
@@ -51,8 +52,10 @@ int main(int argc, char** argv) {
     o.save_gradients = vm.count("save-gradients") > 0;
     o.record_weights = vm.count("no-weights") == 0;
     o.plots = vm.count("no-plots") == 0;
-    o.progress = vm.count("quiet") == 0;
-    anodiff::make_model(o.model);  // an unknown model name fails before the data are read
+    if (vm.count("quiet") == 0) o.log = anodiff::cli::stderr_log;
+    o.validate();  // an unknown model name fails before the data are read
+    anodiff::use_all_cores();
+    anodiff::keep_freed_memory();
     const auto data = anodiff::load_dataset(o.dataset, data_dir);
     anodiff::Trainer trainer(o, data);
     std::fprintf(stderr, "anodiff-train: %s on %s (%lld training samples, %lld steps per epoch) on %s -> %s\n",

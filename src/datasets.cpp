@@ -141,7 +141,7 @@ DataSplit load_cifar10(const fs::path& dir) {
   if (dir.empty() || !fs::is_directory(dir)) {
     throw InputError(fmt::format("{}: no such directory: expected CIFAR-10's binary files (data_batch_1.bin .. "
                                  "data_batch_5.bin, test_batch.bin) there",
-                                 dir.empty() ? std::string("(no --data-dir given)") : dir.string()));
+                                 dir.empty() ? std::string("(no data folder given)") : dir.string()));
   }
   auto check = [](const Dataset& d, const fs::path& f) {
     if (d.size() != 10000) {

@@ -1,5 +1,6 @@
 #include "anodiff/landscape_probe.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -13,40 +14,16 @@
 #include "anodiff/error.hpp"
 #include "anodiff/parameters.hpp"
 #include "anodiff/progress.hpp"
+#include "anodiff/runtime.hpp"
+#include "anodiff/trainer.hpp"
+#include "anodiff/trajectory_pca.hpp"
+#include "anodiff/weight_trajectory.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-const char* kHeader = "i,j,x,y,loss,accuracy";
-
-// Parses the complete lines of one surface file into the grid; a torn last line (killed mid-write) is ignored.
-void merge_file(const fs::path& file, LandscapeGrid& g) {
-  std::ifstream in(file);
-  std::string line;
-  if (!std::getline(in, line)) return;
-  if (line != kHeader) {
-    throw InputError(fmt::format("{}: expected the header '{}', found '{}'", file.string(), kHeader, line));
-  }
-  std::size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (in.eof() && !line.empty()) break;  // no newline: a line that was being written
-    std::size_t i, j;
-    double x, y, loss, acc;
-    if (std::sscanf(line.c_str(), "%zu,%zu,%lf,%lf,%lf,%lf", &i, &j, &x, &y, &loss, &acc) != 6) continue;
-    if (i >= g.x.points || j >= g.y.points || std::fabs(g.x.at(i) - x) > 1e-9 * (1 + std::fabs(x)) ||
-        std::fabs(g.y.at(j) - y) > 1e-9 * (1 + std::fabs(y))) {
-      throw InputError(fmt::format("{}:{}: point ({}, {}) at ({}, {}) does not belong to this grid (x {}:{}:{}, y "
-                                   "{}:{}:{}); use another output directory",
-                                   file.string(), line_no, i, j, x, y, g.x.lo, g.x.hi, g.x.points, g.y.lo, g.y.hi,
-                                   g.y.points));
-    }
-    g.loss[j * g.x.points + i] = loss;
-    g.accuracy[j * g.x.points + i] = acc;
-  }
-}
 
 struct Batches {
   std::vector<torch::Tensor> x, y;
@@ -75,7 +52,8 @@ Batches prepare(const Dataset& data, std::int64_t samples, std::int64_t batch_si
   return b;
 }
 
-std::pair<double, double> evaluate(Network& model, const Batches& b) {
+// Mean loss and error of the model over prepared batches.
+Evaluation evaluate_batches(Network& model, const Batches& b) {
   torch::InferenceMode guard;
   model.eval();
   double loss = 0, correct = 0;
@@ -86,7 +64,7 @@ std::pair<double, double> evaluate(Network& model, const Batches& b) {
                 .item<double>();
     correct += logits.argmax(1).eq(b.y[k]).sum().item<double>();
   }
-  return {loss / double(b.samples), correct / double(b.samples)};
+  return {loss / double(b.samples), 1 - correct / double(b.samples)};
 }
 
 }  // namespace
@@ -112,51 +90,11 @@ std::vector<float> random_direction(const torch::nn::Module& model, std::uint64_
   return out;
 }
 
-Axis Axis::parse(const std::string& text) {
-  Axis a;
-  char extra;
-  if (std::sscanf(text.c_str(), "%lf:%lf:%zu%c", &a.lo, &a.hi, &a.points, &extra) != 3 || a.points < 1 ||
-      !(a.hi >= a.lo)) {
-    throw std::invalid_argument(
-        fmt::format("malformed range '{}': expected LO:HI:N with LO <= HI and N >= 1, e.g. -1:1:51", text));
-  }
-  return a;
-}
-
-std::size_t LandscapeGrid::evaluated() const {
-  std::size_t n = 0;
-  for (double v : loss) n += !std::isnan(v);
-  return n;
-}
-
-fs::path landscape_file(const fs::path& dir, std::size_t shard, std::size_t shards) {
-  return shards <= 1 ? dir / "surface.csv" : dir / fmt::format("surface.shard-{}-of-{}.csv", shard, shards);
-}
-
-LandscapeGrid read_landscape(const fs::path& dir, const Axis& x, const Axis& y) {
-  LandscapeGrid g;
-  g.x = x;
-  g.y = y;
-  g.loss.assign(x.points * y.points, kNaN);
-  g.accuracy.assign(x.points * y.points, kNaN);
-  if (!fs::is_directory(dir)) return g;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const auto name = e.path().filename().string();
-    if (name.rfind("surface", 0) == 0 && e.path().extension() == ".csv") merge_file(e.path(), g);
-  }
-  return g;
-}
-
-std::pair<double, double> loss_and_accuracy(Network& model, const Dataset& data, std::int64_t batch_size,
-                                            torch::Device device) {
-  return evaluate(model, prepare(data, 0, batch_size, 0, device));
-}
-
 LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, const std::vector<float>& d2,
                                  const Dataset& data, const LandscapeOptions& o, const fs::path& file,
                                  torch::Device device) {
   if (o.shards < 1 || o.shard >= o.shards) {
-    throw std::invalid_argument(fmt::format("--shard must be I/N with 0 <= I < N, got {}/{}", o.shard, o.shards));
+    throw std::invalid_argument(fmt::format("LandscapeOptions: shard must lie in [0, shards), got shard {} of {}", o.shard, o.shards));
   }
   std::vector<float> theta0;
   flatten_parameters(model, theta0);
@@ -168,14 +106,14 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   LandscapeGrid g = read_landscape(file.parent_path().empty() ? fs::path(".") : file.parent_path(), o.x, o.y);
   const bool fresh = !fs::exists(file) || fs::file_size(file) == 0;
   std::ofstream out(file, std::ios::app);
-  if (!out) throw InputError(fmt::format("{}: cannot write", file.string()));
-  if (fresh) out << kHeader << '\n' << std::flush;
+  if (!out) throw IoError(fmt::format("{}: cannot write", file.string()));
+  if (fresh) out << "i,j,x,y,loss,accuracy\n" << std::flush;
   const Batches batches = prepare(data, o.samples, o.batch_size, o.seed, device);
   std::vector<std::size_t> todo;
   for (std::size_t p = 0; p < o.x.points * o.y.points; ++p) {
     if (p % o.shards == o.shard && std::isnan(g.loss[p])) todo.push_back(p);
   }
-  Progress progress(fmt::format("landscape ({} of {} points)", todo.size(), o.x.points * o.y.points), todo.size());
+  Progress progress(o.log, fmt::format("landscape ({} of {} points)", todo.size(), o.x.points * o.y.points), todo.size());
   std::vector<float> theta(theta0.size());
   std::size_t done = 0;
   for (std::size_t p : todo) {
@@ -183,15 +121,94 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
     const float a = float(o.x.at(i)), b = float(o.y.at(j));
     for (std::size_t k = 0; k < theta.size(); ++k) theta[k] = theta0[k] + a * d1[k] + (o.y.points > 1 ? b * d2[k] : 0.0f);
     assign_parameters(model, theta);
-    const auto [loss, acc] = evaluate(model, batches);
+    const auto e = evaluate_batches(model, batches);
+    const double loss = e.loss, acc = e.accuracy();
     g.loss[p] = loss;
     g.accuracy[p] = acc;
     out << fmt::format("{},{},{:.10g},{:.10g},{:.10g},{:.10g}\n", i, j, o.x.at(i), o.y.at(j), loss, acc) << std::flush;
-    if (o.progress) progress.update(++done, fmt::format("loss {:.4f}", loss));
+    progress.update(++done, fmt::format("loss {:.4f}", loss));
   }
-  if (o.progress && !todo.empty()) progress.finish();
+  if (!todo.empty()) progress.finish();
   assign_parameters(model, theta0);
   return g;
+}
+
+}  // namespace anodiff
+
+namespace anodiff {
+
+void RunLandscapeOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("RunLandscapeOptions: " + what); };
+  if (epoch < 0) fail(fmt::format("epoch must be given (>= 0), got {}", epoch));
+  if (directions == LandscapeDirections::line) {
+    if (line_to_epoch < 0) fail(fmt::format("line_to_epoch must be >= 0 for a line, got {}", line_to_epoch));
+    if (y && y->points != 1) fail(fmt::format("a line is 1-D: y must have 1 point, got {}", y->points));
+  }
+  if (directions == LandscapeDirections::pca) {
+    if (pca_part < 0) fail(fmt::format("pca_part must be >= 0, got {}", pca_part));
+    if (part_length < 3) fail(fmt::format("part_length must be at least 3, got {}", part_length));
+  }
+  if (grid.shards < 1 || grid.shard >= grid.shards) {
+    fail(fmt::format("grid.shard must lie in [0, shards), got shard {} of {}", grid.shard, grid.shards));
+  }
+  if (grid.batch_size < 1) fail(fmt::format("grid.batch_size must be >= 1, got {}", grid.batch_size));
+  if (grid.samples < 0) fail(fmt::format("grid.samples must be >= 0, got {}", grid.samples));
+  (void)choose_device(device);
+}
+
+LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions& options, const fs::path& dir) {
+  options.validate();
+  LandscapeOptions o = options.grid;
+  const bool line = options.directions == LandscapeDirections::line;
+  o.x = options.x.value_or(line ? Axis{-0.5, 1.5, 41} : Axis{-1, 1, 51});
+  o.y = options.y.value_or(line ? Axis{0, 0, 1} : Axis{-1, 1, 51});
+  const torch::Device device = choose_device(options.device);
+  const Dataset data = run_training_data(run);
+  auto model = run_model(run, data);
+  load_checkpoint(*model, run, options.epoch, torch::kCPU);
+  model->to(device);
+  if (device.is_cpu()) use_channels_last(*model);
+  LandscapeResult r;
+  if (line) {
+    auto other = run_model(run, data);
+    load_checkpoint(*other, run, options.line_to_epoch, torch::kCPU);
+    std::vector<float> a, b;
+    flatten_parameters(*model, a);
+    flatten_parameters(*other, b);
+    r.direction1.resize(a.size());
+    for (std::size_t k = 0; k < a.size(); ++k) r.direction1[k] = b[k] - a[k];
+    r.title = fmt::format("from epoch {} (0) to epoch {} (1)", options.epoch, options.line_to_epoch);
+  } else if (options.directions == LandscapeDirections::pca) {
+    const auto traj = WeightTrajectory::load(run / "trajectory");
+    const std::size_t length = options.part_length, first = std::size_t(options.pca_part) * length;
+    if (first + length > traj.size()) {
+      throw InputError(fmt::format("{}: part {} of {} snapshots needs snapshots up to {}, the trajectory has {}",
+                                   (run / "trajectory").string(), options.pca_part, length, first + length,
+                                   traj.size()));
+    }
+    const auto pca = trajectory_pca(traj, first, length, 2);
+    // The centre is the part's last snapshot (BN statistics from the checkpoint of `epoch`).
+    const auto centre = traj.snapshot(pca.reference);
+    assign_parameters(*model, std::vector<float>(centre.begin(), centre.end()));
+    r.direction1.assign(pca.directions[0].begin(), pca.directions[0].end());
+    r.direction2.assign(pca.directions[1].begin(), pca.directions[1].end());
+    r.path = pca.coordinates;
+    double x0 = 0, x1 = 0, y0 = 0, y1 = 0;  // cover the projected path with a margin
+    for (const auto& c : r.path) x0 = std::min(x0, c[0]), x1 = std::max(x1, c[0]), y0 = std::min(y0, c[1]), y1 = std::max(y1, c[1]);
+    const double mx = 0.2 * (x1 - x0) + 1e-6, my = 0.2 * (y1 - y0) + 1e-6;
+    if (!options.x) o.x = Axis{x0 - mx, x1 + mx, 31};
+    if (!options.y) o.y = Axis{y0 - my, y1 + my, 31};
+    r.title = fmt::format("PCA plane of part {} ({:.1f}% + {:.1f}% of the variance)", options.pca_part,
+                          100 * pca.explained_variance_ratio[0], 100 * pca.explained_variance_ratio[1]);
+  } else {
+    r.direction1 = random_direction(*model, o.seed, options.norm, options.ignore_biasbn);
+    r.direction2 = random_direction(*model, o.seed + 1, options.norm, options.ignore_biasbn);
+    const char* norm = options.norm == DirectionNorm::filter ? "filter" : options.norm == DirectionNorm::layer ? "layer" : "none";
+    r.title = fmt::format("epoch {}, {}-normalised random directions", options.epoch, norm);
+  }
+  fs::create_directories(dir);
+  r.grid = evaluate_landscape(*model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard, o.shards), device);
+  return r;
 }
 
 }  // namespace anodiff

@@ -16,7 +16,7 @@
 
 namespace anodiff {
 
-std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bool report) {
+std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length) {
   const std::size_t p = part_length == 0 ? snapshots : part_length;
   if (p < 2 || snapshots < p) {
     throw std::invalid_argument(fmt::format(
@@ -25,10 +25,6 @@ std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bo
   }
   std::vector<Part> parts;
   for (std::size_t k = 0; (k + 1) * p <= snapshots; ++k) parts.push_back({k, k * p, p});
-  const std::size_t rest = snapshots - parts.size() * p;
-  if (rest > 0 && report) {
-    std::fprintf(stderr, "anodiff: the last %zu snapshots (fewer than a part of %zu) are not analysed\n", rest, p);
-  }
   return parts;
 }
 
@@ -36,17 +32,6 @@ namespace {
 
 std::size_t lag_limit(const MsdOptions& o, std::size_t count) {
   return o.max_lag == 0 ? count - 1 : std::min(o.max_lag, count - 1);
-}
-
-MsdCurve make_curve(const Part& part, const std::vector<double>& by_lag, std::size_t max_lag) {
-  MsdCurve c;
-  c.part = part.index;
-  c.start = part.start;
-  for (std::size_t tau = 1; tau <= max_lag; ++tau) {
-    c.lag.push_back(tau);
-    c.msd.push_back(by_lag[tau]);
-  }
-  return c;
 }
 
 // Per-thread sums of the spectral pass, in long double so that adding D / 16 batches loses nothing measurable, and
@@ -146,8 +131,11 @@ void inverse_fft_long_double(std::vector<std::complex<long double>>& x) {
 
 }  // namespace
 
-std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
-                            MsdFftReport* report) {
+std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count) {
+  return msd_fft_certified(trajectory, first, count).msd;
+}
+
+MsdFftResult msd_fft_certified(const WeightTrajectory& trajectory, std::size_t first, std::size_t count) {
   if (count < 2 || first + count > trajectory.size()) {
     throw std::invalid_argument(fmt::format("msd_fft: part [{}, {}) of a trajectory of {} snapshots", first,
                                             first + count, trajectory.size()));
@@ -240,11 +228,23 @@ std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t firs
     for (std::size_t k = 0; k < redo.size(); ++k)
       out[redo[k]] = static_cast<double>(exact[k]) / static_cast<double>(count - redo[k]);
   }
-  if (report) {
-    report->fft_length = nfft;
-    report->direct_lags = redo;
+  MsdFftResult result;
+  result.msd = std::move(out);
+  result.fft_length = nfft;
+  result.direct_lags = std::move(redo);
+  return result;
+}
+
+MsdCurve msd_curve(const Part& part, const std::vector<double>& by_lag, std::size_t max_lag) {
+  const std::size_t last = by_lag.empty() ? 0 : max_lag == 0 ? by_lag.size() - 1 : std::min(max_lag, by_lag.size() - 1);
+  MsdCurve c;
+  c.part = part.index;
+  c.start = part.start;
+  for (std::size_t tau = 1; tau <= last; ++tau) {
+    c.lag.push_back(tau);
+    c.msd.push_back(by_lag[tau]);
   }
-  return out;
+  return c;
 }
 
 std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
@@ -253,7 +253,7 @@ std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& 
     const auto by_lag = options.method == MsdMethod::pairs
                             ? PairDistances::compute(trajectory, part.start, part.count).msd()
                             : msd_fft(trajectory, part.start, part.count);
-    curves.push_back(make_curve(part, by_lag, lag_limit(options, part.count)));
+    curves.push_back(msd_curve(part, by_lag, lag_limit(options, part.count)));
   }
   return curves;
 }
@@ -309,7 +309,7 @@ std::vector<MsdCurve> aging_msd(const WeightTrajectory& trajectory, const MsdOpt
       for (std::size_t j = 0; j < D; ++j) s += (row[j] - origin[j]) * (row[j] - origin[j]);
       by_lag[tau] = s;
     }
-    curves.push_back(make_curve(part, by_lag, max_lag));
+    curves.push_back(msd_curve(part, by_lag, max_lag));
   }
   return curves;
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "detail/blas.hpp"
+#include "detail/log_bins.hpp"
 
 namespace anodiff {
 namespace {
@@ -35,9 +36,10 @@ std::size_t block_width(std::size_t count, std::size_t dimension) {
 std::vector<double> bin_edges(double lo, double hi, std::size_t bins, Binning binning) {
   std::vector<double> e(bins + 1);
   if (!(hi > lo)) hi = lo + (lo == 0 ? 1.0 : std::fabs(lo) * 1e-9);
+  const detail::LogBins log_bins{lo, hi, bins};
   for (std::size_t b = 0; b <= bins; ++b) {
     const double f = static_cast<double>(b) / static_cast<double>(bins);
-    e[b] = binning == Binning::linear ? lo + f * (hi - lo) : lo * std::pow(hi / lo, f);
+    e[b] = binning == Binning::linear ? lo + f * (hi - lo) : log_bins.edge(b);
   }
   e.back() = hi;
   return e;

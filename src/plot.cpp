@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/error.hpp"
+
 namespace anodiff {
 namespace fs = std::filesystem;
 
@@ -28,13 +30,13 @@ std::string shell_quoted(const std::string& s) {
 }
 }  // namespace
 
-bool run_gnuplot(const fs::path& script) {
+bool run_gnuplot(const fs::path& script, const LogSink& log) {
   const fs::path dir = script.has_parent_path() ? script.parent_path() : fs::path(".");
   const std::string cmd = fmt::format("cd {} && gnuplot {} 2>&1", shell_quoted(dir.string()),
                                       shell_quoted(script.filename().string()));
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) {
-    std::fprintf(stderr, "anodiff: cannot run gnuplot for %s\n", script.string().c_str());
+    log_line(log, fmt::format("anodiff: cannot run gnuplot for {}", script.string()));
     return false;
   }
   std::string output;
@@ -42,14 +44,13 @@ bool run_gnuplot(const fs::path& script) {
   while (std::fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
   const int status = ::pclose(pipe);
   if (status != 0) {
-    std::fprintf(stderr, "anodiff: gnuplot failed on %s (is gnuplot-nox installed?): %s\n", script.string().c_str(),
-                 output.c_str());
+    log_line(log, fmt::format("anodiff: gnuplot failed on {} (is gnuplot-nox installed?): {}", script.string(), output));
     return false;
   }
   return true;
 }
 
-bool draw(const Plot& plot, const fs::path& png) {
+bool draw(const Plot& plot, const fs::path& png, const LogSink& log) {
   fs::path script = png;
   script.replace_extension(".gp");
   const fs::path dir = png.has_parent_path() ? png.parent_path() : fs::path(".");
@@ -75,8 +76,9 @@ bool draw(const Plot& plot, const fs::path& png) {
   {
     std::ofstream out(script);
     out << gp;
+    if (!out) throw IoError(fmt::format("{}: cannot write the gnuplot script", script.string()));
   }
-  return run_gnuplot(script);
+  return run_gnuplot(script, log);
 }
 
 }  // namespace anodiff

@@ -3,12 +3,12 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
-#include "anodiff/plot.hpp"
 #include "anodiff/progress.hpp"
 
 namespace anodiff {
@@ -34,17 +34,6 @@ double step_tail_index(const WeightTrajectory& t, const Part& part, std::size_t 
     std::swap(prev, cur);
   }
   return e.alpha();
-}
-
-MsdCurve curve_from(const Part& part, const std::vector<double>& by_lag) {
-  MsdCurve c;
-  c.part = part.index;
-  c.start = part.start;
-  for (std::size_t tau = 1; tau < by_lag.size(); ++tau) {
-    c.lag.push_back(tau);
-    c.msd.push_back(by_lag[tau]);
-  }
-  return c;
 }
 
 PowerLawFit fit_bins(const BinnedCurve& c) {
@@ -106,11 +95,21 @@ std::pair<std::vector<double>, std::vector<double>> scale_invariant_msd(const We
   return {msd_fft(WeightTrajectory::from_rows(std::move(norms), G), 0, T), angular};
 }
 
-std::string part_filter(std::size_t part, const std::string& column) {
-  return fmt::format("($1=={} ? {} : 1/0)", part, column);
-}
-
 }  // namespace
+
+void PostAnalysisOptions::validate(std::size_t snapshots) const {
+  (void)split_parts(snapshots, part_length);
+  if (window == 0) throw std::invalid_argument("PostAnalysisOptions: window must be at least 1, got 0");
+  if (!(fit.min_lag >= 1)) throw std::invalid_argument(fmt::format("PostAnalysisOptions: fit.min_lag must be at least 1, got {}", fit.min_lag));
+  if (!(short_band_lo >= 1) || !(short_band_hi > short_band_lo)) {
+    throw std::invalid_argument(fmt::format("PostAnalysisOptions: the short band needs 1 <= lo < hi, got {}:{}",
+                                            short_band_lo, short_band_hi));
+  }
+  if ((long_band_lo != 0 || long_band_hi != 0) && (!(long_band_lo >= 1) || !(long_band_hi > long_band_lo))) {
+    throw std::invalid_argument(fmt::format("PostAnalysisOptions: the long band needs 1 <= lo < hi, got {}:{}",
+                                            long_band_lo, long_band_hi));
+  }
+}
 
 PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options) {
   PartResult r;
@@ -121,8 +120,8 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
   const WeightTrajectory view = trajectory.slice(part.start, part.count);
   if (r.all_pairs) {
     const auto d = PairDistances::compute(view, 0, part.count);
-    r.msd = curve_from(part, d.msd());
-    r.aging = curve_from(part, d.from_start());
+    r.msd = msd_curve(part, d.msd());
+    r.aging = msd_curve(part, d.from_start());
     r.step_length = d.step_lengths();
     r.mean_contour = mean_contour_length(d);
     r.msd_contour = msd_vs_contour(d, options.contour_bins);
@@ -136,7 +135,7 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
     r.histograms = displacement_histograms(d, options.histogram_lags, false, options.histogram_bins);
     r.rescaled = displacement_histograms(d, options.histogram_lags, true, options.histogram_bins);
   } else {
-    r.msd = curve_from(part, msd_fft(view, 0, part.count));
+    r.msd = msd_curve(part, msd_fft(view, 0, part.count));
     mo.part_length = 0;
     r.aging = aging_msd(view, mo).front();
     r.aging.part = part.index;
@@ -154,8 +153,8 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
                                    options.layout->dimension(), trajectory.dimension()));
     }
     auto [radial, angular] = scale_invariant_msd(view, *options.layout);
-    r.motion.push_back(analyse_motion("radial", options.layout->groups(), curve_from(part, radial), options, part.count));
-    r.motion.push_back(analyse_motion("angular", options.layout->group_dimension(), curve_from(part, angular), options,
+    r.motion.push_back(analyse_motion("radial", options.layout->groups(), msd_curve(part, radial), options, part.count));
+    r.motion.push_back(analyse_motion("angular", options.layout->group_dimension(), msd_curve(part, angular), options,
                                       part.count));
   }
   r.tail_index = step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
@@ -164,8 +163,13 @@ PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, co
 
 std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options) {
   const auto parts = split_parts(trajectory.size(), options.part_length);
+  const std::size_t rest = trajectory.size() - parts.size() * parts.front().count;
+  if (rest > 0) {
+    log_line(options.log, fmt::format("anodiff: the last {} snapshots (fewer than a part of {}) are not analysed", rest,
+                                      parts.front().count));
+  }
   std::vector<PartResult> out;
-  Progress progress("post-analysis (parts)", parts.size());
+  Progress progress(options.log, "post-analysis (parts)", parts.size());
   for (const Part& p : parts) {
     out.push_back(analyse_part(trajectory, p, options));
     const auto& f = out.back().fit;
@@ -174,165 +178,6 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const 
                                                                                : std::string("none")));
   }
   progress.finish();
-  return out;
-}
-
-void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, bool plots) {
-  fs::create_directories(dir);
-  bool have_loss = false, have_pairs = false;
-  {
-    CsvWriter msd(dir / "msd.csv", "part,start,lag,msd");
-    CsvWriter beta(dir / "local_exponent.csv", "part,start,lag,beta");
-    CsvWriter aging(dir / "aging_msd.csv", "part,start,lag,msd");
-    CsvWriter fit(dir / "fit.csv",
-            "part,start,snapshots,early_exponent,early_error,late_exponent,late_error,tau0,tau0_error,lag_min,"
-            "lag_max,fit_points,rms,valid,contour_exponent,contour_exponent_error,msl_hurst,msl_hurst_error,"
-            "tail_index,all_pairs,crossover_found,breakpoint,noise_floor,floor_share,single_exponent,single_error,"
-            "short_band_lo,short_band_hi,short_band_median,short_band_q25,short_band_q75,long_band_lo,long_band_hi,"
-            "long_band_median,long_band_q25,long_band_q75,verdict");
-    CsvWriter motion(dir / "motion_msd.csv", "part,start,component,lag,msd");
-    CsvWriter motion_fit(dir / "motion_fit.csv",
-                         "part,start,component,dimension,early_exponent,early_error,late_exponent,late_error,tau0,"
-                         "crossover_found,noise_floor,short_band_median,short_band_q25,short_band_q75,"
-                         "long_band_median,long_band_q25,long_band_q75");
-    CsvWriter steps(dir / "step_length.csv", "part,start,step,step_length");
-    CsvWriter contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
-    CsvWriter mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
-    CsvWriter msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs");
-    CsvWriter hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density");
-    for (const auto& r : parts) {
-      const auto p = r.part.index, s = r.part.start;
-      for (std::size_t i = 0; i < r.msd.lag.size(); ++i) msd.row("{},{},{},{}", p, s, r.msd.lag[i], csv_number(r.msd.msd[i]));
-      for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], csv_number(r.beta.beta[i]));
-      for (std::size_t i = 0; i < r.aging.lag.size(); ++i) aging.row("{},{},{},{}", p, s, r.aging.lag[i], csv_number(r.aging.msd[i]));
-      const auto& f = r.fit;
-      const std::string head = fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, r.part.count, csv_number(f.early_exponent),
-              csv_number(f.early_error), csv_number(f.late_exponent), csv_number(f.late_error), csv_number(f.crossover), csv_number(f.crossover_error),
-              csv_number(f.lag_min), csv_number(f.lag_max), f.points, csv_number(f.rms), f.valid ? 1 : 0, csv_number(r.contour_fit.exponent),
-              csv_number(r.contour_fit.exponent_error), csv_number(r.msl_fit.exponent / 2), csv_number(r.msl_fit.exponent_error / 2),
-              csv_number(r.tail_index), r.all_pairs ? 1 : 0);
-      fit.raw(head + fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", f.crossover_found ? 1 : 0,
-                                 csv_number(f.breakpoint), csv_number(f.noise_floor), csv_number(f.floor_share),
-                                 csv_number(f.single_exponent), csv_number(f.single_error), csv_number(r.short_band.lag_lo),
-                                 csv_number(r.short_band.lag_hi), csv_number(r.short_band.median), csv_number(r.short_band.q25),
-                                 csv_number(r.short_band.q75), csv_number(r.long_band.lag_lo), csv_number(r.long_band.lag_hi),
-                                 csv_number(r.long_band.median), csv_number(r.long_band.q25), csv_number(r.long_band.q75),
-                                 f.verdict));
-      for (const auto& m : r.motion) {
-        for (std::size_t i = 0; i < m.msd.lag.size(); ++i) motion.row("{},{},{},{},{}", p, s, m.component, m.msd.lag[i], csv_number(m.msd.msd[i]));
-        motion_fit.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", p, s, m.component, m.dimension,
-                       csv_number(m.fit.early_exponent), csv_number(m.fit.early_error), csv_number(m.fit.late_exponent),
-                       csv_number(m.fit.late_error), csv_number(m.fit.crossover), m.fit.crossover_found ? 1 : 0,
-                       csv_number(m.fit.noise_floor), csv_number(m.short_band.median), csv_number(m.short_band.q25),
-                       csv_number(m.short_band.q75), csv_number(m.long_band.median), csv_number(m.long_band.q25),
-                       csv_number(m.long_band.q75));
-      }
-      if (!r.all_pairs) continue;
-      have_pairs = true;
-      for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, csv_number(r.step_length[k]));
-      for (std::size_t k = 1; k < r.mean_contour.size(); ++k) contour.row("{},{},{},{}", p, s, k, csv_number(r.mean_contour[k]));
-      const auto& c = r.msd_contour;
-      for (std::size_t b = 0; b < c.count.size(); ++b) {
-        mc.row("{},{},{},{},{},{},{}", p, s, csv_number(c.lo[b]), csv_number(c.hi[b]), csv_number(c.x[b]), csv_number(c.mean[b]), c.count[b]);
-      }
-      for (const auto* m : {&r.msl_linear, &r.msl_log}) {
-        const char* kind = m == &r.msl_linear ? "linear" : "log";
-        for (std::size_t b = 0; b < m->count.size(); ++b) {
-          have_loss = true;
-          msl.row("{},{},{},{},{},{},{},{}", p, s, kind, csv_number(m->lo[b]), csv_number(m->hi[b]), csv_number(m->x[b]), csv_number(m->mean[b]),
-                  m->count[b]);
-        }
-      }
-      for (const auto* hs : {&r.histograms, &r.rescaled}) {
-        for (const auto& h : *hs) {
-          for (std::size_t b = 0; b < h.count.size(); ++b) {
-            hist.row("{},{},{},{},{},{},{},{},{}", p, s, hs == &r.rescaled ? 1 : 0, h.lag, csv_number(h.scale), csv_number(h.lo[b]),
-                     csv_number(h.hi[b]), h.count[b], csv_number(h.density[b]));
-          }
-        }
-      }
-    }
-  }
-  if (!plots) return;
-  Plot msd{"Time-averaged MSD per part", "lag {/Symbol t} (steps)", "MSD({/Symbol t})", true, true, {}, {}};
-  Plot beta{"Local exponent {/Symbol b}({/Symbol t})", "lag {/Symbol t} (steps)", "{/Symbol b}", true, false, {},
-            "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'"};
-  Plot aging{"Aging MSD |w(t_w+{/Symbol t}) - w(t_w)|^2", "lag {/Symbol t} (steps)", "{/Symbol D}(t_w, {/Symbol t})",
-             true, true, {}, {}};
-  Plot mc{"MSD against contour length", "contour length C", "MSD", true, true, {}, {}};
-  Plot msl{"Mean squared loss difference against distance", "distance dr", "MSL(dr)", true, true, {}, {}};
-  for (const auto& r : parts) {
-    const auto p = r.part.index;
-    const std::string name = fmt::format("part {} (t_w = {})", p, r.part.start + 1);
-    msd.series.push_back({dir / "msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
-    beta.series.push_back({dir / "local_exponent.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
-    aging.series.push_back({dir / "aging_msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
-    if (r.all_pairs) {
-      mc.series.push_back({dir / "msd_contour.csv", "5:" + part_filter(p, "$6"), name, "linespoints pt 7 ps 0.6"});
-      msl.series.push_back({dir / "msl.csv", "6:(($1=="+std::to_string(p)+" && strcol(3) eq 'log') ? $7 : 1/0)", name,
-                            "linespoints pt 7 ps 0.6"});
-    }
-  }
-  draw(msd, dir / "msd.png");
-  bool any_band = false;
-  for (const auto& r : parts) any_band = any_band || r.short_band.lags > 0 || r.long_band.lags > 0;
-  if (parts.size() > 1 && any_band) {
-    // How the exponents change with the waiting time: band medians with their quartiles, and the fit's exponents.
-    Plot bands{"Exponents against the waiting time (part start)", "part start t_w (steps)", "exponent", false, false,
-               {{dir / "fit.csv", "2:29:30:31", "beta, short band (median, quartiles)", "yerrorlines pt 7 lw 2"},
-                {dir / "fit.csv", "2:34:35:36", "beta, long band (median, quartiles)", "yerrorlines pt 5 lw 2"},
-                {dir / "fit.csv", "2:4", "fit: early exponent", "points pt 6 ps 1.5"},
-                {dir / "fit.csv", "2:6", "fit: late exponent", "points pt 4 ps 1.5"}},
-               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\n"
-               "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05"};
-    draw(bands, dir / "band_exponents.png");
-  }
-  bool any_beta = false;
-  for (const auto& r : parts) any_beta = any_beta || !r.beta.lag.empty();
-  if (any_beta) draw(beta, dir / "local_exponent.png");
-  draw(aging, dir / "aging_msd.png");
-  if (have_pairs) {
-    draw(mc, dir / "msd_contour.png");
-    Plot hist{"Displacement |w_{t+{/Symbol t}} - w_t| (part 0)", "|{/Symbol D}w|", "density", true, true, {}, {}};
-    for (std::size_t lag : parts.front().histograms.empty() ? std::vector<std::size_t>{} : default_histogram_lags()) {
-      if (lag >= parts.front().part.count) continue;
-      hist.series.push_back({dir / "displacement_histogram.csv",
-                             fmt::format("(($1==0 && $3==0 && $4=={}) ? ($6+$7)/2 : 1/0):($9 > 0 ? $9 : 1/0)", lag),
-                             fmt::format("{{/Symbol t}} = {}", lag), "linespoints pt 7 ps 0.5"});
-    }
-    if (!hist.series.empty()) draw(hist, dir / "displacement_histogram.png");
-  }
-  if (have_loss) draw(msl, dir / "msl.png");
-  bool any_motion = false;
-  Plot motion{"MSD of the weights (solid), of the scale-invariant groups' norms (radial, dashed) and directions "
-              "(angular, dotted)", "lag {/Symbol t} (steps)", "MSD", true, true, {}, {}};
-  for (const auto& r : parts) {
-    for (const auto& m : r.motion) {
-      any_motion = any_motion || m.component != "all";
-      const char* style = m.component == "all" ? "lines lw 2" : m.component == "radial" ? "lines lw 2 dt 2" : "lines lw 2 dt 3";
-      motion.series.push_back({dir / "motion_msd.csv",
-                               fmt::format("(($1=={} && strcol(3) eq '{}') ? $4 : 1/0):5", r.part.index, m.component),
-                               fmt::format("part {} {}", r.part.index, m.component), style});
-    }
-  }
-  if (any_motion) draw(motion, dir / "motion_msd.png");
-}
-
-std::string summary_table(const std::vector<PartResult>& parts) {
-  std::string out = fmt::format("{:>5} {:>8} {:>9} {:>17} {:>17} {:>18} {:>18} {:>18}\n", "part", "start", "snapshots",
-                                "early exponent", "late exponent", "tau0 (steps)", "beta short [IQR]",
-                                "beta long [IQR]");
-  auto band = [](const BandExponent& b) {
-    return b.lags == 0 ? std::string("n/a") : fmt::format("{:.2f} [{:.2f},{:.2f}]", b.median, b.q25, b.q75);
-  };
-  for (const auto& r : parts) {
-    const auto& f = r.fit;
-    const std::string tau0 = f.crossover_found ? fmt::format("{:.1f} ± {:.1f}", f.crossover, f.crossover_error)
-                                               : std::string("none found");
-    out += fmt::format("{:>5} {:>8} {:>9} {:>9.3f} ± {:<5.3f} {:>9.3f} ± {:<5.3f} {:>18} {:>18} {:>18}\n", r.part.index,
-                       r.part.start, r.part.count, f.early_exponent, f.early_error, f.late_exponent, f.late_error, tau0,
-                       band(r.short_band), band(r.long_band));
-  }
   return out;
 }
 

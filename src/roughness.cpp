@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "detail/log_bins.hpp"
 #include "detail/random.hpp"
 
 namespace anodiff {
@@ -107,14 +108,11 @@ PairRoughness mean_abs_difference(const Surface& s, std::size_t pairs, std::size
   PairRoughness out;
   auto& c = out.curve;
   c.lo.resize(bins), c.hi.resize(bins), c.x.assign(bins, 0), c.mean.assign(bins, 0), c.count.assign(bins, 0);
-  for (std::size_t b = 0; b < bins; ++b) {
-    c.lo[b] = dmin * std::pow(dmax / dmin, double(b) / double(bins));
-    c.hi[b] = dmin * std::pow(dmax / dmin, double(b + 1) / double(bins));
-  }
+  const detail::LogBins layout{dmin, dmax, bins};
+  for (std::size_t b = 0; b < bins; ++b) c.lo[b] = layout.edge(b), c.hi[b] = layout.edge(b + 1);
   for (std::size_t k = 0; k < pairs; ++k) {
     if (!(dist[k] > 0)) continue;
-    auto b = std::size_t(std::floor(std::log(dist[k] / dmin) / std::log(dmax / dmin) * double(bins)));
-    b = std::min(b, bins - 1);
+    const std::size_t b = layout.index(dist[k]);
     c.x[b] += dist[k], c.mean[b] += dz[k], ++c.count[b];
   }
   for (std::size_t b = 0; b < bins; ++b) {

@@ -1,5 +1,6 @@
 #include "anodiff/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -107,14 +108,14 @@ void flatten_gradients(const torch::nn::Module& m, std::vector<float>& out) {
   }
 }
 
-void plot_metrics(const fs::path& dir) {
+void plot_metrics(const fs::path& dir, const LogSink& log) {
   Plot p{"Training", "epoch", "loss", false, true, {},
          "set y2label 'error'\nset y2tics\nset ytics nomirror\nset y2range [0:1]"};
-  p.series.push_back({dir / "metrics.csv", "1:2", "train loss", "linespoints pt 7 ps 0.5 lw 2"});
-  p.series.push_back({dir / "metrics.csv", "1:4", "test loss", "linespoints pt 7 ps 0.5 lw 2"});
-  p.series.push_back({dir / "metrics.csv", "1:3 axes x1y2", "train error (right)", "linespoints pt 6 ps 0.5 dt 2"});
-  p.series.push_back({dir / "metrics.csv", "1:5 axes x1y2", "test error (right)", "linespoints pt 6 ps 0.5 dt 2"});
-  draw(p, dir / "metrics.png");
+  p.series.push_back({dir / "metrics.csv", "'epoch':'train_loss'", "train loss", "linespoints pt 7 ps 0.5 lw 2"});
+  p.series.push_back({dir / "metrics.csv", "'epoch':'test_loss'", "test loss", "linespoints pt 7 ps 0.5 lw 2"});
+  p.series.push_back({dir / "metrics.csv", "'epoch':'train_error' axes x1y2", "train error (right)", "linespoints pt 6 ps 0.5 dt 2"});
+  p.series.push_back({dir / "metrics.csv", "'epoch':'test_error' axes x1y2", "test error (right)", "linespoints pt 6 ps 0.5 dt 2"});
+  draw(p, dir / "metrics.png", log);
 }
 
 }  // namespace
@@ -147,26 +148,51 @@ std::vector<std::pair<std::string, std::string>> read_run_config(const fs::path&
   return kv;
 }
 
+std::string run_config_value(const fs::path& run, const std::string& key) {
+  const auto kv = read_run_config(run);
+  auto it = std::find_if(kv.begin(), kv.end(), [&](const auto& p) { return p.first == key; });
+  if (it == kv.end()) throw InputError(fmt::format("{}: expected a '{}' entry", (run / "config.txt").string(), key));
+  return it->second;
+}
+
+Dataset run_training_data(const fs::path& run) {
+  const auto split = load_dataset(run_config_value(run, "dataset"), run_config_value(run, "data_dir"));
+  return split.train.first(std::stoll(run_config_value(run, "limit_train")));
+}
+
+std::shared_ptr<Network> run_model(const fs::path& run, const Dataset& data) {
+  return make_model(run_config_value(run, "model"), data.channels(), data.classes);
+}
+
 std::string Trainer::study_run_name(const TrainerOptions& o) {
   return fmt::format("{}_sgd_lr={:g}_bs={}_wd={:g}_mom={:g}_save_epoch=1", o.model, o.lr, o.batch_size,
                      o.weight_decay, o.momentum);
 }
 
+void TrainerOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("TrainerOptions: " + what); };
+  if (epochs < 0) fail(fmt::format("epochs must be >= 0, got {}", epochs));
+  if (batch_size < 1) fail(fmt::format("batch_size must be >= 1, got {}", batch_size));
+  if (!(lr >= 0)) fail(fmt::format("lr must be >= 0, got {}", lr));
+  if (!(momentum >= 0 && momentum < 1)) fail(fmt::format("momentum must lie in [0, 1), got {}", momentum));
+  if (!(weight_decay >= 0)) fail(fmt::format("weight_decay must be >= 0, got {}", weight_decay));
+  if (limit_train < 0 || limit_test < 0) {
+    fail(fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
+  }
+  const auto names = model_names();
+  if (std::find(names.begin(), names.end(), model) == names.end()) {
+    fail(fmt::format("model must be one of {}, got '{}'", fmt::join(names, ", "), model));
+  }
+  (void)choose_device(device);     // throws for an unknown device, or CUDA without one
+}
+
 Trainer::Trainer(TrainerOptions options, DataSplit data)
     : options_(std::move(options)), data_(std::move(data)), device_(torch::kCPU) {
   const auto& o = options_;
-  if (o.epochs < 0) throw std::invalid_argument(fmt::format("--epochs must be >= 0, got {}", o.epochs));
-  if (o.batch_size < 1) throw std::invalid_argument(fmt::format("--batch_size must be >= 1, got {}", o.batch_size));
-  if (!(o.lr >= 0)) throw std::invalid_argument(fmt::format("--lr must be >= 0, got {}", o.lr));
-  if (!(o.momentum >= 0 && o.momentum < 1)) {
-    throw std::invalid_argument(fmt::format("--momentum must lie in [0, 1), got {}", o.momentum));
-  }
-  if (!(o.weight_decay >= 0)) throw std::invalid_argument(fmt::format("--weight_decay must be >= 0, got {}", o.weight_decay));
-  if (o.limit_train < 0 || o.limit_test < 0) throw std::invalid_argument("--limit-train/--limit-test must be >= 0");
+  o.validate();
   if (!o.record_weights && o.projection == 0) {
-    std::fprintf(stderr, "anodiff: neither the weights nor a projection of them will be recorded\n");
+    log_line(o.log, "anodiff: neither the weights nor a projection of them will be recorded");
   }
-  use_all_cores();
   device_ = choose_device(o.device);
   data_.train = data_.train.first(o.limit_train);
   data_.test = data_.test.first(o.limit_test);
@@ -186,8 +212,8 @@ Trainer::Trainer(TrainerOptions options, DataSplit data)
       auto it = std::find_if(old.begin(), old.end(), [&](const auto& kv) { return kv.first == key; });
       const std::string found = it == old.end() ? "(missing)" : it->second;
       if (found != value) {
-        throw InputError(fmt::format("{}: this run directory holds a run with {} = {}; this command asks for {} "
-                                     "(use another --out or remove the directory)",
+        throw InputError(fmt::format("{}: this run directory holds a run with {} = {}; these options ask for {} "
+                                     "(use another output folder or remove the directory)",
                                      (dir_ / "config.txt").string(), key, found, value));
       }
     }
@@ -202,8 +228,7 @@ std::int64_t Trainer::steps_per_epoch() const {
   return (data_.train.size() + options_.batch_size - 1) / options_.batch_size;
 }
 
-std::pair<double, double> evaluate(Network& model, const Dataset& data, std::int64_t batch_size,
-                                   torch::Device device) {
+Evaluation evaluate(Network& model, const Dataset& data, std::int64_t batch_size, torch::Device device) {
   torch::NoGradGuard no_grad;
   model.eval();
   double loss = 0, wrong = 0;
@@ -224,7 +249,6 @@ std::pair<double, double> evaluate(Network& model, const Dataset& data, std::int
 
 std::vector<EpochMetrics> Trainer::run() {
   const auto& o = options_;
-  keep_freed_memory();
   const std::int64_t steps = steps_per_epoch();
   const std::size_t D = parameter_count(*model_);
   std::optional<TrajectoryWriter> traj, proj, grads;
@@ -302,15 +326,15 @@ std::vector<EpochMetrics> Trainer::run() {
     keep_epochs_up_to(metrics, last);
     if (grads && fs::exists(dir_ / "gradients" / "noise.csv")) noise = StepTable::read_csv(dir_ / "gradients" / "noise.csv");
     keep_epochs_up_to(noise, last);
-    if (o.progress && last < o.epochs) std::fprintf(stderr, "anodiff: resuming %s after epoch %lld\n", dir_.c_str(), (long long)last);
+    if (last < o.epochs) log_line(o.log, fmt::format("anodiff: resuming {} after epoch {}", dir_.string(), last));
   } else {
     for (auto* wr : {&traj, &proj, &grads}) {
       if (*wr) (*wr)->truncate(0);
     }
     record(0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
     commit();
-    const auto [test_loss, test_error] = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
-    for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test_loss}, {4, test_error}, {5, 0.0}, {6, kNaN}}) {
+    const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+    for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test.loss}, {4, test.error}, {5, 0.0}, {6, kNaN}}) {
       metrics.columns[c].push_back(v);
     }
     metrics.write_csv(dir_ / "metrics.csv");
@@ -319,7 +343,7 @@ std::vector<EpochMetrics> Trainer::run() {
 
   const std::int64_t n = data_.train.size();
   const std::int64_t total_steps = (o.epochs - std::max<std::int64_t>(last, 0)) * steps;
-  Progress progress(fmt::format("training {}", o.model), std::size_t(std::max<std::int64_t>(total_steps, 0)), 2.0);
+  Progress progress(o.log, fmt::format("training {}", o.model), std::size_t(std::max<std::int64_t>(total_steps, 0)), 2.0);
   std::size_t done = 0;
   for (std::int64_t epoch = std::max<std::int64_t>(last, 0) + 1; epoch <= o.epochs; ++epoch) {
     const auto order = epoch_order(n, o.seed, epoch);
@@ -352,10 +376,8 @@ std::vector<EpochMetrics> Trainer::run() {
       loss_sum += loss_value * double(idx.size());
       wrong += numbers[2].item<double>();
       ++done;
-      if (o.progress) {
-        progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
-                                          loss_value));
-      }
+      progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
+                                        loss_value));
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (grads) {
@@ -379,22 +401,20 @@ std::vector<EpochMetrics> Trainer::run() {
       noise.write_csv(dir_ / "gradients" / "noise.csv");
     }
     commit();
-    const auto [test_loss, test_error] = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
-    const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test_loss, test_error,
+    const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+    const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test.loss, test.error,
                                      seconds, double(n) / seconds};
     for (std::size_t c = 0; c < row.size(); ++c) metrics.columns[c].push_back(row[c]);
     metrics.write_csv(dir_ / "metrics.csv");
-    if (o.plots) plot_metrics(dir_);
+    if (o.plots) plot_metrics(dir_, o.log);
     if (o.momentum > 0) {
       torch::serialize::OutputArchive a;
       optimizer.save(a);
       save_archive(a, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch));
     }
     save_module(*model_, checkpoint_path(dir_, epoch));
-    if (o.progress) {
-      std::fprintf(stderr, "epoch %lld/%lld: train loss %.4f error %.4f, test loss %.4f error %.4f, %.0f images/s\n",
-                   (long long)epoch, (long long)o.epochs, row[1], row[2], test_loss, test_error, row[6]);
-    }
+    log_line(o.log, fmt::format("epoch {}/{}: train loss {:.4f} error {:.4f}, test loss {:.4f} error {:.4f}, {:.0f} images/s",
+                                epoch, o.epochs, row[1], row[2], test.loss, test.error, row[6]));
   }
   std::vector<EpochMetrics> out;
   for (std::size_t r = 0; r < metrics.rows(); ++r) {

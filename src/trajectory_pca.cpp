@@ -10,7 +10,7 @@
 namespace anodiff {
 
 TrajectoryPca trajectory_pca(const WeightTrajectory& t, std::size_t first, std::size_t count, std::size_t components,
-                             std::size_t reference) {
+                             std::optional<std::size_t> reference_snapshot) {
   if (count < 3 || first + count > t.size()) {
     throw std::invalid_argument(fmt::format("trajectory_pca: part [{}, {}) of {} snapshots needs at least 3", first,
                                             first + count, t.size()));
@@ -18,7 +18,7 @@ TrajectoryPca trajectory_pca(const WeightTrajectory& t, std::size_t first, std::
   if (components < 1 || components >= count) {
     throw std::invalid_argument(fmt::format("trajectory_pca: components must lie in 1..{}, got {}", count - 1, components));
   }
-  if (reference == std::size_t(-1)) reference = first + count - 1;
+  const std::size_t reference = reference_snapshot.value_or(first + count - 1);
   const std::size_t D = t.dimension();
   const Eigen::Index n = Eigen::Index(count);
   std::vector<double> ref(D);

@@ -1,5 +1,7 @@
 #include "anodiff/weight_trajectory.hpp"
 
+#include "anodiff/csv.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -49,13 +51,20 @@ std::size_t convert(const T* src, std::size_t n, double* out) {
   return n;
 }
 
+// Exactly chunk_NNNNNN.npy (six or more digits): temporary files (chunk_000000.npy.1234.tmp, or Python's
+// chunk_000000.npy.tmp.npy) are never taken for chunks.
+bool is_chunk_name(const std::string& name) {
+  if (name.size() < 16 || name.rfind("chunk_", 0) != 0 || name.compare(name.size() - 4, 4, ".npy") != 0) return false;
+  for (std::size_t i = 6; i + 4 < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return true;
+}
+
 std::vector<fs::path> chunk_files(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
-    const auto name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind("chunk_", 0) == 0 && e.path().extension() == ".npy") {
-      files.push_back(e.path());
-    }
+    if (e.is_regular_file() && is_chunk_name(e.path().filename().string())) files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -87,49 +96,10 @@ const std::vector<double>* StepTable::column(const std::string& name) const {
 }
 
 StepTable StepTable::read_csv(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
+  const CsvTable csv = CsvTable::read(path);
   StepTable t;
-  std::string line;
-  if (!std::getline(in, line) || line.empty()) {
-    throw InputError(fmt::format("{}: expected a header line of column names, found an empty file", path.string()));
-  }
-  {
-    std::stringstream ss(line);
-    std::string name;
-    while (std::getline(ss, name, ',')) t.names.push_back(name);
-  }
-  t.columns.assign(t.names.size(), {});
-  std::size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    std::vector<std::string> fields;
-    std::size_t pos = 0;
-    while (true) {
-      const auto comma = line.find(',', pos);
-      fields.push_back(line.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    if (fields.size() != t.names.size()) {
-      throw InputError(fmt::format("{}:{}: expected {} fields, found {}", path.string(), line_no, t.names.size(),
-                                   fields.size()));
-    }
-    for (std::size_t c = 0; c < fields.size(); ++c) {
-      if (fields[c].empty()) {
-        t.columns[c].push_back(kNaN);
-        continue;
-      }
-      char* end = nullptr;
-      const double v = std::strtod(fields[c].c_str(), &end);
-      if (end == fields[c].c_str() || *end != '\0') {
-        throw InputError(fmt::format("{}:{}: column '{}': expected a number, found '{}'", path.string(), line_no,
-                                     t.names[c], fields[c]));
-      }
-      t.columns[c].push_back(v);
-    }
-  }
+  t.names = csv.names();
+  for (const auto& name : t.names) t.columns.push_back(csv.numbers(name));
   return t;
 }
 
@@ -183,7 +153,7 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
   if (fs::is_directory(path)) {
     const auto files = chunk_files(path);
     if (files.empty()) {
-      throw InputError(fmt::format("{}: expected chunk_*.npy files in this trajectory directory, found none",
+      throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory directory, found none",
                                    path.string()));
     }
     for (const auto& f : files) add_file(f);

@@ -2,14 +2,19 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <Eigen/Dense>
 #include <torch/torch.h>
 
+#include "anodiff/error.hpp"
 #include "anodiff/hessian_eigen.hpp"
+#include "anodiff/hessian_run.hpp"
 #include "anodiff/models.hpp"
 #include "detail/conv2d.hpp"
+#include "test_helpers.hpp"
 
 using namespace anodiff;
 
@@ -75,19 +80,19 @@ CATCH_TEST_CASE("Hessian: Lanczos equals the dense eigendecomposition of a float
   CATCH_CHECK((H - H.transpose()).cwiseAbs().maxCoeff() < 1e-12);  // symmetric: u.Hv = v.Hu
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H);
   const Eigen::VectorXd ev = es.eigenvalues();  // ascending
-  HessianEigenOptions o;
+  EigenOptions o;
   o.k = 5;
   o.tolerance = 1e-12;
-  const auto top = hessian_eigen(*op, o);
-  CATCH_REQUIRE(top.converged);
-  CATCH_REQUIRE(top.eigenvalues.size() == 5);
-  for (int i = 0; i < 5; ++i) CATCH_CHECK(std::fabs(top.eigenvalues[i] - ev(50 - i)) < 1e-9);
-  for (double r : top.relative_residuals) CATCH_CHECK(r < 1e-9);
+  const auto top = extreme_eigenpairs(*op, o);
+  CATCH_REQUIRE(top.all_converged());
+  CATCH_REQUIRE(top.eigenpairs.size() == 5);
+  for (int i = 0; i < 5; ++i) CATCH_CHECK(std::fabs(top.eigenpairs[i].eigenvalue - ev(50 - i)) < 1e-9);
+  for (const auto& p : top.eigenpairs) CATCH_CHECK(*p.relative_residual < 1e-9);
   CATCH_CHECK(top.verification_products == 5);
   o.end = SpectrumEnd::smallest;
   o.k = 3;
-  const auto low = hessian_eigen(*op, o);
-  for (int i = 0; i < 3; ++i) CATCH_CHECK(std::fabs(low.eigenvalues[i] - ev(i)) < 1e-9);
+  const auto low = extreme_eigenpairs(*op, o);
+  for (int i = 0; i < 3; ++i) CATCH_CHECK(std::fabs(low.eigenpairs[i].eigenvalue - ev(i)) < 1e-9);
 }
 
 CATCH_TEST_CASE("Hessian: a quadratic loss has its matrix as Hessian, power iteration agrees on the top", "[hessian]") {
@@ -98,29 +103,29 @@ CATCH_TEST_CASE("Hessian: a quadratic loss has its matrix as Hessian, power iter
   const Eigen::MatrixXd H = dense(op);
   CATCH_CHECK((H - A).cwiseAbs().maxCoeff() < 1e-12);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(A);
-  HessianEigenOptions o;
+  EigenOptions o;
   o.k = 3;
   o.tolerance = 1e-10;
   o.eigenvectors = true;
-  const auto l = hessian_eigen(op, o);
+  const auto l = extreme_eigenpairs(op, o);
   o.method = EigenMethod::power;
   o.max_iterations = 2000;
-  const auto p = hessian_eigen(op, o);
+  const auto p = extreme_eigenpairs(op, o);
   for (int i = 0; i < 3; ++i) {
-    CATCH_CHECK(l.eigenvalues[i] == Approx(es.eigenvalues()(59 - i)).epsilon(1e-10));
-    CATCH_CHECK(p.eigenvalues[i] == Approx(es.eigenvalues()(59 - i)).epsilon(1e-4));
+    CATCH_CHECK(l.eigenpairs[i].eigenvalue == Approx(es.eigenvalues()(59 - i)).epsilon(1e-10));
+    CATCH_CHECK(p.eigenpairs[i].eigenvalue == Approx(es.eigenvalues()(59 - i)).epsilon(1e-4));
+    CATCH_CHECK(l.eigenpairs[i].eigenvector.size() == 60);
   }
-  CATCH_CHECK(l.eigenvectors.size() == 3);
   CATCH_CHECK(p.products > l.products);  // power iteration needs more products for the same eigenvalues
   // Stopping on the residual (Lanczos's rule): every verified relative residual meets the tolerance.
   o.power_stop = PowerStop::residual;
   o.tolerance = 1e-6;
   o.max_iterations = 20000;
-  const auto pr = hessian_eigen(op, o);
-  CATCH_CHECK(pr.converged);
+  const auto pr = extreme_eigenpairs(op, o);
+  CATCH_CHECK(pr.all_converged());
   for (int i = 0; i < 3; ++i) {
-    CATCH_CHECK(pr.eigenvalues[i] == Approx(es.eigenvalues()(59 - i)).epsilon(1e-6));
-    CATCH_CHECK(pr.relative_residuals[i] < 1e-5);  // deflation by converged-to-1e-6 vectors adds a little
+    CATCH_CHECK(pr.eigenpairs[i].eigenvalue == Approx(es.eigenvalues()(59 - i)).epsilon(1e-6));
+    CATCH_CHECK(*pr.eigenpairs[i].relative_residual < 1e-5);  // deflation by converged-to-1e-6 vectors adds a little
   }
 }
 
@@ -129,17 +134,19 @@ CATCH_TEST_CASE("Hessian: non-convergence is reported as data", "[hessian]") {
   const Eigen::MatrixXd A = spd(200, 0.995, 4);  // a slowly decaying spectrum: hard to converge
   auto q = std::make_shared<Quadratic>(A);
   HessianOperator op(*q, {{[q] { return q->loss(); }, 1.0}});
-  HessianEigenOptions o;
+  EigenOptions o;
   o.k = 10;
   o.ncv = 12;
   o.max_iterations = 1;
   o.tolerance = 1e-14;
-  HessianEigenResult r;
-  CATCH_REQUIRE_NOTHROW(r = hessian_eigen(op, o));
-  CATCH_CHECK_FALSE(r.converged);
+  EigenResult r;
+  CATCH_REQUIRE_NOTHROW(r = extreme_eigenpairs(op, o));
+  CATCH_CHECK_FALSE(r.all_converged());
+  CATCH_CHECK(r.eigenpairs.size() == 10);  // all k, each with its rank and flag
+  CATCH_CHECK(r.converged_count < 10);
   CATCH_CHECK(r.products > 0);
   o.k = 200;
-  CATCH_CHECK_THROWS_WITH(hessian_eigen(op, o), Catch::Contains("k must lie in 1..D-1 = 1..199"));
+  CATCH_CHECK_THROWS_WITH((void)extreme_eigenpairs(op, o), Catch::Contains("k must lie in 1..D-1 = 1..199"));
 }
 
 CATCH_TEST_CASE("Hessian: Hutch++ trace and the SLQ density match the dense spectrum", "[hessian]") {
@@ -149,6 +156,7 @@ CATCH_TEST_CASE("Hessian: Hutch++ trace and the SLQ density match the dense spec
   HessianOperator op(*q, {{[q] { return q->loss(); }, 1.0}});
   const double trace = A.trace();
   CATCH_CHECK(hutchpp_trace(op, 90, 1) == Approx(trace).epsilon(0.05));
+  CATCH_CHECK(op.products() >= 90);  // the operator counts its own products
   const auto density = spectral_density(op, 8, 40, 2);
   double mass = 0, m1 = 0, m2 = 0;
   for (std::size_t i = 0; i < density.nodes.size(); ++i) {
@@ -162,7 +170,7 @@ CATCH_TEST_CASE("Hessian: Hutch++ trace and the SLQ density match the dense spec
   // The largest Ritz value of SLQ is the top eigenvalue.
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(A);
   CATCH_CHECK(*std::max_element(density.nodes.begin(), density.nodes.end()) == Approx(es.eigenvalues()(199)).epsilon(1e-6));
-  CATCH_CHECK_THROWS_AS(hutchpp_trace(op, 10), std::invalid_argument);
+  CATCH_CHECK_THROWS_AS((void)hutchpp_trace(op, 10), std::invalid_argument);
 }
 
 CATCH_TEST_CASE("Hessian: several batches give the Hessian of the mean loss", "[hessian]") {
@@ -247,4 +255,47 @@ CATCH_TEST_CASE("Hessian: the models' convolution has LibTorch's values, gradien
   }
   CATCH_INFO("relative difference to finite differences " << std::sqrt(err / ref));
   CATCH_CHECK(std::sqrt(err / ref) < 1e-6);
+}
+
+CATCH_TEST_CASE("Hessian along a run: the epoch list, the checkpoints it picks and the options' checks", "[hessian]") {
+  CATCH_CHECK(parse_epoch_list("0,5, 10") == std::vector<std::int64_t>{0, 5, 10});
+  for (const char* bad : {"", "0,,5", "1,", "-1", "a", "2.5"}) {
+    CATCH_INFO(bad);
+    CATCH_CHECK_THROWS_WITH((void)parse_epoch_list(bad), Catch::Contains("parse_epoch_list: expected comma-separated"));
+  }
+  // A run directory with the checkpoints of epochs 0..7 (empty files: only their existence is read).
+  const test::TempDir tmp;
+  const auto run = tmp.path;
+  std::filesystem::create_directories(run / "checkpoints");
+  for (int e = 0; e <= 7; ++e) std::ofstream(run / "checkpoints" / ("model_epoch_" + std::to_string(e) + ".pt"));
+  HessianRunOptions o;
+  o.every = 3;
+  CATCH_CHECK(hessian_epochs(run, o) == std::vector<std::int64_t>{0, 3, 6});
+  o.last = true;
+  CATCH_CHECK(hessian_epochs(run, o) == std::vector<std::int64_t>{0, 3, 6, 7});
+  o.every = 7;
+  CATCH_CHECK(hessian_epochs(run, o) == std::vector<std::int64_t>{0, 7});
+  o.epochs = {5, 1};
+  CATCH_CHECK(hessian_epochs(run, o) == std::vector<std::int64_t>{5, 1});
+  o.epochs = {9};
+  CATCH_CHECK_THROWS_AS((void)hessian_epochs(run, o), InputError);
+  CATCH_CHECK_THROWS_AS((void)hessian_epochs(run / "none", HessianRunOptions{}), InputError);
+  // validate() names the option and its value.
+  auto invalid = [](auto change, const std::string& message) {
+    HessianRunOptions v;
+    v.device = "cpu";
+    change(v);
+    CATCH_CHECK_THROWS_WITH(v.validate(), Catch::Contains("HessianRunOptions: " + message));
+  };
+  invalid([](HessianRunOptions& v) { v.every = 0; }, "every must be >= 1, got 0");
+  invalid([](HessianRunOptions& v) { v.trace_products = 10; }, "trace_products must be 0 or a positive multiple of 3, got 10");
+  invalid([](HessianRunOptions& v) { v.eigen.k = 0; }, "eigen.k must be >= 1, got 0");
+  invalid([](HessianRunOptions& v) { v.eigen.start = {1.0}; }, "eigen.start must be empty");
+  invalid([](HessianRunOptions& v) { v.data.batch_size = 0; }, "data.batch_size must be >= 1, got 0");
+  invalid([](HessianRunOptions& v) { v.density_probes = 1; v.density_steps = 1; }, "density_steps must be >= 2, got 1");
+  HessianRunOptions fine;
+  fine.device = "cpu";
+  CATCH_CHECK_NOTHROW(fine.validate());
+  fine.device = "tpu";
+  CATCH_CHECK_THROWS_WITH(fine.validate(), Catch::Contains("device must be cpu, cuda or auto, got 'tpu'"));
 }

@@ -7,6 +7,7 @@
 
 #include "anodiff/error.hpp"
 #include "anodiff/landscape_probe.hpp"
+#include "anodiff/trainer.hpp"
 #include "anodiff/models.hpp"
 #include "anodiff/parameters.hpp"
 #include "test_helpers.hpp"
@@ -36,7 +37,6 @@ LandscapeOptions grid3() {
   o.x = Axis::parse("-1:1:3");
   o.y = Axis::parse("-1:1:3");
   o.batch_size = 32;
-  o.progress = false;
   return o;
 }
 }  // namespace
@@ -83,11 +83,12 @@ CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's, resumed 
   const auto o = grid3();
   const auto whole = evaluate_landscape(*model, d1, d2, data, o, dir / "whole" / "surface.csv");
   CATCH_REQUIRE(whole.evaluated() == 9);
-  const auto [loss0, acc0] = loss_and_accuracy(*model, data, 32, torch::kCPU);
+  const auto centre = evaluate(*model, data, 32, torch::kCPU);
+  const double loss0 = centre.loss, acc0 = centre.accuracy();
   CATCH_CHECK(whole.loss[4] == Approx(loss0).epsilon(1e-6));  // (0, 0) is the centre of the 3 x 3 grid
   CATCH_CHECK(whole.accuracy[4] == Approx(acc0));
   // The model's weights are restored afterwards.
-  CATCH_CHECK(loss_and_accuracy(*model, data, 32, torch::kCPU).first == Approx(loss0).epsilon(1e-7));
+  CATCH_CHECK(evaluate(*model, data, 32, torch::kCPU).loss == Approx(loss0).epsilon(1e-7));
 
   // Interrupted after 4 points, the last line torn: the rerun computes only what is missing.
   fs::create_directories(dir / "resumed");

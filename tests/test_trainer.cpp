@@ -45,7 +45,6 @@ TrainerOptions tiny_options(const fs::path& out) {
   o.batch_size = 32;
   o.lr = 0.05;
   o.plots = false;
-  o.progress = false;
   return o;
 }
 

@@ -3,7 +3,7 @@
 #include "anodiff/error.hpp"
 #include "anodiff/fit.hpp"
 #include "anodiff/msd.hpp"
-#include "anodiff/msd_estimator.hpp"
+#include "anodiff/streaming_post_analysis.hpp"
 #include "anodiff/pair_statistics.hpp"
 #include "anodiff/plot.hpp"
 #include "anodiff/post_analysis.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-/// \file error.hpp  The exception anodiff throws for bad input files and data.
+/// \file error.hpp  The exceptions anodiff throws: a user's unusable input, and a failure to read or write a file.
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +8,13 @@ namespace anodiff {
 /// A user's input is unusable: a missing or malformed file, a shape or dtype mismatch, NaN in a trajectory.
 /// The message names the file (where there is one), what was expected and what was found.
 class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The system failed to write (or flush, or rename) a file: a full disk, a read-only folder, an fsync error. Not the
+/// user's input at fault; the message names the file and the system's reason.
+class IoError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

@@ -1,6 +1,6 @@
 #pragma once
-/// \file hessian_eigen.hpp  (anodiff::anodiff) Hessian-vector products by double backward, and the Hessian's
-/// extreme eigenvalues (Spectra's Lanczos), trace (Hutch++) and spectral density (stochastic Lanczos quadrature).
+/// \file hessian_eigen.hpp  (anodiff::anodiff) Hessian-vector products by double backward: the Hessian as a
+/// SymmetricOperator, for the algorithms of spectrum.hpp (extreme_eigenpairs, hutchpp_trace, spectral_density).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -11,12 +11,13 @@
 
 #include "anodiff/datasets.hpp"
 #include "anodiff/models.hpp"
+#include "anodiff/spectrum.hpp"
 
 namespace anodiff {
 
 /// The Hessian of a loss sum_i w_i L_i with respect to all parameters of a module, as a matrix-free operator on
 /// flattened parameter vectors (the order of flatten_parameters). Products are in the parameters' dtype.
-class HessianOperator {
+class HessianOperator : public SymmetricOperator {
  public:
   /// One term L_i of the loss (e.g. the mean loss of one fixed batch) and its weight w_i.
   struct Term {
@@ -31,78 +32,22 @@ class HessianOperator {
   HessianOperator& operator=(const HessianOperator&) = delete;
 
   /// D, the number of parameters.
-  std::size_t dimension() const;
+  [[nodiscard]] std::size_t dimension() const override;
   /// y = H x for x, y of dimension() values.
-  void apply(const double* x, double* y);
+  void apply(const double* x, double* y) override;
   /// The gradient of the loss (used to compare the cost of a product with that of a gradient).
   std::vector<double> gradient();
   /// The loss sum_i w_i L_i.
   double loss();
   /// Products computed so far.
-  std::size_t products() const;
+  [[nodiscard]] std::size_t products() const;
   /// Seconds spent in products so far.
-  double seconds() const;
+  [[nodiscard]] double seconds() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Which part of the spectrum.
-enum class SpectrumEnd { largest, smallest };
-/// How the eigenvalues are computed.
-enum class EigenMethod { lanczos, power };
-/// When deflated power iteration stops on an eigenvalue.
-enum class PowerStop {
-  relative_change,  ///< The Rayleigh quotient changed by at most tolerance (relative): the study's / PyHessian's rule.
-  residual          ///< |H' v - lambda v| <= tolerance |lambda| on the deflated H': Lanczos's rule (no extra product).
-};
-
-/// Options of hessian_eigen.
-struct HessianEigenOptions {
-  std::size_t k = 20;                 ///< Number of eigenvalues.
-  std::size_t ncv = 0;                ///< Lanczos basis size; 0 = max(2k + 1, 20) (as ARPACK/scipy's eigsh).
-  double tolerance = 1e-4;            ///< Relative: converged when |H v - lambda v| <= tol |lambda|.
-  std::size_t max_iterations = 1000;  ///< Lanczos restarts; power iteration: products per eigenvalue.
-  std::uint64_t seed = 0;             ///< Random start.
-  SpectrumEnd end = SpectrumEnd::largest;  ///< Largest (algebraic) or smallest eigenvalues.
-  EigenMethod method = EigenMethod::lanczos;  ///< Lanczos (Spectra) or the study's deflated power iteration.
-  PowerStop power_stop = PowerStop::relative_change;  ///< Stopping rule of power iteration.
-  std::vector<double> start;          ///< A start vector (e.g. the previous checkpoint's eigenvectors summed).
-  bool eigenvectors = false;          ///< Keep the eigenvectors in the result.
-  bool verify = true;                 ///< Compute |H v - lambda v| with one more product per eigenvalue.
-};
-
-/// Eigenvalues with their quality; non-convergence is data, not an exception.
-struct HessianEigenResult {
-  std::vector<double> eigenvalues;          ///< Sorted from the chosen end inwards.
-  std::vector<double> residuals;            ///< |H v - lambda v| for the unit eigenvector (NaN without verify).
-  std::vector<double> relative_residuals;   ///< residual / |lambda|.
-  std::vector<std::vector<double>> eigenvectors;  ///< Unit vectors, when requested.
-  bool converged = false;                   ///< All k reached the tolerance (Lanczos) / the relative change (power).
-  std::size_t products = 0;                 ///< Hessian-vector products of the solve.
-  std::size_t verification_products = 0;    ///< Products spent on the residuals.
-  std::size_t iterations = 0;               ///< Lanczos restarts, or power iterations in total.
-  double seconds = 0;                       ///< Wall time.
-};
-
-/// The k extreme eigenvalues of the operator. Throws std::invalid_argument unless 1 <= k < D (and k + 1 < ncv <= D).
-HessianEigenResult hessian_eigen(HessianOperator& op, const HessianEigenOptions& options = {});
-
-/// Hutch++ estimate of the trace with `products` Hessian-vector products (a multiple of 3), seeded.
-double hutchpp_trace(HessianOperator& op, std::size_t products = 99, std::uint64_t seed = 0);
-
-/// A spectral density from stochastic Lanczos quadrature: nodes and weights of `probes` Lanczos runs of `steps`.
-struct SpectralDensity {
-  std::vector<double> nodes;    ///< Ritz values of all runs.
-  std::vector<double> weights;  ///< Their quadrature weights (sum to 1 over all runs).
-  /// The density smoothed with Gaussians of width `sigma` at points `x`.
-  std::vector<double> smoothed(const std::vector<double>& x, double sigma) const;
-};
-
-/// SLQ density with `probes` Rademacher probes and `steps` Lanczos steps each (probes * steps products).
-SpectralDensity spectral_density(HessianOperator& op, std::size_t probes = 4, std::size_t steps = 40,
-                                 std::uint64_t seed = 0);
 
 /// Options for the classifier Hessian's fixed data.
 struct HessianDataOptions {
@@ -115,7 +60,8 @@ struct HessianDataOptions {
 
 /// The Hessian of the mean cross-entropy of `model` over fixed batches of `data` (no augmentation); the terms are
 /// weighted by batch size so that several batches give the mean over their samples.
-std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Dataset& data,
-                                                    const HessianDataOptions& options, torch::Device device);
+[[nodiscard]] std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Dataset& data,
+                                                                  const HessianDataOptions& options,
+                                                                  torch::Device device);
 
 }  // namespace anodiff

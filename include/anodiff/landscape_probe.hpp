@@ -4,13 +4,16 @@
 /// grid, written as it is computed so that an interrupted or sharded grid resumes and merges.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "anodiff/datasets.hpp"
+#include "anodiff/landscape_grid.hpp"
 #include "anodiff/models.hpp"
+#include "anodiff/progress.hpp"
 
 namespace anodiff {
 
@@ -27,16 +30,6 @@ enum class DirectionNorm {
 std::vector<float> random_direction(const torch::nn::Module& model, std::uint64_t seed,
                                     DirectionNorm norm = DirectionNorm::filter, bool ignore_biasbn = true);
 
-/// Evenly spaced coordinates: `points` values from `lo` to `hi`.
-struct Axis {
-  double lo = -1, hi = 1;  ///< Range.
-  std::size_t points = 51; ///< Number of points (>= 1).
-  /// The k-th coordinate.
-  double at(std::size_t k) const { return points == 1 ? lo : lo + (hi - lo) * double(k) / double(points - 1); }
-  /// Parses "LO:HI:N"; throws std::invalid_argument naming the text for anything else.
-  static Axis parse(const std::string& text);
-};
-
 /// Options of a landscape evaluation.
 struct LandscapeOptions {
   Axis x;                    ///< Coordinates along direction 1.
@@ -46,16 +39,7 @@ struct LandscapeOptions {
   std::uint64_t seed = 0;    ///< Which samples.
   std::size_t shard = 0;     ///< This process evaluates the points with index % shards == shard.
   std::size_t shards = 1;    ///< Number of shards.
-  bool progress = true;      ///< Progress with ETA on stderr.
-};
-
-/// Loss and accuracy at every grid point.
-struct LandscapeGrid {
-  Axis x, y;                       ///< The axes.
-  std::vector<double> loss;        ///< y.points rows of x.points values (NaN where not evaluated).
-  std::vector<double> accuracy;    ///< Same layout.
-  /// Points evaluated.
-  std::size_t evaluated() const;
+  LogSink log;               ///< Progress with ETA; none by default.
 };
 
 /// Evaluates the model at w + a d1 + b d2 for every (a, b) of the grid (eval mode, no gradients) on `data`,
@@ -66,14 +50,34 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
                                  const Dataset& data, const LandscapeOptions& options,
                                  const std::filesystem::path& file, torch::Device device = torch::kCPU);
 
-/// The file a shard writes: `surface.csv` for one shard, `surface.shard-I-of-N.csv` otherwise.
-std::filesystem::path landscape_file(const std::filesystem::path& dir, std::size_t shard, std::size_t shards);
+/// Which directions span a landscape around a checkpoint of a run.
+enum class LandscapeDirections {
+  random,  ///< Two seeded random directions, normalised (norm, ignore_biasbn): Li et al.'s plot.
+  pca,     ///< The first two principal directions of a trajectory part, centred on its last snapshot.
+  line     ///< A 1-D line from the checkpoint (0) to another one (1).
+};
 
-/// Merges the points of every `surface*.csv` in `dir` for the grid of `x` and `y` (missing points NaN).
-LandscapeGrid read_landscape(const std::filesystem::path& dir, const Axis& x, const Axis& y);
+/// A landscape around a checkpoint of a training run (anodiff-landscape and the reproduction).
+struct RunLandscapeOptions {
+  std::int64_t epoch = -1;                  ///< The checkpoint at the centre (required).
+  LandscapeDirections directions = LandscapeDirections::random;  ///< What spans the grid.
+  DirectionNorm norm = DirectionNorm::filter;  ///< random: normalisation of the directions.
+  bool ignore_biasbn = true;                ///< random: zero direction for biases and BN.
+  std::int64_t pca_part = 0;                ///< pca: which part of the run's trajectory.
+  std::size_t part_length = 1000;           ///< pca: snapshots per part.
+  std::int64_t line_to_epoch = -1;          ///< line: the checkpoint at 1.
+  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 (random), the projected path with a 20%
+                                            ///< margin on 31 points (pca), -0.5:1.5:41 and 0:0:1 (line).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  std::string device = "auto";              ///< cpu, cuda or auto.
+  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  void validate() const;
+};
 
-/// Mean loss and accuracy of `model` (eval mode) on `data`: the loss at the grid's origin.
-std::pair<double, double> loss_and_accuracy(Network& model, const Dataset& data, std::int64_t batch_size,
-                                            torch::Device device);
+/// Evaluates the landscape of `options` around a checkpoint of `run` (the directory anodiff-train wrote), appending
+/// the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable). Throws InputError
+/// for a missing checkpoint or trajectory part.
+[[nodiscard]] LandscapeResult landscape_of_run(const std::filesystem::path& run, const RunLandscapeOptions& options,
+                                               const std::filesystem::path& dir);
 
 }  // namespace anodiff

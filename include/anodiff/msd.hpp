@@ -38,16 +38,19 @@ struct Part {
 };
 
 /// Consecutive, non-overlapping parts of `part_length` snapshots (0 = one part of everything); a shorter
-/// remainder is dropped, with one line on stderr if `report` is set. Throws std::invalid_argument if no part
-/// has 2 snapshots.
-std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length, bool report = true);
+/// remainder is dropped. Throws std::invalid_argument if no part has 2 snapshots.
+[[nodiscard]] std::vector<Part> split_parts(std::size_t snapshots, std::size_t part_length);
+
+/// The curve of `part` from MSD values by lag (element 0, lag 0, unused), lags 1..max_lag (0: every lag given).
+[[nodiscard]] MsdCurve msd_curve(const Part& part, const std::vector<double>& by_lag, std::size_t max_lag = 0);
 
 /// Time-averaged MSD of each part. Throws std::invalid_argument for fewer than 2 snapshots, InputError for
 /// non-finite weights.
-std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});
+[[nodiscard]] std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options = {});
 
-/// What msd_fft did.
-struct MsdFftReport {
+/// The certified FFT MSD of one part and what it did.
+struct MsdFftResult {
+  std::vector<double> msd;                 ///< MSD at lags 0..count-1 (element 0 is 0).
   std::size_t fft_length = 0;              ///< Transform length N (a power of two >= 2 count).
   std::vector<std::size_t> direct_lags;    ///< Lags whose spectral value was not certified and were summed directly.
 };
@@ -55,8 +58,10 @@ struct MsdFftReport {
 /// Time-averaged MSD at lags 0..count-1 of snapshots [first, first + count) by the certified FFT method (see
 /// MsdMethod::fft and docs/msd.md); every value within 1e-10 relative of the exact sum. Throws
 /// std::invalid_argument for a part outside the trajectory or count < 2.
-std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
-                            MsdFftReport* report = nullptr);
+[[nodiscard]] MsdFftResult msd_fft_certified(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
+
+/// The MSD values of msd_fft_certified alone.
+[[nodiscard]] std::vector<double> msd_fft(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
 
 /// Local exponent of an MSD curve.
 struct LocalExponentCurve {

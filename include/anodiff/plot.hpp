@@ -4,12 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "anodiff/progress.hpp"
+
 namespace anodiff {
 
 /// One curve of a plot: columns of a CSV file (with a header line) in gnuplot's `using` syntax.
 struct PlotSeries {
   std::filesystem::path csv;   ///< Data file (CSV with a header line).
-  std::string columns;         ///< gnuplot `using` expression, e.g. "3:4" or "3:($1==0 ? $4 : 1/0)".
+  std::string columns;         ///< gnuplot `using` expression addressing columns by name, e.g. "'lag':'msd'" or
+                               ///< "'lag':(column('part')==0 ? column('msd') : 1/0)".
   std::string title;           ///< Legend entry (empty: none).
   std::string style = "lines"; ///< gnuplot style, e.g. "lines", "points pt 7 ps 0.5", "linespoints".
 };
@@ -24,10 +27,11 @@ struct Plot {
 };
 
 /// Writes `png` (1000 x 700) and the gnuplot script `png` with extension .gp, then runs gnuplot. CSV paths in the
-/// script are relative to the PNG's folder. Returns false, with one line on stderr, if gnuplot fails or is missing.
-bool draw(const Plot& plot, const std::filesystem::path& png);
+/// script are relative to the PNG's folder. Returns false, with one line to `log`, if gnuplot fails or is missing
+/// (a missing plot is not an error: the CSV is the result).
+bool draw(const Plot& plot, const std::filesystem::path& png, const LogSink& log = {});
 
-/// Runs gnuplot on an existing script in the script's folder; false (with a line on stderr) on failure.
-bool run_gnuplot(const std::filesystem::path& script);
+/// Runs gnuplot on an existing script in the script's folder; false (with one line to `log`) on failure.
+bool run_gnuplot(const std::filesystem::path& script, const LogSink& log = {});
 
 }  // namespace anodiff

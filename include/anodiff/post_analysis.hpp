@@ -10,6 +10,7 @@
 #include "anodiff/msd.hpp"
 #include "anodiff/parameter_layout.hpp"
 #include "anodiff/pair_statistics.hpp"
+#include "anodiff/progress.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
 namespace anodiff {
@@ -30,6 +31,11 @@ struct PostAnalysisOptions {
   double long_band_lo = 0;         ///< Long band: MSD lags [lo, hi]; 0 = 0.3 x the part length.
   double long_band_hi = 0;         ///< 0 = 0.9 x the part length.
   std::optional<ParameterLayout> layout;  ///< With scale-invariant groups: radial and angular MSD per part.
+  LogSink log;                     ///< Progress with ETA, and a note on snapshots left out; none by default.
+
+  /// Checks the options against a trajectory of `snapshots` snapshots without analysing anything; throws
+  /// std::invalid_argument naming the option and its value (a part that does not fit, window 0, an empty band).
+  void validate(std::size_t snapshots) const;
 };
 
 /// One kind of motion of a part: its MSD, two-regime fit and band exponents.
@@ -67,18 +73,9 @@ struct PartResult {
 };
 
 /// Analyses one part. Throws like msd().
-PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options);
+[[nodiscard]] PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options);
 
-/// Analyses every part (progress on stderr).
-std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
-
-/// Writes msd.csv, local_exponent.csv, fit.csv and the CSVs of the other quantities into `directory`
-/// (docs/formats.md lists them), and, with `plots`, PNGs with their gnuplot scripts.
-void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
-                         bool plots = true);
-
-/// A table, one line per part: start, early and late exponents, tau0 (or "none"), with uncertainties, and the
-/// band exponents.
-std::string summary_table(const std::vector<PartResult>& parts);
+/// Analyses every part (progress to options.log).
+[[nodiscard]] std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
 
 }  // namespace anodiff

@@ -8,6 +8,7 @@
 
 #include "anodiff/datasets.hpp"
 #include "anodiff/models.hpp"
+#include "anodiff/progress.hpp"
 
 namespace anodiff {
 
@@ -33,7 +34,11 @@ struct TrainerOptions {
   std::int64_t limit_test = 0;       ///< Use only the first N test samples (0 = all).
   std::filesystem::path init_from;   ///< A PyTorch state_dict (torch.save) to start from instead of the seed's init.
   bool plots = true;                 ///< Draw metrics.png after every epoch.
-  bool progress = true;              ///< Progress lines on stderr.
+  LogSink log;                       ///< Progress lines, a line per epoch and notes (resuming); none by default.
+
+  /// Checks the values without training (epochs >= 0, batch size >= 1, lr >= 0, momentum in [0, 1), weight decay
+  /// >= 0, limits >= 0, a known model and device); throws std::invalid_argument naming the option and its value.
+  void validate() const;
 };
 
 /// One row of metrics.csv.
@@ -51,13 +56,15 @@ struct EpochMetrics {
 /// epoch on disk, so a run killed at any moment and started again with the same options continues where it was.
 class Trainer {
  public:
-  /// Throws InputError if the run directory holds a run with other options (config.txt lists them).
+  /// Validates the options (TrainerOptions::validate). Throws InputError if the run directory holds a run with other
+  /// options (config.txt lists them).
   Trainer(TrainerOptions options, DataSplit data);
   /// The run directory.
   const std::filesystem::path& directory() const { return dir_; }
   /// The study's run directory name for these options, e.g. resnet14_sgd_lr=0.1_bs=1024_wd=0_mom=0_save_epoch=1.
   static std::string study_run_name(const TrainerOptions& options);
-  /// Trains up to options.epochs; returns every epoch's metrics (those of earlier sessions included).
+  /// Trains up to options.epochs; returns every epoch's metrics (those of earlier sessions included). The caller
+  /// sets process-wide tweaks (runtime.hpp: use_all_cores, keep_freed_memory) if it wants them.
   std::vector<EpochMetrics> run();
   /// Steps per epoch: ceil(training samples / batch size).
   std::int64_t steps_per_epoch() const;
@@ -74,8 +81,16 @@ class Trainer {
   torch::Device device_;
 };
 
+/// Mean loss and error rate of a model over a data set.
+struct Evaluation {
+  double loss = 0;   ///< Mean cross-entropy.
+  double error = 0;  ///< Fraction misclassified.
+  /// 1 - error.
+  double accuracy() const { return 1 - error; }
+};
+
 /// Loss and error of `model` in eval mode over `data` (batches of `batch_size`, no gradients).
-std::pair<double, double> evaluate(Network& model, const Dataset& data, std::int64_t batch_size, torch::Device device);
+[[nodiscard]] Evaluation evaluate(Network& model, const Dataset& data, std::int64_t batch_size, torch::Device device);
 
 /// The checkpoint file of epoch `epoch` in a run directory (checkpoints/model_epoch_E.pt).
 std::filesystem::path checkpoint_path(const std::filesystem::path& run, std::int64_t epoch);
@@ -85,6 +100,15 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& run, std::int
 void load_checkpoint(Network& model, const std::filesystem::path& run, std::int64_t epoch, torch::Device device);
 
 /// Reads config.txt of a run directory into key/value pairs. Throws InputError if it is missing or malformed.
-std::vector<std::pair<std::string, std::string>> read_run_config(const std::filesystem::path& run);
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> read_run_config(const std::filesystem::path& run);
+
+/// The value of `key` in a run's config.txt; throws InputError naming the file if it has none.
+[[nodiscard]] std::string run_config_value(const std::filesystem::path& run, const std::string& key);
+
+/// A run's training data as it trained on them (its data set, data directory and limit_train), without augmentation.
+[[nodiscard]] Dataset run_training_data(const std::filesystem::path& run);
+
+/// A fresh (untrained) model of a run's architecture for `data`; load_checkpoint() fills in its weights.
+[[nodiscard]] std::shared_ptr<Network> run_model(const std::filesystem::path& run, const Dataset& data);
 
 }  // namespace anodiff

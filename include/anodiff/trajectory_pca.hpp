@@ -1,6 +1,7 @@
 #pragma once
 /// \file trajectory_pca.hpp  Principal directions of a trajectory part, for loss-landscape planes (Li et al. 2018).
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "anodiff/weight_trajectory.hpp"
@@ -15,10 +16,10 @@ struct TrajectoryPca {
   std::size_t reference = 0;                    ///< The reference snapshot (default: the part's last).
 };
 
-/// PCA of snapshots [first, first + count) relative to snapshot `reference` (default first + count - 1), from the
+/// PCA of snapshots [first, first + count) relative to snapshot `reference` (unset: first + count - 1), from the
 /// count x count Gram matrix (O(count^2 D), memory-mapped input). Throws std::invalid_argument for count < 3 or
 /// components outside 1..count-1.
-TrajectoryPca trajectory_pca(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
-                             std::size_t components = 2, std::size_t reference = std::size_t(-1));
+[[nodiscard]] TrajectoryPca trajectory_pca(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                                           std::size_t components = 2, std::optional<std::size_t> reference = {});
 
 }  // namespace anodiff

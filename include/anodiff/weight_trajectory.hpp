@@ -28,7 +28,7 @@ struct StepTable {
 class WeightTrajectory {
  public:
   /// Opens a single `.npy` of shape (T, D) (format 1.0/2.0/3.0, float32 or float64, C order) or a trajectory
-  /// directory (`chunk_*.npy` in name order plus `steps.csv`). Throws InputError naming the file on bad input.
+  /// directory (`chunk_NNNNNN.npy` in name order, temporary files ignored, plus `steps.csv`). Throws InputError naming the file on bad input.
   static WeightTrajectory load(const std::filesystem::path& path);
   /// A trajectory held in memory: `rows` holds T x `dimension` values, snapshot after snapshot.
   static WeightTrajectory from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps = {});

@@ -189,7 +189,7 @@ void write_file_durably(const fs::path& path, const std::string& header, const v
   // grid, say) each rename a complete file into place instead of renaming away one another's.
   const fs::path tmp = fmt::format("{}.{}.tmp", path.string(), ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+  if (fd < 0) throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
   auto write_all = [&](const char* p, std::size_t n) {
     while (n > 0) {
       const ssize_t w = ::write(fd, p, n);
@@ -197,7 +197,7 @@ void write_file_durably(const fs::path& path, const std::string& header, const v
         if (errno == EINTR) continue;
         const int err = errno;
         ::close(fd);
-        throw InputError(fmt::format("{}: write failed: {}", tmp.string(), std::strerror(err)));
+        throw IoError(fmt::format("{}: write failed: {}", tmp.string(), std::strerror(err)));
       }
       p += w;
       n -= static_cast<std::size_t>(w);
@@ -208,12 +208,12 @@ void write_file_durably(const fs::path& path, const std::string& header, const v
   if (::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
-    throw InputError(fmt::format("{}: fsync failed: {}", tmp.string(), std::strerror(err)));
+    throw IoError(fmt::format("{}: fsync failed: {}", tmp.string(), std::strerror(err)));
   }
   ::close(fd);
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) throw InputError(fmt::format("{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message()));
+  if (ec) throw IoError(fmt::format("{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message()));
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

@@ -2,18 +2,18 @@
 
 #include <cmath>
 
-#include "anodiff/msd_estimator.hpp"
+#include "anodiff/streaming_post_analysis.hpp"
 #include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
 
 using namespace anodiff;
 
-TEST_CASE("MsdEstimator: snapshots streamed one at a time give the batch results per part", "[msd][stream]") {
+TEST_CASE("StreamingPostAnalysis: snapshots streamed one at a time give the batch results per part", "[msd][stream]") {
   const auto t = synthetic::demo(650, 40, 1);
   PostAnalysisOptions o;
   o.part_length = 200;
   const auto batch = post_analysis(t, o);
-  MsdEstimator stream(t.dimension(), o);
+  StreamingPostAnalysis stream(t.dimension(), o);
   const auto loss = t.loss();
   std::vector<double> w(t.dimension());
   std::vector<float> wf(t.dimension());
@@ -40,9 +40,9 @@ TEST_CASE("MsdEstimator: snapshots streamed one at a time give the batch results
   }
 }
 
-TEST_CASE("MsdEstimator: without a part length everything is one part at finish()", "[msd][stream]") {
+TEST_CASE("StreamingPostAnalysis: without a part length everything is one part at finish()", "[msd][stream]") {
   const auto t = synthetic::brownian(50, 5, 1.0, 2);
-  MsdEstimator stream(5);
+  StreamingPostAnalysis stream(5);
   std::vector<double> w(5);
   std::vector<float> wf(5);
   for (std::size_t s = 0; s < 50; ++s) {
@@ -54,5 +54,5 @@ TEST_CASE("MsdEstimator: without a part length everything is one part at finish(
   stream.finish();
   REQUIRE(stream.parts().size() == 1);
   CHECK(stream.parts()[0].msd.lag.size() == 49);
-  CHECK_THROWS_AS(MsdEstimator(0), std::invalid_argument);
+  CHECK_THROWS_AS(StreamingPostAnalysis(0), std::invalid_argument);
 }

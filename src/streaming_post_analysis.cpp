@@ -1,19 +1,18 @@
-#include "anodiff/msd_estimator.hpp"
+#include "anodiff/streaming_post_analysis.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 namespace anodiff {
 
-MsdEstimator::MsdEstimator(std::size_t dimension, PostAnalysisOptions options)
+StreamingPostAnalysis::StreamingPostAnalysis(std::size_t dimension, PostAnalysisOptions options)
     : dimension_(dimension), options_(std::move(options)) {
-  if (dimension_ == 0) throw std::invalid_argument("MsdEstimator: the dimension must be positive");
-  if (options_.part_length == 1) throw std::invalid_argument("MsdEstimator: a part needs at least 2 snapshots");
+  if (dimension_ == 0) throw std::invalid_argument("StreamingPostAnalysis: the dimension must be positive");
+  if (options_.part_length == 1) throw std::invalid_argument("StreamingPostAnalysis: a part needs at least 2 snapshots");
   if (options_.part_length > 0) buffer_.reserve(options_.part_length * dimension_);
 }
 
-void MsdEstimator::add(const float* weights, double loss) {
+void StreamingPostAnalysis::add(const float* weights, double loss) {
   buffer_.insert(buffer_.end(), weights, weights + dimension_);
   loss_.push_back(loss);
   any_loss_ = any_loss_ || !std::isnan(loss);
@@ -21,7 +20,7 @@ void MsdEstimator::add(const float* weights, double loss) {
   if (options_.part_length > 0 && loss_.size() == options_.part_length) analyse_buffer();
 }
 
-void MsdEstimator::analyse_buffer() {
+void StreamingPostAnalysis::analyse_buffer() {
   const std::size_t count = loss_.size();
   const std::size_t start = options_.part_length > 0 ? added_ - count : 0;
   WeightTrajectory part = WeightTrajectory::from_rows(std::move(buffer_), dimension_);
@@ -37,16 +36,16 @@ void MsdEstimator::analyse_buffer() {
   any_loss_ = false;
 }
 
-void MsdEstimator::finish() {
+std::size_t StreamingPostAnalysis::finish() {
   if (options_.part_length == 0) {
-    if (loss_.size() < 2) throw std::invalid_argument("MsdEstimator::finish: fewer than 2 snapshots were added");
+    if (loss_.size() < 2) throw std::invalid_argument("StreamingPostAnalysis::finish: fewer than 2 snapshots were added");
     analyse_buffer();
-  } else if (!loss_.empty()) {
-    std::fprintf(stderr, "anodiff: the last %zu snapshots (fewer than a part of %zu) are not analysed\n", loss_.size(),
-                 options_.part_length);
-    buffer_.clear();
-    loss_.clear();
+    return 0;
   }
+  const std::size_t dropped = loss_.size();
+  buffer_.clear();
+  loss_.clear();
+  return dropped;
 }
 
 }  // namespace anodiff

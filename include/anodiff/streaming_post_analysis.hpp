@@ -1,5 +1,6 @@
 #pragma once
-/// \file msd_estimator.hpp  MsdEstimator: the post-analysis of each part, fed one snapshot at a time.
+/// \file streaming_post_analysis.hpp  StreamingPostAnalysis: the post-analysis of each part (post_analysis()), fed one
+/// snapshot at a time by a training loop instead of read from a recorded trajectory.
 #include <cstddef>
 #include <limits>
 #include <vector>
@@ -11,14 +12,15 @@ namespace anodiff {
 /// Takes snapshots as a training loop produces them and analyses each part as soon as it is complete, without
 /// writing the trajectory to disk. Holds one part (part_length x D floats). Results equal post_analysis() of the
 /// same snapshots.
-class MsdEstimator {
+class StreamingPostAnalysis {
  public:
   /// Snapshots of `dimension` values; options.part_length > 0 sets the part (0: one part, analysed by finish()).
-  MsdEstimator(std::size_t dimension, PostAnalysisOptions options = {});
+  StreamingPostAnalysis(std::size_t dimension, PostAnalysisOptions options = {});
   /// Adds snapshot t (the next one) with its loss (NaN if none); analyses the part when it is complete.
   void add(const float* weights, double loss = std::numeric_limits<double>::quiet_NaN());
-  /// Without a part length: analyses everything added. With one: reports the dropped remainder on stderr.
-  void finish();
+  /// Without a part length: analyses everything added and returns 0. With one: drops the incomplete last part and
+  /// returns the number of snapshots dropped.
+  std::size_t finish();
   /// Results of the parts completed so far.
   const std::vector<PartResult>& parts() const { return parts_; }
   /// Snapshots added.

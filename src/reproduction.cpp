@@ -1,0 +1,287 @@
+#include "anodiff/reproduction.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "anodiff/datasets.hpp"
+#include "anodiff/hessian_run.hpp"
+#include "anodiff/landscape_probe.hpp"
+#include "anodiff/parameter_layout.hpp"
+#include "anodiff/runtime.hpp"
+#include "anodiff/weight_trajectory.hpp"
+
+namespace anodiff {
+namespace fs = std::filesystem;
+
+ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
+  ReproductionOptions s;
+  s.preset = name;
+  if (name == "paper") {
+    s.dataset = "cifar10";
+    s.epochs = 500;
+    s.limit_train = 0;
+    s.limit_test = 0;
+    s.part_length = 1000;
+    s.hessian_batch = 128;
+    s.eigenvalues = 20;
+    s.hessian_every = 5;
+    s.landscape_epochs = {300, 500};
+    s.landscape_points = 51;
+    s.landscape_samples = 0;
+  } else if (name == "sweep") {
+    s.epochs = 10;
+  } else if (name == "quick") {
+    // Chosen by the search in docs/reproducing.md: the study's fc3 over its run length (24,388 steps, parts of
+    // 1,000) and a short ResNet-14 stage (BatchNorm, Hessian, landscape), within 12 minutes on 2 AVX2 cores.
+    s.batch_size = 128;
+    s.limit_train = 16384;
+    s.epochs = 3;
+    s.part_length = 192;
+    s.hessian_every = 1;
+    s.long_model = "fc3";
+    s.long_epochs = 52;
+    s.long_batch_size = 128;
+    s.long_lr = 0.3;
+    s.long_augment = false;
+    s.long_part_length = 1000;
+  } else {
+    throw std::invalid_argument(fmt::format("ReproductionOptions: the preset must be quick, paper or sweep, got '{}'", name));
+  }
+  return s;
+}
+
+void ReproductionOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("ReproductionOptions: " + what); };
+  if (epochs < 1) fail(fmt::format("epochs must be at least 1, got {}", epochs));
+  if (batch_size < 1) fail(fmt::format("batch_size must be at least 1, got {}", batch_size));
+  if (!(lr > 0)) fail(fmt::format("lr must be positive, got {}", lr));
+  if (limit_train < 0 || limit_test < 0) fail(fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
+  if (part_length < 2) fail(fmt::format("part_length must be at least 2, got {}", part_length));
+  if (long_epochs < 0) fail(fmt::format("long_epochs must be at least 0, got {}", long_epochs));
+  if (long_part_length < 2) fail(fmt::format("long_part_length must be at least 2, got {}", long_part_length));
+  if (eigenvalues < 1) fail("eigenvalues must be at least 1, got 0");
+  if (landscape_points < 2) fail(fmt::format("landscape_points must be at least 2, got {}", landscape_points));
+  if (toy_steps < 2 || toy_repeats < 2) fail(fmt::format("toy_steps and toy_repeats must be at least 2, got {} and {}", toy_steps, toy_repeats));
+  TrainerOptions t;
+  t.model = model;
+  t.device = device;
+  t.batch_size = batch_size;
+  t.lr = lr;
+  t.validate();
+  if (!long_model.empty() && long_epochs > 0) {
+    t.model = long_model;
+    t.batch_size = long_batch_size;
+    t.lr = long_lr;
+    t.validate();
+  }
+}
+
+namespace {
+
+// Times each stage and announces it.
+class Stages {
+ public:
+  Stages(const LogSink& log, std::vector<std::pair<std::string, double>>& times) : log_(log), times_(times) {}
+  template <typename Work>
+  auto run(const std::string& name, Work&& work) {
+    log_line(log_, fmt::format("anodiff-reproduce: == {} ==", name));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto finish = [&] {
+      times_.emplace_back(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    if constexpr (std::is_void_v<decltype(work())>) {
+      work();
+      finish();
+    } else {
+      auto r = work();
+      finish();
+      return r;
+    }
+  }
+
+ private:
+  const LogSink& log_;
+  std::vector<std::pair<std::string, double>>& times_;
+};
+
+TrainerOptions trainer_options(const ReproductionOptions& s, const std::string& model, std::int64_t batch, double lr,
+                               bool augment, std::int64_t limit_train, const fs::path& out) {
+  TrainerOptions o;
+  o.model = model;
+  o.dataset = s.dataset;
+  o.data_dir = s.data_dir;
+  o.out = out;
+  o.batch_size = batch;
+  o.lr = lr;
+  o.augment = augment;
+  o.limit_train = limit_train;
+  o.limit_test = s.limit_test;
+  o.device = s.device;
+  o.log = s.log;
+  return o;
+}
+
+// Trains (or resumes) a run and analyses its trajectory, as anodiff-train and anodiff-post-analysis do.
+AnalysedRun train_and_analyse(Stages& stages, const std::string& what, TrainerOptions o, const DataSplit& data,
+                              std::size_t part_length, const fs::path& analysis, const OutputOptions& output,
+                              const LogSink& log, const std::string& label) {
+  AnalysedRun a;
+  a.label = label;
+  a.model = o.model;
+  a.samples = o.limit_train > 0 ? std::min<std::int64_t>(o.limit_train, data.train.size()) : data.train.size();
+  a.metrics = stages.run("train" + what, [&] {
+    Trainer trainer(o, data);
+    a.run = trainer.directory();
+    return trainer.run();
+  });
+  a.parts = stages.run("post-analysis" + what, [&] {
+    const auto trajectory = WeightTrajectory::load(a.run / "trajectory");
+    a.dimension = trajectory.dimension();
+    PostAnalysisOptions p;
+    p.part_length = part_length;
+    p.log = log;
+    if (fs::exists(a.run / "trajectory" / "layout.csv")) p.layout = ParameterLayout::read_csv(a.run / "trajectory" / "layout.csv");
+    p.validate(trajectory.size());
+    auto parts = post_analysis(trajectory, p);
+    write_post_analysis(parts, analysis, output);
+    return parts;
+  });
+  a.analysis = analysis;
+  return a;
+}
+
+}  // namespace
+
+ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path& dir, const OutputOptions& output) {
+  s.validate();
+  ReproductionResult r;
+  r.options = s;
+  r.options.log = nullptr;
+  Stages stages(s.log, r.stage_seconds);
+  const DataSplit data = load_dataset(s.dataset, s.data_dir);  // a missing data folder fails before any work
+  fs::create_directories(dir);
+  r.samples = s.limit_train > 0 ? std::min<std::int64_t>(s.limit_train, data.train.size()) : data.train.size();
+  r.steps = (r.samples + s.batch_size - 1) / s.batch_size * s.epochs;
+  log_line(s.log, fmt::format("anodiff-reproduce: preset {}: {} on {}, {} samples, batch {}, {} epochs = {} steps",
+                              s.preset, s.model, s.dataset, r.samples, s.batch_size, s.epochs, r.steps));
+  TrainerOptions main = trainer_options(s, s.model, s.batch_size, s.lr, s.augment, s.limit_train, dir / "run");
+  if (s.preset == "paper") {
+    // A time estimate first, from the first epoch; the full run then resumes after it.
+    auto first = main;
+    first.epochs = 1;
+    const auto metrics = stages.run("train (first epoch)", [&] { return Trainer(first, data).run(); });
+    const double per_epoch = metrics.size() > 1 ? metrics.back().seconds : NAN;
+    log_line(s.log, fmt::format("anodiff-reproduce: {:.3g} s per epoch on this machine: {} epochs take about {:.2g} "
+                                "hours, the Hessian and the two 51 x 51 landscapes several more (docs/reproducing.md)",
+                                per_epoch, s.epochs, per_epoch * double(s.epochs) / 3600));
+  }
+  if (!s.long_model.empty() && s.long_epochs > 0) {
+    auto o = trainer_options(s, s.long_model, s.long_batch_size, s.long_lr, s.long_augment, s.long_limit_train,
+                             dir / "long_run");
+    o.epochs = s.long_epochs;
+    o.plots = false;
+    const std::int64_t n = s.long_limit_train > 0 ? std::min<std::int64_t>(s.long_limit_train, data.train.size())
+                                                  : data.train.size();
+    const std::int64_t steps = (n + s.long_batch_size - 1) / s.long_batch_size * s.long_epochs;
+    r.runs.push_back(train_and_analyse(stages, fmt::format(" (long run: {}, {} steps)", s.long_model, steps), o, data,
+                                       s.long_part_length, dir / "long_analysis", output, s.log,
+                                       fmt::format("{}, {} steps", s.long_model, steps)));
+  }
+  main.epochs = s.epochs;
+  r.runs.push_back(train_and_analyse(stages, "", main, data, s.part_length, dir / "analysis", output, s.log,
+                                     fmt::format("{}, {} steps", s.model, r.steps)));
+  const fs::path run = r.runs.back().run;
+
+  HessianRunOptions h;
+  h.epochs = s.hessian_epochs;
+  if (h.epochs.empty()) {
+    if (s.hessian_every > 0) {
+      for (std::int64_t e = 0; e <= s.epochs; e += s.hessian_every) h.epochs.push_back(e);
+      if (s.epochs % s.hessian_every != 0) h.epochs.push_back(s.epochs);  // always the last
+    } else {
+      h.epochs = {0, s.epochs};
+    }
+  }
+  h.eigen.k = s.eigenvalues;
+  h.data.batch_size = s.hessian_batch;
+  h.device = s.device;
+  h.log = s.log;
+  r.hessian = stages.run("hessian", [&] {
+    auto result = hessian_along_run(run, h);
+    write_hessian_run(result, dir / "hessian", output);
+    return result;
+  });
+
+  std::vector<std::int64_t> landscape_epochs = s.landscape_epochs;
+  if (landscape_epochs.empty()) landscape_epochs = {s.epochs};
+  landscape_epochs.erase(std::remove_if(landscape_epochs.begin(), landscape_epochs.end(),
+                                        [&](std::int64_t e) { return e > s.epochs; }),
+                         landscape_epochs.end());
+  for (auto e : landscape_epochs) {
+    stages.run(fmt::format("landscape (epoch {})", e), [&] {
+      ReproducedLandscape l;
+      l.epoch = e;
+      l.directory = dir / fmt::format("landscape_epoch_{}", e);
+      RunLandscapeOptions o;
+      o.epoch = e;
+      o.x = Axis{-1, 1, s.landscape_points};
+      o.y = Axis{-1, 1, s.landscape_points};
+      o.grid.samples = s.landscape_samples;
+      o.grid.log = s.log;
+      o.device = s.device;
+      l.landscape = landscape_of_run(run, o, l.directory);
+      l.roughness = landscape_roughness(l.landscape.grid);
+      write_landscape(l.landscape, l.roughness, l.directory, output);
+      r.landscapes.push_back(std::move(l));
+    });
+  }
+
+  SimplifiedModelOptions m;
+  m.sgd.steps = s.toy_steps;
+  m.sgd.repeats = s.toy_repeats;
+  m.log = s.log;
+  r.simplified = stages.run("simplified model", [&] {
+    auto result = run_simplified_model(m);
+    write_simplified_model(result, dir / "simplified_model", output);
+    return result;
+  });
+  return r;
+}
+
+std::vector<SweepRow> run_sweep(const ReproductionOptions& s, const fs::path& dir) {
+  s.validate();
+  struct Config {
+    std::string group, model;
+    std::int64_t batch;
+    double lr;
+  };
+  std::vector<Config> configs;
+  for (const char* m : {"resnet14", "resnet20", "resnet56", "resnet14_noshort", "resnet20_noshort", "resnet56_noshort"}) {
+    configs.push_back({"depth", m, 1024, 0.1});
+  }
+  for (double lr : {0.001, 0.01, 0.05, 0.1, 0.15, 0.3, 0.5}) configs.push_back({"lr", "resnet14", 128, lr});
+  for (std::int64_t b : {128, 512, 1024}) configs.push_back({"batch", "resnet14", b, 0.1});
+  const DataSplit data = load_dataset(s.dataset, s.data_dir);
+  fs::create_directories(dir);
+  std::vector<std::pair<std::string, double>> times;
+  Stages stages(s.log, times);
+  std::vector<SweepRow> rows;
+  for (const auto& c : configs) {
+    const std::string name = fmt::format("{}_bs{}_lr{:g}", c.model, c.batch, c.lr);
+    auto o = trainer_options(s, c.model, c.batch, c.lr, s.augment, s.limit_train, dir / "runs");
+    o.epochs = s.epochs;
+    o.plots = false;
+    o.log = nullptr;  // the stage headers only
+    const auto a = train_and_analyse(stages, " " + name, o, data, s.part_length, dir / "analysis" / name,
+                                     OutputOptions{false, s.log}, nullptr, name);
+    rows.push_back(sweep_row(c.group, c.model, c.batch, c.lr, a.parts));
+  }
+  write_sweep(rows, dir);
+  return rows;
+}
+
+}  // namespace anodiff

@@ -1,0 +1,85 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "anodiff/csv.hpp"
+#include "anodiff/error.hpp"
+#include "anodiff/landscape_grid.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "test_helpers.hpp"
+
+using namespace anodiff;
+using anodiff::test::TempDir;
+
+namespace {
+void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out << bytes;
+}
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("CsvTable: what CsvWriter writes reads back, by column name", "[csv]") {
+  TempDir dir;
+  {
+    CsvWriter w(dir.path / "t.csv", "step,loss,name");
+    w.row("{},{},{}", 1, 0.5, "a");
+    w.row("{},{},{}", 2, csv_number(NAN), "b");
+    w.raw("");  // a blank line (gnuplot's block separator) is skipped
+    w.row("{},{},{}", 3, 0.25, "c");
+  }
+  const auto t = CsvTable::read(dir.path / "t.csv");
+  REQUIRE(t.rows() == 3);
+  CHECK(t.names() == std::vector<std::string>{"step", "loss", "name"});
+  CHECK(t.number(2, "step") == 3);
+  CHECK(std::isnan(t.number(1, "loss")));
+  CHECK(t.text(2, "name") == "c");
+  CHECK(t.has("loss"));
+  CHECK_FALSE(t.has("lr"));
+  CHECK_THAT(message_of([&] { (void)t.column("lr"); }), Catch::Contains("expected a column 'lr'"));
+  CHECK_THAT(message_of([&] { (void)t.number(0, "name"); }),
+             Catch::Contains("t.csv:2: column 'name': expected a number, found 'a'"));
+}
+
+TEST_CASE("CsvTable: CRLF line ends and a UTF-8 byte-order mark, as Python and spreadsheets write", "[csv]") {
+  TempDir dir;
+  write_bytes(dir.path / "steps.csv", "\xEF\xBB\xBFstep,epoch,loss\r\n0,0,\r\n1,1,2.5\r\n");
+  const auto t = CsvTable::read(dir.path / "steps.csv");
+  REQUIRE(t.rows() == 2);
+  CHECK(t.names().front() == "step");
+  CHECK(t.number(1, "loss") == 2.5);
+  CHECK(std::isnan(t.number(0, "loss")));
+  const auto steps = StepTable::read_csv(dir.path / "steps.csv");
+  REQUIRE(steps.column("loss") != nullptr);
+  CHECK(steps.column("loss")->at(1) == 2.5);
+}
+
+TEST_CASE("CsvTable: bad files are refused with the file, line and what was found", "[csv]") {
+  TempDir dir;
+  CHECK_THAT(message_of([&] { (void)CsvTable::read(dir.path / "missing.csv"); }), Catch::Contains("missing.csv: cannot open"));
+  write_bytes(dir.path / "empty.csv", "");
+  CHECK_THAT(message_of([&] { (void)CsvTable::read(dir.path / "empty.csv"); }), Catch::Contains("found an empty file"));
+  write_bytes(dir.path / "short.csv", "a,b\n1,2\n3\n");
+  CHECK_THAT(message_of([&] { (void)CsvTable::read(dir.path / "short.csv"); }),
+             Catch::Contains("short.csv:3: expected 2 fields, found 1"));
+}
+
+TEST_CASE("CsvTable: a torn last line (a writer killed mid-line) is left out on request", "[csv]") {
+  TempDir dir;
+  write_bytes(dir.path / "surface.csv", "i,j,x,y,loss,accuracy\n0,0,-1,0,2.5,0.5\n1,0,1,0,2.5,0.");
+  CHECK(CsvTable::read(dir.path / "surface.csv", true).rows() == 1);
+  CHECK(CsvTable::read(dir.path / "surface.csv").rows() == 2);
+  // The landscape reader merges the complete points only.
+  const auto g = read_landscape(dir.path, Axis{-1, 1, 2}, Axis{0, 0, 1});
+  CHECK(g.evaluated() == 1);
+  CHECK(g.loss[0] == 2.5);
+  CHECK(std::isnan(g.loss[1]));
+}

@@ -1,0 +1,215 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "anodiff/csv.hpp"
+#include "anodiff/landscape_2d.hpp"
+#include "anodiff/output.hpp"
+#include "anodiff/simplified_model.hpp"
+#include "test_helpers.hpp"
+
+using namespace anodiff;
+
+namespace {
+
+// A run small enough for a unit test: three landscapes of 33^2 heights, 4 walkers of 120 steps on a 65^2 grid.
+SimplifiedModelOptions tiny() {
+  SimplifiedModelOptions o;
+  o.n = 5;
+  o.grid = 65;
+  o.sgd.steps = 120;
+  o.sgd.repeats = 4;
+  o.sgd.seed = 3;
+  return o;
+}
+
+// Equal element by element, NaN equal to NaN.
+bool same(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  }
+  return true;
+}
+bool same(double a, double b) { return same(std::vector<double>{a}, std::vector<double>{b}); }
+
+}  // namespace
+
+TEST_CASE("simplified model: the typed result equals the direct calls", "[simplified][toy]") {
+  auto options = tiny();
+  std::vector<std::string> lines;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const auto result = run_simplified_model(options);
+  REQUIRE(result.landscapes.size() == 3);
+  CHECK(!result.options.log);
+  CHECK(result.options.grid == 65);
+  const Surface fractal = diamond_square(5, 3.0, 3);
+  const std::vector<Surface> heights = {fractal, cone_surface(33), shuffled_surface(fractal, 8.0, 0.7, 4)};
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& r = result.landscapes[k];
+    CHECK(r.kind == options.landscapes[k]);
+    CHECK(r.heights.z == heights[k].z);
+    const auto landscape = Landscape2D::from_heights(heights[k], 65);
+    CHECK(r.loss.z == landscape.surface().z);
+    const auto walks = run_toy_sgd(landscape, options.sgd);
+    REQUIRE(r.walks.paths.size() == 4);
+    REQUIRE(r.walker_msd.size() == 4);
+    REQUIRE(r.walker_beta.size() == 4);
+    std::size_t positive_steps = 0;
+    for (std::size_t w = 0; w < 4; ++w) {
+      REQUIRE(r.walks.paths[w].size() == 121);
+      for (std::size_t t = 0; t <= 120; t += 20) CHECK(r.walks.paths[w].snapshot(t) == walks.paths[w].snapshot(t));
+      const auto curve = msd(walks.paths[w]).front();
+      CHECK(r.walker_msd[w].msd == curve.msd);
+      CHECK(same(r.walker_beta[w].beta, local_exponent(curve, 20).beta));
+      for (std::size_t t = 1; t <= 120; ++t) {
+        const auto p = walks.paths[w].snapshot(t), q = walks.paths[w].snapshot(t - 1);
+        positive_steps += std::hypot(p[0] - q[0], p[1] - q[1]) > 0;
+      }
+    }
+    // The mean MSD over walkers is ensemble_msd of the paths, and the fits are those of its curves.
+    const auto ensemble = ensemble_msd(walks.paths).front();
+    CHECK(r.ensemble.time_averaged_msd == ensemble.time_averaged_msd);
+    CHECK(r.ensemble.ensemble_msd == ensemble.ensemble_msd);
+    const std::vector<double> lags(ensemble.lag.begin(), ensemble.lag.end());
+    const auto fit = fit_crossover(lags, ensemble.time_averaged_msd);
+    CHECK(same(r.fit.early_exponent, fit.early_exponent));
+    CHECK(same(r.fit.crossover, fit.crossover));
+    CHECK(same(r.from_start.late_exponent, fit_crossover(lags, ensemble.ensemble_msd).late_exponent));
+    CHECK(same(r.short_lags.exponent, fit_power_law(lags, ensemble.time_averaged_msd, 1, 20).exponent));
+    CHECK(same(r.hurst.hurst, hurst_exponent(structure_function(landscape.surface(), 2, 16), 1, 16).hurst));
+    // The walkers one by one, and the distribution of each measure over them.
+    const auto walkers = analyse_walkers(walks, options.sgd, options.analysis);
+    REQUIRE(r.walkers.size() == 4);
+    std::size_t pinned = 0, skipped = 0;
+    for (std::size_t w = 0; w < 4; ++w) {
+      CHECK(same(r.walkers[w].whole_exponent, walkers[w].whole_exponent));
+      CHECK(r.walkers[w].trap_step == walkers[w].trap_step);
+      pinned += walkers[w].pinned;
+      skipped += walkers[w].skipped;
+    }
+    CHECK(r.pinned_walkers == pinned);
+    CHECK(r.skipped_steps == skipped);
+    CHECK(r.skipped_share == double(skipped) / 480.0);
+    for (const auto m : kWalkerMeasures) {
+      std::vector<double> values;
+      for (const auto& w : walkers) values.push_back(walker_exponent(w, m));
+      const auto e = exponent_distribution(values);
+      CHECK(r.exponent(m).walkers == e.walkers);
+      CHECK(same(r.exponent(m).median, e.median));
+    }
+    // The step-length histogram counts every positive step once; the density integrates to that share.
+    const auto& h = r.step_lengths;
+    CHECK(h.steps == 480);
+    REQUIRE(h.count.size() == 30);
+    std::size_t counted = 0;
+    double mass = 0;
+    for (std::size_t b = 0; b < 30; ++b) {
+      CHECK(h.lo[b] < h.hi[b]);
+      counted += h.count[b];
+      mass += h.density[b] * (h.hi[b] - h.lo[b]);
+    }
+    CHECK(counted == positive_steps);
+    CHECK(mass == Approx(double(positive_steps) / 480.0));
+  }
+  // Progress through the LogSink, nothing else.
+  REQUIRE(!lines.empty());
+  CHECK(lines.front().find("simplified model (fractal)") != std::string::npos);
+}
+
+TEST_CASE("simplified model: validate() refuses each bad value before any work", "[simplified][errors]") {
+  CHECK_NOTHROW(tiny().validate());
+  CHECK_NOTHROW(SimplifiedModelOptions{}.validate());
+  struct Bad {
+    const char* message;
+    void (*spoil)(SimplifiedModelOptions&);
+  };
+  const Bad bad[] = {
+      {"landscapes must name at least one", [](SimplifiedModelOptions& o) { o.landscapes.clear(); }},
+      {"landscapes lists convex twice",
+       [](SimplifiedModelOptions& o) { o.landscapes = {LandscapeKind::convex, LandscapeKind::convex}; }},
+      {"sgd.eta must be finite and >= 0, got -1", [](SimplifiedModelOptions& o) { o.sgd.eta = -1; }},
+      {"sgd.eta must be finite and >= 0, got nan",
+       [](SimplifiedModelOptions& o) { o.sgd.eta = std::numeric_limits<double>::quiet_NaN(); }},
+      {"sgd.sigma must be finite and >= 0, got -0.5", [](SimplifiedModelOptions& o) { o.sgd.sigma = -0.5; }},
+      {"sgd.steps must be at least 1, got 0", [](SimplifiedModelOptions& o) { o.sgd.steps = 0; }},
+      {"sgd.repeats must be at least 2", [](SimplifiedModelOptions& o) { o.sgd.repeats = 1; }},
+      {"must lie in [-1, 1]^2, got (2, 0)",
+       [](SimplifiedModelOptions& o) { o.sgd.fixed_start = true, o.sgd.start_x = 2; }},
+      {"needs 1 <= lo < hi, got 0.5:20", [](SimplifiedModelOptions& o) { o.analysis.band_lo = 0.5; }},
+      {"needs 1 <= lo < hi, got 20:20", [](SimplifiedModelOptions& o) { o.analysis.band_lo = 20; }},
+      {"analysis.trap_radius must be positive, got 0", [](SimplifiedModelOptions& o) { o.analysis.trap_radius = 0; }},
+      {"analysis.pin_sigmas must be finite and >= 0, got -1",
+       [](SimplifiedModelOptions& o) { o.analysis.pin_sigmas = -1; }},
+      {"analysis.r1_x and analysis.r1_y must be finite",
+       [](SimplifiedModelOptions& o) { o.analysis.r1_x = std::numeric_limits<double>::infinity(); }},
+      {"n must lie in 1..13, got 0", [](SimplifiedModelOptions& o) { o.n = 0; }},
+      {"n must lie in 1..13, got 20", [](SimplifiedModelOptions& o) { o.n = 20; }},
+      {"grid must be at least 3, got 2", [](SimplifiedModelOptions& o) { o.grid = 2; }},
+      {"window must be at least 1, got 0", [](SimplifiedModelOptions& o) { o.window = 0; }},
+      {"histogram_bins must be at least 1, got 0", [](SimplifiedModelOptions& o) { o.histogram_bins = 0; }},
+  };
+  for (const auto& b : bad) {
+    INFO(b.message);
+    auto o = tiny();
+    b.spoil(o);
+    CHECK_THROWS_AS(o.validate(), std::invalid_argument);
+    CHECK_THROWS_WITH(o.validate(), Catch::StartsWith("SimplifiedModelOptions: ") && Catch::Contains(b.message));
+    // run_simplified_model refuses too, before building a landscape (which would log "landscape built").
+    std::size_t logged = 0;
+    o.log = [&](const std::string&) { ++logged; };
+    CHECK_THROWS_WITH(run_simplified_model(o), Catch::Contains(b.message));
+    CHECK(logged == 0);
+  }
+}
+
+TEST_CASE("simplified model: write_simplified_model writes every file, simplified_model_table both tables",
+          "[simplified]") {
+  namespace fs = std::filesystem;
+  auto options = tiny();
+  options.landscapes = {LandscapeKind::fractal, LandscapeKind::random};
+  const auto result = run_simplified_model(options);
+  test::TempDir dir;
+  write_simplified_model(result, dir.path, {false, {}});
+  CHECK(!fs::exists(dir / "convex"));
+  CHECK(!fs::exists(dir / "walker_exponents.png"));
+  for (const char* kind : {"fractal", "random"}) {
+    INFO(kind);
+    const fs::path d = dir / kind;
+    for (const char* file : {"heights.npy", "landscape.csv", "paths.csv", "msd.csv", "local_exponent.csv",
+                             "walkers.csv", "msd_mean.csv", "fit.csv", "step_length_histogram.csv"}) {
+      CHECK(fs::exists(d / file));
+    }
+    CHECK(!fs::exists(d / "msd.png"));
+    CHECK(CsvTable::read(d / "paths.csv").rows() == 4 * 121);
+    CHECK(CsvTable::read(d / "msd.csv").rows() == 4 * 120);
+    CHECK(CsvTable::read(d / "walkers.csv").rows() == 4);
+    CHECK(CsvTable::read(d / "step_length_histogram.csv").rows() == 30);
+    const auto fit = CsvTable::read(d / "fit.csv");
+    REQUIRE(fit.rows() == 1);
+    CHECK(fit.text(0, "landscape") == kind);
+    const auto mean = CsvTable::read(d / "msd_mean.csv");
+    const auto& r = result.landscapes[std::string(kind) == "fractal" ? 0 : 1];
+    REQUIRE(mean.rows() == r.ensemble.lag.size());
+    CHECK(mean.text(7, "time_averaged_msd") == csv_number(r.ensemble.time_averaged_msd[7]));
+  }
+  const auto w = CsvTable::read(dir / "walker_exponents.csv");
+  REQUIRE(w.rows() == 2 * kWalkerMeasures.size());
+  CHECK(w.text(0, "landscape") == "fractal");
+  CHECK(w.text(0, "measure") == "whole_path");
+  CHECK(w.text(7, "landscape") == "random");
+  CHECK(w.text(7, "measure") == "study_r1_segment");
+  CHECK(w.text(1, "walkers") == std::to_string(result.landscapes[0].exponent(WalkerMeasure::before_trapping).walkers));
+
+  const std::string table = simplified_model_table(result);
+  CHECK(table.find("two-regime fits") != std::string::npos);
+  CHECK(table.find("per walker, exponent of the MSD over lags 1-20") != std::string::npos);
+  CHECK(table.find("\nfractal ") != std::string::npos);
+  CHECK(table.find("\nrandom ") != std::string::npos);
+  CHECK(table.find("\nconvex ") == std::string::npos);
+}
