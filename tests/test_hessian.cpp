@@ -279,7 +279,8 @@ CATCH_TEST_CASE("Hessian along a run: the epoch list, the checkpoints it picks a
   CATCH_CHECK(hessian_epochs(run, o) == std::vector<std::int64_t>{5, 1});
   o.epochs = {9};
   CATCH_CHECK_THROWS_AS((void)hessian_epochs(run, o), InputError);
-  CATCH_CHECK_THROWS_AS((void)hessian_epochs(run / "none", HessianRunOptions{}), InputError);
+  const HessianRunOptions defaults;
+  CATCH_CHECK_THROWS_AS((void)hessian_epochs(run / "none", defaults), InputError);
   // validate() names the option and its value.
   auto invalid = [](auto change, const std::string& message) {
     HessianRunOptions v;

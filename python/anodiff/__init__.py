@@ -1,0 +1,20 @@
+"""anodiff: anomalous diffusion of SGD, from Python.
+
+The analyses are the C++ library anodiff::core (compiled module ``anodiff._anodiff``, no LibTorch inside): numpy
+arrays in (float32/float64, read in place) and out, the GIL released while they compute. ``anodiff.Recorder``
+records a PyTorch training loop in anodiff's trajectory format (torch is imported only when it is used).
+
+    import anodiff
+    t = anodiff.load_trajectory("runs/mine/trajectory")     # memory-mapped; t.positions is a numpy view
+    c = anodiff.msd(t, part_length=1000, part=0)            # c.lag, c.msd: numpy arrays
+    fit = anodiff.fit_crossover(c)                          # early/late exponents, tau0
+    parts = anodiff.post_analysis(t, part_length=1000)      # everything anodiff-post-analysis computes
+
+Errors: TypeError (wrong dtype), ValueError (wrong shape, NaN weights, a malformed file), OSError / FileNotFoundError
+(a missing file, a failed write), each with the library's message. docs/python.md has the guide.
+"""
+from ._anodiff import *  # noqa: F401,F403
+from ._anodiff import __doc__ as _native_doc  # noqa: F401
+from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
+
+__version__ = "0.1.0"
