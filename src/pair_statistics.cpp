@@ -232,36 +232,35 @@ BinnedCurve msl_vs_distance(const PairDistances& distances, const std::vector<do
   if (loss.size() != n) {
     throw std::invalid_argument(fmt::format("msl_vs_distance: {} loss values for {} snapshots", loss.size(), n));
   }
+  // Every pair (i < j) with two losses (and a positive distance for log bins): f(distance, loss difference).
+  auto for_each_pair = [&](auto&& f) {
+    for (std::size_t j = 1; j < n; ++j) {
+      if (std::isnan(loss[j])) continue;
+      for (std::size_t i = 0; i < j; ++i) {
+        if (std::isnan(loss[i])) continue;
+        const double r = std::sqrt(distances(i, j));
+        if (binning == Binning::logarithmic && !(r > 0)) continue;
+        f(r, loss[j] - loss[i]);
+      }
+    }
+  };
   double lo = std::numeric_limits<double>::infinity();
   double hi = 0.0;
-  for (std::size_t j = 1; j < n; ++j) {
-    if (std::isnan(loss[j])) continue;
-    for (std::size_t i = 0; i < j; ++i) {
-      if (std::isnan(loss[i])) continue;
-      const double r = std::sqrt(distances(i, j));
-      if (binning == Binning::logarithmic && !(r > 0)) continue;
-      lo = std::min(lo, r);
-      hi = std::max(hi, r);
-    }
-  }
+  for_each_pair([&](double r, double) {
+    lo = std::min(lo, r);
+    hi = std::max(hi, r);
+  });
   if (!(lo < std::numeric_limits<double>::infinity())) {
     return make_binned(bin_edges(1.0, 2.0, bins, binning));  // no pair with two losses
   }
   const auto edges = bin_edges(lo, hi, bins, binning);
   BinnedCurve c = make_binned(edges);
-  for (std::size_t j = 1; j < n; ++j) {
-    if (std::isnan(loss[j])) continue;
-    for (std::size_t i = 0; i < j; ++i) {
-      if (std::isnan(loss[i])) continue;
-      const double r = std::sqrt(distances(i, j));
-      if (binning == Binning::logarithmic && !(r > 0)) continue;
-      const std::size_t b = bin_of(edges, r);
-      const double dl = loss[j] - loss[i];
-      c.x[b] += r;
-      c.mean[b] += dl * dl;
-      ++c.count[b];
-    }
-  }
+  for_each_pair([&](double r, double dl) {
+    const std::size_t b = bin_of(edges, r);
+    c.x[b] += r;
+    c.mean[b] += dl * dl;
+    ++c.count[b];
+  });
   finish_binned(c);
   return c;
 }

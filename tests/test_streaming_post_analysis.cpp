@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "anodiff/streaming_post_analysis.hpp"
 #include "anodiff/post_analysis.hpp"
@@ -23,7 +28,7 @@ TEST_CASE("StreamingPostAnalysis: snapshots streamed one at a time give the batc
     stream.add(wf.data(), loss[s]);
     CHECK(stream.parts().size() == (s + 1) / 200);  // each part analysed as soon as it is complete
   }
-  stream.finish();
+  CHECK(stream.finish() == 50);  // 650 = 3 parts of 200 and 50 snapshots left out
   REQUIRE(batch.size() == 3);
   REQUIRE(stream.parts().size() == 3);
   for (std::size_t p = 0; p < 3; ++p) {
@@ -55,4 +60,27 @@ TEST_CASE("StreamingPostAnalysis: without a part length everything is one part a
   REQUIRE(stream.parts().size() == 1);
   CHECK(stream.parts()[0].msd.lag.size() == 49);
   CHECK_THROWS_AS(StreamingPostAnalysis(0), std::invalid_argument);
+}
+
+TEST_CASE("post_analysis: silent without a LogSink; progress and notes go to the one it is given", "[msd][log]") {
+  const auto t = synthetic::demo(650, 40, 1);
+  PostAnalysisOptions o;
+  o.part_length = 200;
+  // Nothing on stderr without a sink: stderr is redirected to a file for the call.
+  std::fflush(stderr);
+  FILE* capture = std::tmpfile();
+  const int saved = ::dup(2);
+  ::dup2(::fileno(capture), 2);
+  (void)post_analysis(t, o);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  CHECK(std::ftell(capture) == 0);
+  std::fclose(capture);
+  std::vector<std::string> lines;
+  o.log = [&](const std::string& line) { lines.push_back(line); };
+  (void)post_analysis(t, o);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.front().find("the last 50 snapshots") != std::string::npos);
+  CHECK(lines.back().find("post-analysis (parts): 3/3") != std::string::npos);
 }

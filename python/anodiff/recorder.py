@@ -1,10 +1,577 @@
-"""anodiff.Recorder (placeholder while the module is built)."""
+"""anodiff.Recorder: records a PyTorch training loop in anodiff's trajectory format (docs/formats.md, docs/python.md).
 
-class Recorder:  # pragma: no cover
-    pass
+Pure Python over the user's own torch, imported when a Recorder is made. The files are the C++ Trainer's, byte for
+byte in layout: ``chunk_NNNNNN.npy`` (float32 rows, chunk 0 = the initial weights, then one per epoch),
+``steps.csv`` (``step,epoch,loss`` and the extra columns), ``layout.csv``; each written durably (a temporary name of
+this process's own that no reader takes for a chunk, fsync, rename, fsync of the directory), ``steps.csv`` before
+each chunk. A ``recorder_checkpoint.pt`` after each epoch (model, optimizer, random states) lets a killed run resume
+from its last complete chunk, as anodiff-train does from its last checkpoint.
+"""
+import io
+import math
+import os
+import queue
+import random
+import re
+import threading
+import warnings
 
-def flat_parameters(model):  # pragma: no cover
-    raise NotImplementedError
+import numpy as np
 
-def parameter_layout(model):  # pragma: no cover
-    raise NotImplementedError
+__all__ = ["Recorder", "flat_parameters", "parameter_layout"]
+
+CHECKPOINT = "recorder_checkpoint.pt"
+_CHUNK = re.compile(r"chunk_[0-9]{6,}\.npy")
+_BASE_COLUMNS = ("step", "epoch", "loss")
+
+
+# ---------------------------------------------------------------------------------------------------- files
+def _npy_header(shape, descr="<f4"):
+    """The .npy preamble the C++ library writes (src/detail/npy.cpp): version 1.0 (2.0 if it does not fit), the
+    dictionary padded with spaces and a newline to a multiple of 64 bytes."""
+    dims = ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "")
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, dims)
+    v1 = len(d) + 1 + 10 < 65536
+    prefix = 10 if v1 else 12
+    pad = (64 - (prefix + len(d) + 1) % 64) % 64
+    d = (d + " " * pad + "\n").encode("latin1")
+    n = len(d)
+    size = n.to_bytes(2, "little") if v1 else n.to_bytes(4, "little")
+    return b"\x93NUMPY" + bytes([1 if v1 else 2, 0]) + size + d
+
+
+def _fsync_directory(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path, parts, hook=None):
+    """Writes the bytes-like `parts` to `path`: to ``path.PID.tmp``, fsync, rename, fsync of the directory (as the
+    C++ library), so that a reader never sees a partial file. `hook(stage)` is a test seam."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        for part in parts:
+            view = memoryview(part).cast("B")
+            while view:
+                view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if hook:
+        hook("written")
+    os.replace(tmp, path)
+    _fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def _number(v):
+    """A steps.csv field as the C++ StepTable writes it: empty for NaN, whole numbers without a decimal point, else
+    9 significant digits."""
+    v = float(v)
+    if math.isnan(v):
+        return ""
+    if v == math.floor(v) and abs(v) < 1e15:
+        return str(int(v))
+    return format(v, ".9g")
+
+
+def _read_steps(path):
+    """steps.csv as (names, rows of floats); CRLF line ends and a UTF-8 BOM accepted, as the C++ reader does."""
+    import csv
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        lines = [r for r in csv.reader(f) if r]
+    if not lines:
+        raise ValueError(f"{path}: empty file, expected a header line")
+    names, rows = lines[0], []
+    for i, r in enumerate(lines[1:], start=2):
+        if len(r) != len(names):
+            raise ValueError(f"{path}:{i}: expected {len(names)} fields, found {len(r)}")
+        try:
+            rows.append([float(x) if x != "" else math.nan for x in r])
+        except ValueError:
+            raise ValueError(f"{path}:{i}: expected numbers, found {r}") from None
+    return names, rows
+
+
+class _Writer:
+    """A trajectory directory being appended to (the C++ TrajectoryWriter's rules): complete chunks are kept on
+    opening, leftover temporary files removed; commit() writes steps.csv, then the pending rows as the next chunk."""
+
+    def __init__(self, directory, dimension, columns, hook=None):
+        self.directory, self.dimension, self.columns, self.hook = directory, dimension, list(columns), hook
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".tmp"):
+                os.remove(os.path.join(directory, name))  # a write that never completed
+        self.ends = []
+        for name in sorted(n for n in os.listdir(directory) if _CHUNK.fullmatch(n)):
+            a = np.load(os.path.join(directory, name), mmap_mode="r")
+            if a.ndim != 2 or a.shape[1] != dimension:
+                raise ValueError(f"{os.path.join(directory, name)}: expected a chunk of {dimension} parameters per "
+                                 f"snapshot, found shape {a.shape}")
+            self.ends.append((self.ends[-1] if self.ends else 0) + a.shape[0])
+            del a
+        self.rows = []
+        csv_path = os.path.join(directory, "steps.csv")
+        if os.path.exists(csv_path):
+            names, rows = _read_steps(csv_path)
+            if names != self.columns:
+                raise ValueError(f"{csv_path}: expected the columns {','.join(self.columns)}, found {','.join(names)}")
+            if len(rows) < self.committed:
+                raise ValueError(f"{csv_path}: expected at least {self.committed} rows (one per recorded snapshot), "
+                                 f"found {len(rows)}")
+            self.rows = rows[:self.committed]
+        elif self.committed > 0:
+            raise ValueError(f"{csv_path}: missing, but {self.committed} snapshots are recorded beside it")
+        self.pending = []  # float32 arrays, one row each (or blocks of rows)
+        self.pending_rows = 0
+
+    @property
+    def committed(self):
+        return self.ends[-1] if self.ends else 0
+
+    def append(self, row, values):
+        self.pending.append(row)
+        self.pending_rows += 1 if row.ndim == 1 else row.shape[0]
+        self.rows.append(values)
+
+    def _write_steps(self):
+        text = ",".join(self.columns) + "\n" + "".join(",".join(_number(v) for v in r) + "\n" for r in self.rows)
+        write_durably(os.path.join(self.directory, "steps.csv"), [text.encode()])
+
+    def commit(self):
+        if self.pending_rows == 0:
+            return
+        self._write_steps()
+        chunk = os.path.join(self.directory, "chunk_%06d.npy" % len(self.ends))
+        write_durably(chunk, [_npy_header((self.pending_rows, self.dimension))] + self.pending, self.hook)
+        self.ends.append(self.committed + self.pending_rows)
+        self.pending, self.pending_rows = [], 0
+
+    def truncate(self, snapshots):
+        if snapshots > self.committed or (snapshots != 0 and snapshots not in self.ends):
+            raise ValueError(f"{self.directory}: cannot resume at snapshot {snapshots}: not a chunk boundary "
+                             f"(chunks end at {self.ends})")
+        self.pending, self.pending_rows = [], 0
+        while self.committed > snapshots:
+            os.remove(os.path.join(self.directory, "chunk_%06d.npy" % (len(self.ends) - 1)))
+            self.ends.pop()
+        self.rows = self.rows[:self.committed]
+        self._write_steps()
+
+
+# ---------------------------------------------------------------------------------------------------- layout
+def _named_parameters(model):
+    if hasattr(model, "named_parameters"):
+        return list(model.named_parameters())
+    return [("param_%d" % i, p) for i, p in enumerate(model)]
+
+
+def _scale_invariant_modules(model):
+    """Modules whose output goes straight into a BatchNorm (and nowhere else), found by tracing the model with
+    torch.fx: rescaling their parameters together leaves the loss unchanged. {} if the model cannot be traced."""
+    import torch
+    from torch import nn
+    try:
+        import torch.fx
+        graph = torch.fx.symbolic_trace(model)
+    except Exception as e:  # dynamic control flow, unsupported ops
+        warnings.warn(f"anodiff.parameter_layout: cannot trace the model with torch.fx ({type(e).__name__}); "
+                      "no scale-invariant groups in layout.csv (pass groups=...)")
+        return set()
+    modules = dict(graph.named_modules())
+    found = set()
+    for node in graph.graph.nodes:
+        if node.op != "call_module" or not isinstance(modules.get(node.target), nn.modules.batchnorm._BatchNorm):
+            continue
+        src = node.args[0] if node.args else None
+        if (isinstance(src, torch.fx.Node) and src.op == "call_module" and len(src.users) == 1
+                and isinstance(modules.get(src.target), (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))):
+            found.add(src.target)
+    return found
+
+
+def parameter_layout(model, groups="auto"):
+    """The layout of the flattened parameter vector of `model` (names, shapes, offsets in the order of
+    model.named_parameters(), which is the order of the recorded coordinates) as rows of layout.csv:
+    a list of (name, offset, size, shape, group).
+
+    groups: "auto" (a convolution or linear layer that feeds only a BatchNorm is a scale-invariant group, found with
+    torch.fx; as anodiff-train's ResNets and VGG-9), None (no groups), or a dict {module or parameter name: group}.
+    """
+    params = _named_parameters(model)
+    if groups == "auto":
+        invariant = _scale_invariant_modules(model) if hasattr(model, "named_parameters") else set()
+        mapping, numbers = {}, {}
+        for name, _ in params:
+            module = name.rpartition(".")[0]
+            if module in invariant:
+                mapping[name] = numbers.setdefault(module, len(numbers))
+    elif groups is None:
+        mapping = {}
+    else:
+        mapping = {}
+        for name, _ in params:
+            module = name.rpartition(".")[0]
+            g = groups.get(name, groups.get(module, -1))
+            if g >= 0:
+                mapping[name] = int(g)
+    rows, offset = [], 0
+    for name, p in params:
+        rows.append((name, offset, p.numel(), tuple(p.shape), mapping.get(name, -1)))
+        offset += p.numel()
+    return rows
+
+
+def _layout_csv(rows):
+    return "name,offset,size,shape,group\n" + "".join(
+        "%s,%d,%d,%s,%d\n" % (n, o, s, "x".join(str(d) for d in shape), g) for n, o, s, shape, g in rows)
+
+
+def flat_parameters(model):
+    """The parameters of `model` (or an iterable of tensors) as one float32 numpy vector, in recording order."""
+    import torch
+    with torch.no_grad():
+        return torch.cat([p.detach().reshape(-1).float().cpu() for _, p in _named_parameters(model)]).numpy()
+
+
+# ---------------------------------------------------------------------------------------------------- recorder
+class Recorder:
+    """Records the weights of a PyTorch model after every optimiser step, in anodiff's trajectory format.
+
+        rec = anodiff.Recorder(model, "runs/mine/trajectory")   # snapshot 0 = the initial weights
+        ...; optimizer.step(); rec.step(loss)                   # after every optimiser step
+        rec.close()                                             # or: with anodiff.Recorder(...) as rec
+
+    Then ``anodiff.post_analysis("runs/mine/trajectory", part_length=1000)`` or anodiff-post-analysis.
+
+    Each step's weights are copied once (on a GPU: concatenated on the device, copied into pinned memory on a side
+    stream) and handed to a worker thread that keeps them, applies the projection and writes the chunks, so the
+    training loop does not wait for the disk. A chunk is written at each end_epoch(), every `chunk_steps` steps if
+    given, and when the pending rows exceed `max_chunk_bytes`; close() ends the epoch if it has steps (so a loop that
+    never calls end_epoch() is one epoch).
+
+    Resuming (same rule as anodiff-train): end_epoch() writes the chunk, then a checkpoint (model, optimizer, the
+    objects in `stateful`, torch's, numpy's and Python's random states). A Recorder opened on a directory that has
+    one loads it into the model and optimizer, drops every chunk past it, and continues: ``rec.epoch`` says how many
+    epochs are complete. A loop written as ``for epoch in range(rec.epoch + 1, epochs + 1)`` then records, after a
+    kill at any moment, the same trajectory as an uninterrupted run (given a deterministic loop).
+
+    model: an nn.Module (or an iterable of tensors). path: the trajectory directory.
+    optimizer: saved in and restored from the checkpoint. stateful: more objects with state_dict/load_state_dict
+      (an LR scheduler). columns: extra steps.csv columns after step,epoch,loss; "grad_norm" (the norm of all
+      gradients) and "lr" (the optimizer's first group) are filled in when step() is not given them.
+    projection: k > 0 also records the count sketch of the weights into `projection_path` (default: "projection"
+      beside `path`), identical to anodiff-train --project k --seed `seed` (anodiff.RandomProjection).
+    weights: False records the projection only. resume: False starts over, deleting the chunks there.
+    groups: scale-invariant groups of layout.csv (see parameter_layout). queue_size: steps in flight.
+    """
+
+    def __init__(self, model, path, *, optimizer=None, stateful=(), columns=(), chunk_steps=0,
+                 max_chunk_bytes=1 << 30, projection=0, seed=0, projection_path=None, weights=True, resume=True,
+                 groups="auto", queue_size=8):
+        import torch  # the user's own, imported only now
+        self._torch = torch
+        self.path = os.fspath(path)
+        self.model, self.optimizer, self.stateful = model, optimizer, list(stateful)
+        self._named = _named_parameters(model)
+        if not self._named:
+            raise ValueError("anodiff.Recorder: the model has no parameters")
+        self._params = [p for _, p in self._named]
+        self.dimension = sum(p.numel() for p in self._params)
+        self.columns = list(_BASE_COLUMNS) + [c for c in columns]
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"anodiff.Recorder: duplicate columns in {self.columns}")
+        self._extra = self.columns[3:]
+        if not weights and projection <= 0:
+            raise ValueError("anodiff.Recorder: weights=False needs a projection (projection=k)")
+        self.chunk_steps = int(chunk_steps)
+        self._max_rows = max(1, int(max_chunk_bytes) // (4 * self.dimension))
+        self._hook = None  # test seam: called with a stage name around chunk writes
+        self._writers, self._projected = [], []
+        if weights:
+            self._writers.append(_Writer(self.path, self.dimension, self.columns, self._call_hook))
+            self._projected.append(False)
+        self._sketch = None
+        if projection > 0:
+            from ._anodiff import RandomProjection
+            self._sketch = RandomProjection(self.dimension, int(projection), int(seed))
+            if projection_path is None:
+                projection_path = os.path.join(os.path.dirname(os.path.abspath(self.path)), "projection")
+            self.projection_path = os.fspath(projection_path)
+            self._writers.append(_Writer(self.projection_path, int(projection), self.columns, self._call_hook))
+            self._projected.append(True)
+        self._home = self._writers[0].directory
+        if weights:
+            write_durably(os.path.join(self.path, "layout.csv"), [_layout_csv(parameter_layout(model, groups)).encode()])
+
+        device = self._params[0].device
+        self._cuda = device.type == "cuda" and all(p.device == device for p in self._params)
+        self._error = None
+        self._queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        if self._cuda:
+            self._stream = torch.cuda.Stream(device=device)
+            self._slots = queue.Queue()
+            for _ in range(max(1, int(queue_size)) + 1):
+                self._slots.put((torch.empty(self.dimension, dtype=torch.float32, pin_memory=True),
+                                 torch.empty(len(self.columns), dtype=torch.float64, pin_memory=True)))
+
+        self.step_count, self.epoch, self.steps_in_epoch, self.resumed = 0, 0, 0, False
+        self._pending = 0
+        state = self._checkpoint_state() if resume else None
+        if state is not None:
+            self._restore(state)
+        else:
+            for w in self._writers:
+                w.truncate(0)
+        self._closed = False
+        self._worker = threading.Thread(target=self._work, name="anodiff.Recorder", daemon=True)
+        self._worker.start()
+        if state is None:
+            self._record([0.0, 0.0] + [math.nan] * (len(self.columns) - 2), auto=False)  # the initial weights
+            self._commit(checkpoint=True)
+
+    # ------------------------------------------------------------------ the training loop's side
+    def step(self, loss=None, **values):
+        """Records the weights after one optimiser step, with its mini-batch `loss` (a float or a tensor; a tensor
+        on the GPU is read without waiting for it) and the extra columns by name."""
+        self._check()
+        unknown = set(values) - set(self._extra)
+        if unknown:
+            raise TypeError(f"anodiff.Recorder.step: no column {sorted(unknown)} (columns: {self.columns})")
+        self.step_count += 1
+        self.steps_in_epoch += 1
+        row = [float(self.step_count), float(self.epoch + 1), math.nan if loss is None else loss]
+        row += [values.get(c, None) for c in self._extra]
+        self._record(row, auto=True)
+        self._pending += 1
+        if (self.chunk_steps and self._pending >= self.chunk_steps) or self._pending >= self._max_rows:
+            self._commit(checkpoint=False)
+
+    def end_epoch(self):
+        """Ends an epoch: its steps become a chunk, then a checkpoint is written (the resume point)."""
+        self._check()
+        self.epoch += 1
+        self.steps_in_epoch = 0
+        self._commit(checkpoint=True)
+
+    def flush(self):
+        """Waits until everything handed to the worker is on disk (raises the worker's error, if any)."""
+        self._queue.join()
+        self._raise_error()
+
+    def close(self):
+        """Ends the epoch if it has steps (end_epoch()), waits until everything is on disk, stops the worker."""
+        if self._closed:
+            return
+        try:
+            self._check()
+            if self.steps_in_epoch > 0:
+                self.end_epoch()
+        finally:
+            self._closed = True
+            self._queue.put(None)
+            self._worker.join()
+        self._raise_error()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.close()
+            return False
+        # The loop failed, perhaps between optimizer.step() and rec.step(): keep the rows, but no checkpoint (a
+        # resume goes back to the last end_epoch()).
+        if not self._closed:
+            self._closed = True
+            try:
+                if self._pending:
+                    self._queue.put(("commit", None))
+            finally:
+                self._queue.put(None)
+                self._worker.join()
+        return False
+
+    @property
+    def snapshots(self):
+        """Snapshots recorded so far (the initial weights and one per step)."""
+        return self.step_count + 1
+
+    # ------------------------------------------------------------------ internals
+    def _call_hook(self, stage):
+        if self._hook:
+            self._hook(stage)
+
+    def _raise_error(self):
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise e
+
+    def _check(self):
+        self._raise_error()
+        if getattr(self, "_closed", False):
+            raise ValueError("anodiff.Recorder: closed")
+
+    def _auto(self, name):
+        torch = self._torch
+        if name == "grad_norm":
+            grads = [p.grad.detach() for p in self._params if p.grad is not None]
+            if not grads:
+                return math.nan
+            with torch.no_grad():
+                if hasattr(torch, "_foreach_norm"):
+                    norms = torch._foreach_norm(grads)
+                else:
+                    norms = [torch.linalg.vector_norm(g) for g in grads]
+                return torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+        if name == "lr" and self.optimizer is not None:
+            return float(self.optimizer.param_groups[0]["lr"])
+        return math.nan
+
+    def _record(self, row, auto):
+        """Takes the snapshot now (the next optimizer.step() changes the weights) and queues it."""
+        torch = self._torch
+        if auto:
+            row = [self._auto(c) if v is None else v for c, v in zip(self.columns, row)]
+        row = [math.nan if v is None else v for v in row]
+        with torch.no_grad():
+            if not self._cuda:
+                flat = torch.cat([p.detach().reshape(-1).float() for p in self._params])
+                if flat.device.type != "cpu":
+                    flat = flat.cpu()
+                values = [float(v) for v in row]
+                self._queue.put(("row", flat, values))
+                return
+            # GPU: concatenate on the device, then copy to pinned memory on a side stream; the worker waits for it.
+            while True:  # a free pinned buffer (the worker returns them); never wait on a failed worker
+                try:
+                    weights, scalars = self._slots.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    self._raise_error()
+            current = torch.cuda.current_stream(self._params[0].device)
+            flat = torch.cat([p.detach().reshape(-1).float() for p in self._params])
+            tensors = [i for i, v in enumerate(row) if isinstance(v, torch.Tensor)]
+            small = None
+            if tensors:
+                small = torch.stack([row[i].detach().reshape(()).to(device=flat.device, dtype=torch.float64)
+                                     for i in tensors])
+            self._stream.wait_stream(current)
+            with torch.cuda.stream(self._stream):
+                weights.copy_(flat, non_blocking=True)
+                if small is not None:
+                    scalars[:len(tensors)].copy_(small, non_blocking=True)
+                event = torch.cuda.Event()
+                event.record(self._stream)
+            flat.record_stream(self._stream)
+            if small is not None:
+                small.record_stream(self._stream)
+            values = [math.nan if i in tensors else float(v) for i, v in enumerate(row)]
+            self._queue.put(("cuda", (weights, scalars, event, tensors), values))
+
+    def _commit(self, checkpoint):
+        """Queues the pending steps as a chunk, and with `checkpoint` the state to resume from after it."""
+        state = None
+        if checkpoint:
+            torch = self._torch
+            blob = io.BytesIO()
+            torch.save(self._state(), blob)  # now: the model and optimizer of this very step
+            state = blob.getvalue()
+        self._queue.put(("commit", state))
+        self._pending = 0
+
+    def _state(self):
+        torch = self._torch
+        s = {"format": 1, "snapshots": self.step_count + 1, "step": self.step_count, "epoch": self.epoch,
+             "steps_in_epoch": self.steps_in_epoch, "dimension": self.dimension, "columns": self.columns,
+             "model": self.model.state_dict() if hasattr(self.model, "state_dict") else
+             [p.detach().cpu() for p in self._params],
+             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+             "stateful": [o.state_dict() for o in self.stateful],
+             "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            s["cuda_rng"] = torch.cuda.get_rng_state_all()
+        return s
+
+    def _checkpoint_state(self):
+        path = os.path.join(self._home, CHECKPOINT)
+        if not os.path.exists(path) or all(w.committed == 0 for w in self._writers):
+            return None
+        torch = self._torch
+        state = torch.load(path, map_location="cpu")
+        if state.get("dimension") != self.dimension or state.get("columns") != self.columns:
+            raise ValueError(f"{path}: recorded {state.get('dimension')} parameters with columns "
+                             f"{state.get('columns')}, this Recorder has {self.dimension} with {self.columns}")
+        return state
+
+    def _restore(self, state):
+        torch = self._torch
+        n = state["snapshots"]
+        for w in self._writers:
+            if w.committed < n:
+                raise ValueError(f"{w.directory}: {w.committed} snapshots recorded, but the checkpoint "
+                                 f"({CHECKPOINT}) needs {n}")
+            w.truncate(n)
+        if hasattr(self.model, "load_state_dict"):
+            self.model.load_state_dict(state["model"])
+        else:
+            with torch.no_grad():
+                for p, v in zip(self._params, state["model"]):
+                    p.copy_(v)
+        if self.optimizer is not None and state["optimizer"] is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        for o, s in zip(self.stateful, state["stateful"]):
+            o.load_state_dict(s)
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        random.setstate(state["python_rng"])
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.step_count, self.epoch, self.steps_in_epoch = state["step"], state["epoch"], state["steps_in_epoch"]
+        self.resumed = True
+
+    def _work(self):
+        """The worker: keeps the rows, applies the projection, writes chunks and checkpoints, in queue order."""
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                kind, payload, *rest = item
+                if self._error is not None:  # after a failure: drain (the main thread raises it)
+                    if kind == "cuda":
+                        self._slots.put(payload[:2])
+                    continue
+                if kind == "row":
+                    self._append(payload.numpy(), rest[0])
+                elif kind == "cuda":
+                    weights, scalars, event, tensors = payload
+                    values = rest[0]
+                    event.synchronize()
+                    row = weights.numpy().copy()
+                    for j, i in enumerate(tensors):
+                        values[i] = float(scalars[j])
+                    self._slots.put((weights, scalars))
+                    self._append(row, values)
+                elif kind == "commit":
+                    for w in self._writers:
+                        w.commit()
+                    self._call_hook("committed")
+                    if payload is not None:
+                        write_durably(os.path.join(self._home, CHECKPOINT), [payload])
+                        self._call_hook("checkpoint")
+            except BaseException as e:  # noqa: B902 - handed to the training loop
+                self._error = e
+            finally:
+                self._queue.task_done()
+
+    def _append(self, row, values):
+        for w, projected in zip(self._writers, self._projected):
+            w.append(self._sketch.apply(row) if projected else row, values)

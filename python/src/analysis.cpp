@@ -347,6 +347,10 @@ void init_analysis(py::module_& m) {
       "fit_crossover",
       [](py::handle lag, py::object msd, py::object options, const py::kwargs& kw) {
         std::vector<double> l, y;
+        if (py::isinstance<CrossoverOptions>(msd)) {  // fit_crossover(curve, options)
+          options = msd;
+          msd = py::none();
+        }
         if (py::isinstance<MsdCurve>(lag)) {
           const auto& c = lag.cast<const MsdCurve&>();
           l.assign(c.lag.begin(), c.lag.end());

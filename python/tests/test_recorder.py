@@ -1,0 +1,131 @@
+"""anodiff.Recorder: the C++ trajectory format, durability, resume after SIGKILL, projection, layout, the programs."""
+import filecmp
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import anodiff
+from conftest import cpp_reference, program
+
+torch = pytest.importorskip("torch")
+HERE = os.path.dirname(os.path.abspath(__file__))
+EPOCHS = 4  # 10 steps an epoch: chunk 0 (the initial weights) + one chunk per epoch
+
+
+def run(path, kill=None):
+    args = [sys.executable, os.path.join(HERE, "recorder_run.py"), str(path), str(EPOCHS)] + ([kill] if kill else [])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run."""
+    root = tmp_path_factory.mktemp("uninterrupted")
+    r = run(root / "trajectory")
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def same_files(a, b):
+    names = sorted(n for n in os.listdir(a) if n != "recorder_checkpoint.pt")
+    assert names == sorted(n for n in os.listdir(b) if n != "recorder_checkpoint.pt")
+    for n in names:
+        assert filecmp.cmp(os.path.join(a, n), os.path.join(b, n), shallow=False), n
+
+
+def test_format_is_the_cpp_writers(reference, tmp_path):
+    traj = reference / "trajectory"
+    names = sorted(os.listdir(traj))
+    assert names == ["chunk_%06d.npy" % k for k in range(EPOCHS + 1)] + ["layout.csv", "recorder_checkpoint.pt",
+                                                                          "steps.csv"]
+    t = anodiff.load_trajectory(traj)
+    assert len(t) == 1 + 10 * EPOCHS and t.dimension == 868
+    assert list(t.steps) == ["step", "epoch", "loss", "grad_norm", "lr"]
+    assert np.array_equal(t.steps["step"], np.arange(41)) and t.steps["epoch"][-1] == EPOCHS
+    assert np.all(np.isfinite(t.loss[1:])) and np.isnan(t.loss[0])
+    assert t.steps["lr"][1] == 0.05 and t.steps["lr"][-1] == 0.025  # StepLR: halved after epoch 2
+    # The C++ TrajectoryWriter and ParameterLayout::write_csv, given the same rows, write the same bytes.
+    exe = os.environ.get("ANODIFF_CPP_REFERENCE")
+    if not exe:
+        pytest.skip("ANODIFF_CPP_REFERENCE is not set")
+    subprocess.run([exe, "rewrite", str(traj), str(tmp_path / "cpp"), ",".join(["1"] + ["10"] * EPOCHS)], check=True)
+    same_files(traj, tmp_path / "cpp")
+
+
+def test_layout_groups(reference):
+    layout = anodiff.ParameterLayout.read_csv(reference / "trajectory" / "layout.csv")
+    assert [(x.name, x.offset, x.size, x.group) for x in layout.tensors][:3] == [
+        ("0.weight", 0, 640, 0), ("0.bias", 640, 32, 0), ("1.weight", 672, 32, -1)]  # Linear -> BatchNorm1d
+    assert layout.dimension == 868 and layout.groups == 1
+    rows = anodiff.parameter_layout(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)), groups=None)
+    assert [r[4] for r in rows] == [-1, -1, -1, -1]
+
+
+def test_projection_matches_cpp(reference, tmp_path):
+    ref = cpp_reference(reference / "trajectory", tmp_path, 0, projection=(50, 7))
+    p = anodiff.load_trajectory(reference / "projection")
+    assert p.dimension == 50
+    assert np.array_equal(p.positions.astype(np.float64), ref("projection"))  # bit for bit
+    sketch = anodiff.RandomProjection(868, 50, 7)
+    w = anodiff.load_trajectory(reference / "trajectory").positions
+    assert np.array_equal(sketch.apply(w), p.positions)
+
+
+@pytest.mark.parametrize("kill", ["step:25", "written:2", "committed:3", "step:1", "written:0"])
+def test_sigkill_and_resume_equals_uninterrupted(reference, tmp_path, kill):
+    path = tmp_path / "trajectory"
+    r = run(path, kill)
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    # What is on disk after the kill is a valid trajectory of complete chunks (temporary files are not chunks).
+    if any(n.startswith("chunk_") for n in os.listdir(path)):
+        t = anodiff.load_trajectory(path)
+        assert np.array_equal(t.positions, anodiff.load_trajectory(reference / "trajectory").positions[:len(t)])
+    r = run(path)
+    assert r.returncode == 0, r.stderr
+    assert ("resumed True" in r.stdout) == (kill != "written:0")
+    assert not [n for n in os.listdir(path) if n.endswith(".tmp")]
+    same_files(path, reference / "trajectory")
+    same_files(tmp_path / "projection", reference / "projection")
+
+
+def test_two_lines_and_errors(tmp_path):
+    model = torch.nn.Linear(5, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(32, 5), torch.randn(32, 3)
+    with anodiff.Recorder(model, tmp_path / "t", optimizer=opt, columns=["lr"]) as rec:
+        for _ in range(7):
+            loss = ((model(x) - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            rec.step(loss)
+        with pytest.raises(TypeError, match="no column"):
+            rec.step(loss, momentum=0.9)
+    t = anodiff.load_trajectory(tmp_path / "t")
+    assert len(t) == 8  # the initial weights and 7 steps (the refused step recorded nothing)
+    assert np.array_equal(t.positions[-1], anodiff.flat_parameters(model))
+    assert t.steps["epoch"][-1] == 1 and t.steps["lr"][3] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="expected a chunk of 6 parameters"):
+        anodiff.Recorder(torch.nn.Linear(3, 2, bias=False), tmp_path / "t")
+    with pytest.raises(ValueError, match="projection"):
+        anodiff.Recorder(model, tmp_path / "u", weights=False)
+
+
+def test_post_analysis_program_reads_a_python_recording(reference, tmp_path):
+    exe = program("anodiff-post-analysis")
+    out = tmp_path / "analysis"
+    r = subprocess.run([exe, "--trajectory", str(reference / "trajectory"), "--part-length", "20", "--no-plots",
+                        "--out", str(out)], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    msd = np.genfromtxt(out / "msd.csv", delimiter=",", names=True)
+    mine = anodiff.msd(reference / "trajectory", part_length=20)
+    assert np.allclose(msd["msd"], np.concatenate([c.msd for c in mine]), rtol=1e-9)
+    motion = np.genfromtxt(out / "motion_msd.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    assert {"all", "radial", "angular"} <= set(motion["component"])  # the layout's group was used
+    msl = np.genfromtxt(out / "msl.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    assert np.isfinite(msl["msl"].astype(float)).any()  # the recorded losses were read
