@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libeigen3-dev libspectra-dev libfmt-dev catch2 libboost-program-options-dev
   libopenblas0-openmp gnuplot-nox dataset-fashion-mnist
   python3-numpy python3-torch python3-scipy zlib1g-dev
+  python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
   libopenmpi-dev openmpi-bin
 )
 missing=()

@@ -181,7 +181,7 @@ void TrainerOptions::validate() const {
   }
   const auto names = model_names();
   if (std::find(names.begin(), names.end(), model) == names.end()) {
-    fail(fmt::format("model must be one of {}, got '{}'", fmt::join(names, ", "), model));
+    fail(fmt::format("unknown model '{}': expected one of {}", model, fmt::join(names, ", ")));
   }
   (void)choose_device(device);     // throws for an unknown device, or CUDA without one
 }

@@ -51,7 +51,7 @@ expect 2 "window must be at least 1" -- "$bin" --trajectory traj.npy --window 0 
 expect 2 "invalid\|the argument" -- "$bin" --trajectory traj.npy --window abc --out o
 expect 2 "short-band expects LO:HI" -- "$bin" --trajectory traj.npy --short-band 40:4 --out o
 expect 2 "long-band expects LO:HI" -- "$bin" --trajectory traj.npy --long-band x --out o
-expect 2 "min-lag must be at least 1" -- "$bin" --trajectory traj.npy --min-lag 0 --out o
+expect 2 "min_lag must be at least 1, got 0" -- "$bin" --trajectory traj.npy --min-lag 0 --out o
 expect 2 "missing_layout.csv: cannot open" -- "$bin" --trajectory traj.npy --layout missing_layout.csv --out o
 expect 0 "results in" -- "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --out good
 for f in msd.csv local_exponent.csv fit.csv aging_msd.csv contour.csv msd_contour.csv msl.csv \

@@ -133,5 +133,5 @@ CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscap
   o.shard = 2;
   o.shards = 2;
   const auto d = random_direction(*model, 1);
-  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("--shard"));
+  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("shard must lie in [0, shards)"));
 }

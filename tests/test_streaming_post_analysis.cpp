@@ -62,7 +62,7 @@ TEST_CASE("StreamingPostAnalysis: without a part length everything is one part a
   CHECK_THROWS_AS(StreamingPostAnalysis(0), std::invalid_argument);
 }
 
-TEST_CASE("post_analysis: silent without a LogSink; progress and notes go to the one it is given", "[msd][log]") {
+TEST_CASE("post_analysis: silent without a LogSink, progress and notes through the one it is given", "[msd][log]") {
   const auto t = synthetic::demo(650, 40, 1);
   PostAnalysisOptions o;
   o.part_length = 200;

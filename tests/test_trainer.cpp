@@ -259,7 +259,7 @@ CATCH_TEST_CASE("trainer: a run killed and restarted equals one never interrupte
   other.lr = 0.05;
   other.run_name = Trainer::study_run_name(r);
   other.seed = 5;
-  CATCH_CHECK_THROWS_WITH(Trainer(other, data), Catch::Contains("seed = 0") && Catch::Contains("asks for 5"));
+  CATCH_CHECK_THROWS_WITH(Trainer(other, data), Catch::Contains("seed = 0") && Catch::Contains("ask for 5"));
 }
 
 CATCH_TEST_CASE("trainer: a projection of theta is recorded beside it", "[trainer]") {

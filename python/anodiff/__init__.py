@@ -14,7 +14,6 @@ Errors: TypeError (wrong dtype), ValueError (wrong shape, NaN weights, a malform
 (a missing file, a failed write), each with the library's message. docs/python.md has the guide.
 """
 from ._anodiff import *  # noqa: F401,F403
-from ._anodiff import __doc__ as _native_doc  # noqa: F401
 from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
 
 __version__ = "0.1.0"

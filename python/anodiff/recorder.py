@@ -242,6 +242,11 @@ def flat_parameters(model):
 
 
 # ---------------------------------------------------------------------------------------------------- recorder
+def _plain_numpy_state():
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return (name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached))
+
+
 class Recorder:
     """Records the weights of a PyTorch model after every optimiser step, in anodiff's trajectory format.
 
@@ -495,7 +500,7 @@ class Recorder:
              [p.detach().cpu() for p in self._params],
              "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
              "stateful": [o.state_dict() for o in self.stateful],
-             "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}
+             "torch_rng": torch.get_rng_state(), "numpy_rng": _plain_numpy_state(), "python_rng": random.getstate()}
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             s["cuda_rng"] = torch.cuda.get_rng_state_all()
         return s
@@ -505,7 +510,13 @@ class Recorder:
         if not os.path.exists(path) or all(w.committed == 0 for w in self._writers):
             return None
         torch = self._torch
-        state = torch.load(path, map_location="cpu")
+        import pickle
+        try:  # plain types and tensors only: loadable without unpickling arbitrary objects
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except TypeError:  # a torch without weights_only
+            state = torch.load(path, map_location="cpu")
+        except pickle.UnpicklingError:  # an older torch whose safe loader lacks some plain types (1.13: floats)
+            state = torch.load(path, map_location="cpu", weights_only=False)
         if state.get("dimension") != self.dimension or state.get("columns") != self.columns:
             raise ValueError(f"{path}: recorded {state.get('dimension')} parameters with columns "
                              f"{state.get('columns')}, this Recorder has {self.dimension} with {self.columns}")
@@ -530,7 +541,8 @@ class Recorder:
         for o, s in zip(self.stateful, state["stateful"]):
             o.load_state_dict(s)
         torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
+        name, keys, pos, has_gauss, cached = state["numpy_rng"]
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
         random.setstate(state["python_rng"])
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])

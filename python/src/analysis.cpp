@@ -1,4 +1,5 @@
 // anodiff._anodiff: the MSD and its relatives, the fits, the ensemble, the post-analysis and the per-layer MSD.
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -516,6 +517,22 @@ void init_analysis(py::module_& m) {
       "The MSD of each tensor ('tensor'), layer ('layer': weight and bias together) or scale-invariant group\n"
       "('group') of the parameter layout (default: the trajectory's layout.csv): which layers move. The curves of\n"
       "one grouping add up to the MSD of the whole vector.");
+
+  // For benchmarks/bench_python.py: the C++ call alone on the same buffer, timed in C++ (no Python in the loop).
+  m.def(
+      "_time_msd_cpp",
+      [](py::handle x, std::size_t repeats) {
+        const WeightTrajectory t = as_trajectory(x);
+        std::vector<double> seconds;
+        py::gil_scoped_release release;
+        for (std::size_t r = 0; r < repeats; ++r) {
+          const auto t0 = std::chrono::steady_clock::now();
+          const auto curves = anodiff::msd(t);
+          seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        return seconds;
+      },
+      py::arg("x"), py::arg("repeats") = 1, "Seconds of each of `repeats` C++ anodiff::msd(x) calls (benchmarks).");
 
   m.def("write_per_layer_msd", &anodiff::write_per_layer_msd, py::arg("layers"), py::arg("path"),
         "write_per_layer_msd(layers, path)\n\nWrites per_layer_msd.csv: part, start, name, dimension, lag, msd.");

@@ -1,6 +1,7 @@
 """anodiff.Recorder: the C++ trajectory format, durability, resume after SIGKILL, projection, layout, the programs."""
 import filecmp
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,18 +77,25 @@ def test_projection_matches_cpp(reference, tmp_path):
     assert np.array_equal(sketch.apply(w), p.positions)
 
 
-@pytest.mark.parametrize("kill", ["step:25", "written:2", "committed:3", "step:1", "written:0"])
-def test_sigkill_and_resume_equals_uninterrupted(reference, tmp_path, kill):
+# Whether the restart resumes: after a checkpoint it must; killed at step 1 the initial chunk may or may not be on disk
+# yet (the worker writes it); killed while writing chunk 0 it starts over.
+@pytest.mark.parametrize("kill, resumes", [("step:25", True), ("written:2", True), ("committed:3", True),
+                                           ("step:1", None), ("written:0", False)])
+def test_sigkill_and_resume_equals_uninterrupted(reference, tmp_path, kill, resumes):
     path = tmp_path / "trajectory"
     r = run(path, kill)
     assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
     # What is on disk after the kill is a valid trajectory of complete chunks (temporary files are not chunks).
-    if any(n.startswith("chunk_") for n in os.listdir(path)):
+    names = os.listdir(path)
+    if kill.startswith("written"):
+        assert any(n.endswith(".tmp") for n in names), names  # the complete chunk under its temporary name
+    if any(re.fullmatch(r"chunk_[0-9]{6}\.npy", n) for n in names):
         t = anodiff.load_trajectory(path)
         assert np.array_equal(t.positions, anodiff.load_trajectory(reference / "trajectory").positions[:len(t)])
     r = run(path)
     assert r.returncode == 0, r.stderr
-    assert ("resumed True" in r.stdout) == (kill != "written:0")
+    if resumes is not None:
+        assert ("resumed True" in r.stdout) == resumes, r.stdout
     assert not [n for n in os.listdir(path) if n.endswith(".tmp")]
     same_files(path, reference / "trajectory")
     same_files(tmp_path / "projection", reference / "projection")
@@ -129,3 +137,21 @@ def test_post_analysis_program_reads_a_python_recording(reference, tmp_path):
     assert {"all", "radial", "angular"} <= set(motion["component"])  # the layout's group was used
     msl = np.genfromtxt(out / "msl.csv", delimiter=",", names=True, dtype=None, encoding=None)
     assert np.isfinite(msl["msl"].astype(float)).any()  # the recorded losses were read
+
+
+def test_per_layer_program_matches_python(reference, tmp_path):
+    exe = program("anodiff-post-analysis")
+    if "--per-layer" not in subprocess.run([exe, "--help"], capture_output=True, text=True).stdout:
+        pytest.skip("anodiff-post-analysis has no --per-layer")
+    out = tmp_path / "analysis"
+    r = subprocess.run([exe, "--trajectory", str(reference / "trajectory"), "--part-length", "20", "--no-plots",
+                        "--per-layer=layer", "--out", str(out)], capture_output=True, text=True,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    import csv
+    rows = list(csv.DictReader(open(out / "per_layer_msd.csv")))
+    layers = anodiff.per_layer_msd(reference / "trajectory", by="layer", part_length=20)
+    assert list(dict.fromkeys(r["name"] for r in rows)) == [l.name for l in layers]
+    for l in layers:
+        mine = np.concatenate([c.msd for c in l.parts])
+        assert np.allclose([float(r["msd"]) for r in rows if r["name"] == l.name], mine, rtol=1e-9)

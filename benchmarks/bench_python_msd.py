@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""anodiff.msd from Python against the C++ call on the same buffer and against numpy's Gram MSD, in one run.
+
+Usage: PYTHONPATH=build/python /usr/bin/python3 benchmarks/bench_python_msd.py [T=1000] [D=272474] [repeats=3]
+
+The part is reference/msd_numpy.py's (same generator and seed: a (T, D) float32 random walk, a ResNet-20 part).
+Timed, interleaved, `repeats` times each:
+  python  anodiff.msd(X): the Python API on the numpy array (read in place, no copy), certified FFT, all lags;
+  cpp     the C++ anodiff::msd on the same buffer, timed inside C++ (anodiff._anodiff._time_msd_cpp);
+  gram    numpy's Gram-matrix MSD, the msd_gram of reference/msd_numpy.py (float64 BLAS), once.
+Prints the best time of each and the ratios python/cpp (target <= 1.1) and gram/python (target >= 3).
+"""
+import sys
+import time
+
+import numpy as np
+
+import anodiff
+
+T = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+D = int(sys.argv[2]) if len(sys.argv) > 2 else 272474
+repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+rng = np.random.default_rng(0)
+X = np.cumsum(rng.standard_normal((T, D), dtype=np.float32) * 1e-3, axis=0, dtype=np.float32) + 0.05
+
+
+def msd_gram(x):  # reference/msd_numpy.py
+    x = x.astype(np.float64)
+    x = x - x.mean(axis=0)
+    g = x @ x.T
+    n = len(x)
+    dg = np.diag(g)
+    out = np.zeros(n)
+    for lag in range(1, n):
+        out[lag] = (dg[lag:] + dg[:-lag] - 2 * np.diagonal(g, lag)).mean()
+    return out
+
+
+python, cpp = [], []
+for _ in range(repeats):
+    t = time.perf_counter()
+    c = anodiff.msd(X)
+    python.append(time.perf_counter() - t)
+    cpp += anodiff._anodiff._time_msd_cpp(X, 1)
+t = time.perf_counter()
+g = msd_gram(X)
+gram = time.perf_counter() - t
+print(f"data: ({T}, {D}) float32 = {X.nbytes / 1e9:.3f} GB; msd(1) = {c.msd[0]:.6e} (numpy gram {g[1]:.6e}), "
+      f"msd(T/2) = {c.msd[T // 2 - 1]:.6e} ({g[T // 2]:.6e})")
+print("python anodiff.msd: " + " ".join(f"{s:.3f}" for s in python) + " s")
+print("c++ anodiff::msd:   " + " ".join(f"{s:.3f}" for s in cpp) + " s")
+print(f"numpy gram:         {gram:.3f} s")
+print(f"ratio python / c++ = {min(python) / min(cpp):.3f} (target <= 1.1)")
+print(f"ratio numpy gram / python = {gram / min(python):.2f} (target >= 3)")
