@@ -25,7 +25,7 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
           "set datafile separator ','\nset datafile columnheaders\nset title \"" << r.title << " (log10 loss)\"\n"
           "set xlabel 'direction 1'\nset ylabel 'direction 2'\nset view map\nset size ratio -1\nset autoscale fix\n"
           "set palette rgb 33,13,10\nset contour base\nset cntrparam levels auto 15\nunset clabel\n"
-          "set key outside right top\n"
+          "set key below\n"
           "splot 'grid.csv' using 'x':'y':(log10(column('loss'))) with pm3d notitle, \\\n"
           "      'grid.csv' using 'x':'y':(log10(column('loss'))) with lines lc rgb 'black' nosurface notitle";
     if (!r.path.empty()) {
