@@ -5,6 +5,7 @@
 #include <string>
 
 #include "anodiff/datasets.hpp"
+#include "anodiff/runtime.hpp"
 #include "anodiff/trainer.hpp"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   o.plots = false;
   o.out = std::filesystem::temp_directory_path() / "anodiff_bench_trainer";
   std::filesystem::remove_all(o.out);
+  anodiff::use_all_cores();  // as anodiff-train does
+  anodiff::keep_freed_memory();
   anodiff::Trainer trainer(o, anodiff::make_gauss_dataset(n, 1024, 0));
   const auto metrics = trainer.run();
   for (const auto& m : metrics) {
