@@ -1,6 +1,8 @@
 #pragma once
 // Shared by the example programs: one line on stderr and exit code 2 for a user's mistake.
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <exception>
 #include <iostream>
 #include <stdexcept>
@@ -43,9 +45,13 @@ inline std::pair<double, double> parse_band(const std::string& flag, const std::
 }
 
 /// Runs `body`; bad flags, bad input files and out-of-range values give one line on stderr and exit code 2; a file
-/// that cannot be written (a full disk) "I/O error" and exit code 1; any other failure exit code 1.
+/// or folder that cannot be written (a full disk, a file-size limit, a read-only folder) "I/O error" and exit code 1;
+/// any other failure exit code 1.
 template <typename Body>
 int run(const char* program, Body&& body) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, reported as an I/O error naming the file,
+  // instead of SIGXFSZ killing the program without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const boost::program_options::error& e) {
@@ -55,6 +61,9 @@ int run(const char* program, Body&& body) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 2;
   } catch (const anodiff::IoError& e) {
+    std::fprintf(stderr, "%s: I/O error: %s\n", program, e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // e.g. create_directories under a read-only folder
     std::fprintf(stderr, "%s: I/O error: %s\n", program, e.what());
     return 1;
   } catch (const std::invalid_argument& e) {

@@ -1,6 +1,8 @@
 // anodiff-hessian: the top Hessian eigenvalues along a training run (paper section 4).
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 #include "anodiff/hessian_run.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/runtime.hpp"
+#include "anodiff/scripted_model.hpp"
 #include "cli.hpp"
 
 namespace po = boost::program_options;
@@ -16,16 +19,30 @@ using namespace anodiff;
 
 int main(int argc, char** argv) {
   return cli::run("anodiff-hessian", [&] {
-    std::string run_dir, out, dtype, method, epochs_list, power_stop;
+    std::string run_dir, out, dtype, method, epochs_list, power_stop, model, data_name, data_dir, inputs, labels;
+    std::vector<std::string> checkpoints;
+    std::int64_t classes = 0;
     HessianRunOptions o;
     std::size_t power_iterations = 20;
     po::options_description desc(
         "anodiff-hessian: the top Hessian eigenvalues of the checkpoints of a training run, by Hessian-vector\n"
         "products (double backward) and Lanczos (Spectra). Usage:\n"
         "  anodiff-hessian --run DIR --batch_size 128 --num_eigenthings 20 [--every 5] [--batches 1]\n"
-        "                  [--dtype float64]\nOptions");
+        "                  [--dtype float64]\n"
+        "  anodiff-hessian --model MODEL.pt|NAME [--checkpoints FILE...] (--inputs X.npy --labels Y.npy |\n"
+        "                  --data cifar10 --data-dir DIR) --out DIR    (a model of one's own: docs/own_models.md)\nOptions");
     desc.add_options()("help,h", "show this help")
         ("run", po::value(&run_dir), "run directory written by anodiff-train")
+        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save) or a built-in model name")
+        ("checkpoints", po::value(&checkpoints)->multitoken(),
+         "with --model: TorchScript files or state_dicts / checkpoints (model_E.t7) of that architecture, in "
+         "epoch order (default: the --model file itself)")
+        ("inputs", po::value(&inputs), "with --model: inputs (N, C, H, W) float32 .npy, used as they are")
+        ("labels", po::value(&labels), "with --inputs: labels (N) int64 .npy")
+        ("data", po::value(&data_name), "with --model: the training split of cifar10, mnist, fashion-mnist or gauss")
+        ("data-dir", po::value(&data_dir), "the --data set's directory")
+        ("classes", po::value(&classes)->default_value(0), "classes of a built-in --model (default: from the data)")
+        ("data-free", "with --model: the Hessian of the TorchScript module's own loss() method, no data")
         ("batch_size", po::value(&o.data.batch_size)->default_value(128), "batch size of the fixed data")
         ("batches", po::value(&o.data.batches)->default_value(1), "fixed batches averaged (0 = all the data)")
         ("num_eigenthings", po::value(&o.eigen.k)->default_value(20), "number of eigenvalues")
@@ -50,7 +67,19 @@ int main(int argc, char** argv) {
         ("out", po::value(&out), "output directory (default: RUN/hessian)")("no-plots", "CSVs only");
     po::variables_map vm;
     if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
-    if (run_dir.empty()) throw po::error("--run DIR is required");
+    if (run_dir.empty() == model.empty()) throw po::error("give exactly one of --run DIR and --model FILE|NAME");
+    if (!model.empty() && out.empty()) throw po::error("--model needs --out DIR");
+    const bool data_free = vm.count("data-free") > 0;
+    if (!model.empty() && int(!inputs.empty()) + int(!data_name.empty()) + int(data_free) != 1) {
+      throw po::error("--model needs its data: --inputs X.npy --labels Y.npy, --data NAME, or --data-free");
+    }
+    if (inputs.empty() != labels.empty()) throw po::error("give --inputs and --labels together");
+    if (run_dir.empty() && (vm.count("epochs") || !vm["every"].defaulted())) {
+      throw po::error("--epochs and --every pick checkpoints of a --run; with --model list them in --checkpoints");
+    }
+    if (!run_dir.empty() && (!checkpoints.empty() || !inputs.empty() || !data_name.empty())) {
+      throw po::error("--checkpoints, --inputs and --data go with --model, not --run");
+    }
     if (o.every < 1) throw po::error("--every must be at least 1");
     if (dtype != "float32" && dtype != "float64") throw po::error(fmt::format("--dtype must be float32 or float64, got '{}'", dtype));
     if (method != "lanczos" && method != "power") throw po::error(fmt::format("--method must be lanczos or power, got '{}'", method));
@@ -70,7 +99,27 @@ int main(int argc, char** argv) {
     const fs::path run(run_dir);
     const fs::path dir = out.empty() ? run / "hessian" : fs::path(out);
     use_all_cores();
-    const HessianRun result = hessian_along_run(run, o);
+    HessianRun result;
+    if (!model.empty()) {
+      Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
+      if (classes > 0) data.classes = classes;
+      const auto names = model_names();
+      const bool builtin = std::find(names.begin(), names.end(), model) != names.end();
+      if (!builtin && !fs::exists(model)) {
+        throw InputError(fmt::format("{}: no such file: expected a TorchScript model or a built-in model name", model));
+      }
+      std::vector<fs::path> files(checkpoints.begin(), checkpoints.end());
+      if (files.empty()) {
+        if (builtin || !is_torchscript_file(model)) {
+          throw InputError(fmt::format("{}: not a TorchScript file (torch.jit.save): without --checkpoints --model must "
+                                       "be one", model));
+        }
+        files.push_back(model);
+      }
+      result = hessian_of_checkpoints(model, files, data, o);
+    } else {
+      result = hessian_along_run(run, o);
+    }
     write_hessian_run(result, dir, {!vm.count("no-plots"), cli::stderr_log});
     std::printf("Hessian eigenvalues of %zu checkpoints in %s\n", result.checkpoints.size(),
                 (dir / "eigenvalues.csv").c_str());

@@ -1,6 +1,8 @@
 // anodiff-landscape: the loss landscape around a checkpoint (paper section 5), its fractal roughness, and the
 // trajectory on the PCA plane.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,8 +11,10 @@
 #include <fmt/format.h>
 
 #include "anodiff/landscape_probe.hpp"
+#include "anodiff/loss_landscape_h5.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/runtime.hpp"
+#include "anodiff/scripted_model.hpp"
 #include "cli.hpp"
 
 #ifdef ANODIFF_MPI
@@ -24,13 +28,19 @@ using namespace anodiff;
 int main(int argc, char** argv) {
   int rank = 0, ranks = 1;
 #ifdef ANODIFF_MPI
-  // Under mpirun the ranks are the shards of one grid; rank 0 merges and writes the results.
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  // Under mpirun the ranks are the shards of one grid; rank 0 merges and writes the results. MPI only under a
+  // launcher (mpirun sets these): a plain run stays a plain process, without a singleton orted.
+  const bool mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_SIZE");
+  if (mpi) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  }
 #endif
   const int code = cli::run("anodiff-landscape", [&] {
     std::string run_dir, out, xs, ys, norm, ignore, shard, device_name;
+    std::string model, checkpoint, line_to, data_name, data_dir, inputs, labels, surface, surface_name;
+    std::int64_t classes = 0;
     std::int64_t epoch = -1, interpolate = -1, pca_part = -1;
     std::size_t part_length = 1000;
     LandscapeOptions o;
@@ -39,9 +49,23 @@ int main(int argc, char** argv) {
         "anodiff-landscape: loss and accuracy around a checkpoint on a grid of filter-normalised random directions,\n"
         "the PCA plane of a trajectory part, or the line to another checkpoint. Usage:\n"
         "  anodiff-landscape --run DIR --epoch 300 [--x -1:1:51 --y -1:1:51 --norm filter --ignore biasbn |\n"
-        "                    --pca-part K | --interpolate E] [--samples N] [--shard i/n] --out DIR\nOptions");
+        "                    --pca-part K | --interpolate E] [--samples N] [--shard i/n] --out DIR\n"
+        "  anodiff-landscape --model MODEL.pt|NAME [--checkpoint FILE] [--line-to FILE] (--inputs X.npy --labels Y.npy\n"
+        "                    | --data cifar10 --data-dir DIR) [--x ... --y ...] --out DIR   (docs/own_models.md)\n"
+        "  anodiff-landscape --surface FILE.h5 --out DIR   (roughness of a loss-landscape surface file)\nOptions");
     desc.add_options()("help,h", "show this help")
         ("run", po::value(&run_dir), "run directory written by anodiff-train")
+        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save) or a built-in model name")
+        ("checkpoint", po::value(&checkpoint), "with --model: the weights at the centre (state_dict, checkpoint or "
+         "TorchScript file; default: the --model file's own)")
+        ("line-to", po::value(&line_to), "with --model: a 1-D line from the centre (0) to these weights (1)")
+        ("inputs", po::value(&inputs), "with --model: inputs (N, C, H, W) float32 .npy, used as they are")
+        ("labels", po::value(&labels), "with --inputs: labels (N) int64 .npy")
+        ("data", po::value(&data_name), "with --model: the training split of cifar10, mnist, fashion-mnist or gauss")
+        ("data-dir", po::value(&data_dir), "the --data set's directory")
+        ("classes", po::value(&classes)->default_value(0), "classes of a built-in --model (default: from the data)")
+        ("surface", po::value(&surface), "instead of --run: the roughness of a loss-landscape .h5 surface file")
+        ("surface-name", po::value(&surface_name)->default_value("train_loss"), "the --surface file's dataset")
         ("epoch", po::value(&epoch), "the checkpoint at the centre")
         ("x", po::value(&xs), "LO:HI:N along direction 1 (default -1:1:51)")
         ("y", po::value(&ys), "LO:HI:N along direction 2 (default -1:1:51; 0:0:1 for a 1-D line)")
@@ -58,8 +82,37 @@ int main(int argc, char** argv) {
         ("out", po::value(&out), "output directory")("no-plots", "CSV and .npy only");
     po::variables_map vm;
     if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
-    if (run_dir.empty() || out.empty()) throw po::error("--run DIR and --out DIR are required");
-    if (epoch < 0) throw po::error("--epoch E is required");
+    if (int(!run_dir.empty()) + int(!model.empty()) + int(!surface.empty()) > 1) {
+      throw po::error("give one of --run DIR, --model FILE|NAME and --surface FILE.h5");
+    }
+    if (!model.empty() || !surface.empty()) {
+      if (out.empty()) throw po::error("--out DIR is required");
+      if (epoch >= 0 || pca_part >= 0 || interpolate >= 0) {
+        throw po::error("--epoch, --pca-part and --interpolate go with --run (with --model: --checkpoint, --line-to)");
+      }
+    }
+    if (!surface.empty()) {  // the roughness of an existing loss-landscape surface: no model, no data
+      LandscapeResult result;
+      result.grid = read_loss_landscape_surface(surface, surface_name);
+      result.title = fs::path(surface).filename().string();
+      if (result.grid.y.points < 2) throw InputError(fmt::format("{}: a 1-D surface: the roughness needs a 2-D grid", surface));
+      const auto roughness = landscape_roughness(result.grid);
+      std::printf("roughness: H = %.3f +- %.3f (structure function, lags 1-%zu px); mean |dL| ~ r^%.3f (study: 1)\n",
+                  roughness.hurst.hurst, roughness.hurst.error, roughness.max_lag, roughness.pairs.fit.exponent);
+      write_landscape(result, roughness, out, {vm.count("no-plots") == 0, cli::stderr_log});
+      std::printf("roughness of %s in %s\n", surface.c_str(), out.c_str());
+      return 0;
+    }
+    if (model.empty() && (run_dir.empty() || out.empty())) throw po::error("--run DIR and --out DIR are required");
+    if (model.empty() && epoch < 0) throw po::error("--epoch E is required");
+    if (!model.empty() && inputs.empty() == data_name.empty()) {
+      throw po::error("--model needs its data: --inputs X.npy --labels Y.npy, or --data NAME");
+    }
+    if (inputs.empty() != labels.empty()) throw po::error("give --inputs and --labels together");
+    if (model.empty() && (!checkpoint.empty() || !line_to.empty() || !inputs.empty() || !data_name.empty())) {
+      throw po::error("--checkpoint, --line-to, --inputs and --data go with --model");
+    }
+    if (!line_to.empty() && !ys.empty()) throw po::error("--line-to draws a 1-D line: leave --y out");
     if (norm != "filter" && norm != "layer" && norm != "none") throw po::error(fmt::format("--norm must be filter, layer or none, got '{}'", norm));
     if (ignore != "biasbn" && ignore != "none") throw po::error(fmt::format("--ignore must be biasbn or none, got '{}'", ignore));
     if (!shard.empty() && std::sscanf(shard.c_str(), "%zu/%zu", &o.shard, &o.shards) != 2) {
@@ -87,11 +140,45 @@ int main(int argc, char** argv) {
     }
     r.grid = o;
     r.device = device_name;
-    r.validate();
     const fs::path run(run_dir), dir(out);
-    use_all_cores();
-    keep_freed_memory();
-    auto result = landscape_of_run(run, r, dir);
+    LandscapeResult result;
+    if (!model.empty()) {
+      ModelLandscapeOptions m;
+      m.norm = r.norm;
+      m.ignore_biasbn = r.ignore_biasbn;
+      m.x = r.x;
+      m.y = r.y;
+      m.grid = o;
+      m.device = device_name;
+      m.validate();
+      use_all_cores();
+      keep_freed_memory();
+      Dataset data = load_model_data(data_name, data_dir, inputs, labels);
+      if (classes > 0) data.classes = classes;
+      // The centre's weights: the --model file's own, or --checkpoint's (loaded into the --model architecture).
+      auto weights = [&](const std::string& file) {
+        if (is_torchscript_file(file)) return load_scripted_model(file);
+        auto net = load_model(model, data.channels(), data.classes);
+        load_state_dict(*net, file);
+        return net;
+      };
+      const auto names = model_names();
+      const bool builtin = std::find(names.begin(), names.end(), model) != names.end();
+      if (!builtin && !fs::exists(model)) {
+        throw InputError(fmt::format("{}: no such file: expected a TorchScript model or a built-in model name", model));
+      }
+      if (checkpoint.empty() && builtin) throw po::error("a built-in --model needs --checkpoint FILE (its weights)");
+      auto net = weights(checkpoint.empty() ? model : checkpoint);
+      check_classifier(*net, data, checkpoint.empty() ? model : checkpoint);
+      std::shared_ptr<Network> end = line_to.empty() ? nullptr : weights(line_to);
+      m.title = fs::path(checkpoint.empty() ? model : checkpoint).filename().string();
+      result = landscape_of_model(*net, data, m, dir, end.get());
+    } else {
+      r.validate();
+      use_all_cores();
+      keep_freed_memory();
+      result = landscape_of_run(run, r, dir);
+    }
 #ifdef ANODIFF_MPI
     if (ranks > 1) {
       MPI_Barrier(MPI_COMM_WORLD);
@@ -118,7 +205,7 @@ int main(int argc, char** argv) {
   });
 #ifdef ANODIFF_MPI
   if (code != 0 && ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);  // the other ranks would wait at the barrier
-  MPI_Finalize();
+  if (mpi) MPI_Finalize();
 #endif
   return code;
 }

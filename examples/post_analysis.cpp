@@ -1,5 +1,7 @@
 // anodiff-post-analysis: the study's MSD post-analysis of a recorded weight trajectory (paper section 2-3).
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -12,11 +14,46 @@
 #include "anodiff/weight_trajectory.hpp"
 #include "cli.hpp"
 
+#ifdef ANODIFF_MPI
+#include <mpi.h>
+
+namespace {
+// Under mpirun each rank holds one column range of the trajectory; the partial sums meet in MPI_Allreduce.
+class MpiReduction : public anodiff::ShardReduction {
+ public:
+  MpiReduction(int rank, int ranks) : rank_(rank), ranks_(ranks) {}
+  std::size_t shards() const override { return static_cast<std::size_t>(ranks_); }
+  std::size_t shard() const override { return static_cast<std::size_t>(rank_); }
+  void sum(double* data, std::size_t count) override {
+    constexpr std::size_t kMax = std::size_t{1} << 30;  // MPI counts are int
+    for (std::size_t k = 0; k < count; k += kMax) {
+      MPI_Allreduce(MPI_IN_PLACE, data + k, static_cast<int>(std::min(kMax, count - k)), MPI_DOUBLE, MPI_SUM,
+                    MPI_COMM_WORLD);
+    }
+  }
+
+ private:
+  int rank_, ranks_;
+};
+}  // namespace
+#endif
+
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
-  return anodiff::cli::run("anodiff-post-analysis", [&] {
+  int rank = 0, ranks = 1;
+#ifdef ANODIFF_MPI
+  // MPI only under a launcher (mpirun sets these): a plain run stays a plain process, without a singleton orted.
+  const bool mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_SIZE");
+  if (mpi) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  }
+#endif
+  (void)ranks;
+  const int code = anodiff::cli::run("anodiff-post-analysis", [&] {
     std::string trajectory, loss, out;
     std::size_t part_length = 0, window = 20;
     anodiff::PostAnalysisOptions options;
@@ -53,7 +90,7 @@ int main(int argc, char** argv) {
       throw po::error(fmt::format("--part-length must be at least 2, got {}", part_length));
     }
     fs::create_directories(out);
-    if (vm.count("demo")) {
+    if (vm.count("demo") && rank == 0) {
       // Written to disk and read back, so that the demo exercises the same path as a recorded run.
       trajectory = (fs::path(out) / "demo_trajectory").string();
       fs::remove_all(trajectory);
@@ -70,8 +107,14 @@ int main(int argc, char** argv) {
         if ((t + 1) % 100 == 0) writer.commit();  // one chunk per "epoch" of 100 steps
       }
       writer.commit();
+    }
+    if (vm.count("demo")) {
+      trajectory = (fs::path(out) / "demo_trajectory").string();
       if (!vm.count("part-length")) part_length = 1000;
     }
+#ifdef ANODIFF_MPI
+    if (ranks > 1) MPI_Barrier(MPI_COMM_WORLD);  // the demo trajectory is on disk
+#endif
     auto traj = anodiff::WeightTrajectory::load(trajectory);
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
     options.part_length = part_length;
@@ -83,14 +126,38 @@ int main(int argc, char** argv) {
     }
     if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);
     options.window = window;
-    options.log = anodiff::cli::stderr_log;
+    if (rank == 0) options.log = anodiff::cli::stderr_log;
     options.validate(traj.size());  // before any work
-    std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots of %zu parameters\n", trajectory.c_str(),
-                 traj.size(), traj.dimension());
-    const auto parts = anodiff::post_analysis(traj, options);
+    if (rank == 0) {
+      std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots of %zu parameters\n", trajectory.c_str(),
+                   traj.size(), traj.dimension());
+    }
+    std::vector<anodiff::PartResult> parts;
+#ifdef ANODIFF_MPI
+    if (ranks > 1) {  // each rank analyses a column range; every rank gets the merged results, rank 0 writes
+      if (traj.dimension() < static_cast<std::size_t>(ranks)) {
+        throw anodiff::InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", trajectory,
+                                              traj.dimension(), ranks));
+      }
+      MpiReduction reduction(rank, ranks);
+      const auto [first, count] = anodiff::shard_columns(traj.dimension(), std::size_t(ranks), std::size_t(rank));
+      if (rank == 0) {
+        std::fprintf(stderr, "anodiff-post-analysis: %d ranks, each a column range of about %zu parameters\n", ranks,
+                     count);
+      }
+      parts = anodiff::post_analysis(traj.columns(first, count), options, reduction);
+      if (rank != 0) return 0;
+    }
+#endif
+    if (parts.empty()) parts = anodiff::post_analysis(traj, options);
     anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
     std::cout << anodiff::summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;
   });
+#ifdef ANODIFF_MPI
+  if (code != 0 && ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);  // the other ranks would wait in a reduction
+  if (mpi) MPI_Finalize();
+#endif
+  return code;
 }

@@ -9,6 +9,7 @@ packages=(
   python3-numpy python3-torch python3-scipy zlib1g-dev
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
   libopenmpi-dev openmpi-bin
+  libhdf5-dev libmatio-dev python3-h5py
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "detail/printable.hpp"
+
 namespace anodiff {
 namespace fs = std::filesystem;
 
@@ -62,8 +64,10 @@ std::size_t CsvTable::column(const std::string& name) const {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     if (names_[i] == name) return i;
   }
+  std::string found;
+  for (std::size_t i = 0; i < names_.size(); ++i) found += (i ? "," : "") + names_[i];
   throw InputError(fmt::format("{}: expected a column '{}', found the columns {}", path_.string(), name,
-                               fmt::join(names_, ",")));
+                               detail::printable(found)));
 }
 
 const std::string& CsvTable::text(std::size_t row, const std::string& name) const {
@@ -76,8 +80,8 @@ double CsvTable::number(std::size_t row, const std::string& name) const {
   char* end = nullptr;
   const double v = std::strtod(field.c_str(), &end);
   if (end == field.c_str() || *end != '\0') {
-    throw InputError(fmt::format("{}:{}: column '{}': expected a number, found '{}'", path_.string(), line_[row], name,
-                                 field));
+    throw InputError(fmt::format("{}:{}: column '{}': expected a number, found '{}'", path_.string(), line_[row],
+                                 detail::printable(name), detail::printable(field)));
   }
   return v;
 }

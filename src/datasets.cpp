@@ -1,7 +1,5 @@
 #include "anodiff/datasets.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -12,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/dataset_files.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -26,29 +25,12 @@ Dataset Dataset::first(std::int64_t n) const {
 
 namespace {
 
-std::vector<unsigned char> read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: no such file (expected the data set here)", file.string()));
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::vector<unsigned char> read_gzip_or_plain(const fs::path& file) {
-  gzFile gz = gzopen(file.c_str(), "rb");  // reads plain files transparently
-  if (gz == nullptr) throw InputError(fmt::format("{}: cannot open", file.string()));
-  std::vector<unsigned char> out;
-  unsigned char buf[1 << 16];
-  int n;
-  while ((n = gzread(gz, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + n);
-  int err = 0;
-  const char* msg = gzerror(gz, &err);
-  const std::string error = err < 0 ? msg : "";
-  gzclose(gz);
-  if (n < 0 || !error.empty()) throw InputError(fmt::format("{}: corrupt gzip data: {}", file.string(), error));
-  return out;
-}
-
-std::uint32_t big_endian(const unsigned char* p) {
-  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+// The tensors of an ImageSet (uint8 images (n, C, 32, 32), int64 labels), copied.
+Dataset to_dataset(detail::ImageSet&& s) {
+  Dataset d;
+  d.images = torch::from_blob(s.images.data(), {s.n, s.channels, 32, 32}, torch::kUInt8).clone();
+  d.labels = torch::from_blob(s.labels.data(), {s.n}, torch::kInt64).clone();
+  return d;
 }
 
 fs::path find_idx(const fs::path& dir, const std::string& stem) {
@@ -60,78 +42,15 @@ fs::path find_idx(const fs::path& dir, const std::string& stem) {
 }
 
 Dataset read_idx_pair(const fs::path& images_file, const fs::path& labels_file) {
-  const auto img = read_gzip_or_plain(images_file);
-  const auto lab = read_gzip_or_plain(labels_file);
-  if (img.size() < 16 || big_endian(img.data()) != 0x00000803) {
-    throw InputError(fmt::format("{}: expected an IDX image file (magic 0x00000803), found {}", images_file.string(),
-                                 img.size() < 4 ? "a file of " + std::to_string(img.size()) + " bytes"
-                                                : fmt::format("magic 0x{:08x}", big_endian(img.data()))));
-  }
-  if (lab.size() < 8 || big_endian(lab.data()) != 0x00000801) {
-    throw InputError(fmt::format("{}: expected an IDX label file (magic 0x00000801)", labels_file.string()));
-  }
-  const std::int64_t n = big_endian(img.data() + 4), rows = big_endian(img.data() + 8), cols = big_endian(img.data() + 12);
-  const std::int64_t nl = big_endian(lab.data() + 4);
-  if (n != nl) {
-    throw InputError(fmt::format("{}: {} labels for the {} images of {}", labels_file.string(), nl, n,
-                                 images_file.string()));
-  }
-  if (rows > 32 || cols > 32) {
-    throw InputError(fmt::format("{}: expected images of at most 32x32, found {}x{}", images_file.string(), rows, cols));
-  }
-  if (std::int64_t(img.size()) < 16 + n * rows * cols) {
-    throw InputError(fmt::format("{}: truncated: {} images of {}x{} need {} bytes, the file holds {}",
-                                 images_file.string(), n, rows, cols, 16 + n * rows * cols, img.size()));
-  }
-  if (std::int64_t(lab.size()) < 8 + n) {
-    throw InputError(fmt::format("{}: truncated: {} labels need {} bytes, the file holds {}", labels_file.string(), n,
-                                 8 + n, lab.size()));
-  }
-  Dataset d;
-  d.images = torch::zeros({n, 1, 32, 32}, torch::kUInt8);
-  auto* dst = d.images.data_ptr<std::uint8_t>();
-  const std::int64_t top = (32 - rows) / 2, left = (32 - cols) / 2;
-  for (std::int64_t i = 0; i < n; ++i) {
-    for (std::int64_t r = 0; r < rows; ++r) {
-      std::memcpy(dst + i * 1024 + (r + top) * 32 + left, img.data() + 16 + (i * rows + r) * cols, cols);
-    }
-  }
-  d.labels = torch::empty({n}, torch::kInt64);
-  auto* l = d.labels.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < n; ++i) {
-    l[i] = lab[8 + i];
-    if (l[i] > 9) {
-      throw InputError(fmt::format("{}: label {} of sample {} is outside 0..9", labels_file.string(), l[i], i));
-    }
-  }
-  return d;
+  return to_dataset(detail::parse_idx(detail::read_gzip_or_plain(images_file), detail::read_gzip_or_plain(labels_file),
+                                      images_file.string(), labels_file.string()));
 }
 
 }  // namespace
 
 Dataset read_cifar10_file(const fs::path& file) {
-  const auto bytes = read_all(file);
-  constexpr std::size_t kRecord = 1 + 3072;
-  if (bytes.empty() || bytes.size() % kRecord != 0) {
-    throw InputError(fmt::format("{}: expected whole CIFAR-10 records of {} bytes (1 label + 3,072 pixels), found {} "
-                                 "bytes ({} records and {} bytes over)",
-                                 file.string(), kRecord, bytes.size(), bytes.size() / kRecord, bytes.size() % kRecord));
-  }
-  const std::int64_t n = std::int64_t(bytes.size() / kRecord);
-  Dataset d;
+  Dataset d = to_dataset(detail::parse_cifar10(detail::read_plain(file), file.string()));
   d.name = "cifar10";
-  d.images = torch::empty({n, 3, 32, 32}, torch::kUInt8);
-  d.labels = torch::empty({n}, torch::kInt64);
-  auto* img = d.images.data_ptr<std::uint8_t>();
-  auto* lab = d.labels.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const unsigned char* rec = bytes.data() + i * kRecord;
-    if (rec[0] > 9) {
-      throw InputError(fmt::format("{}: record {}: expected a label in 0..9, found {}", file.string(), i, int(rec[0])));
-    }
-    lab[i] = rec[0];
-    std::memcpy(img + i * 3072, rec + 1, 3072);
-  }
   d.mean = {125.3 / 255, 123.0 / 255, 113.9 / 255};
   d.std = {63.0 / 255, 62.1 / 255, 66.7 / 255};
   return d;

@@ -22,13 +22,15 @@ void Surface::write_npy(const fs::path& path) const { anodiff::write_npy(path, z
 
 void Surface::write_csv(const fs::path& path, std::size_t stride) const {
   std::ofstream out(path);
-  if (!out) throw InputError(fmt::format("{}: cannot write", path.string()));
+  if (!out) throw IoError(fmt::format("{}: cannot create the file", path.string()));
   out << "x,y,z\n";
   stride = std::max<std::size_t>(stride, 1);
   for (std::size_t i = 0; i < rows; i += stride) {
     for (std::size_t j = 0; j < cols; j += stride) out << fmt::format("{:.6g},{:.6g},{:.9g}\n", x(j), y(i), at(i, j));
     out << '\n';
   }
+  out.flush();
+  if (!out) throw IoError(fmt::format("{}: write failed (is the disk full?)", path.string()));
 }
 
 Surface diamond_square(int n, double roughness, std::uint64_t seed) {

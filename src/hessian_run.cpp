@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
+#include <numeric>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -9,6 +13,7 @@
 
 #include "anodiff/error.hpp"
 #include "anodiff/runtime.hpp"
+#include "anodiff/scripted_model.hpp"
 #include "anodiff/trainer.hpp"
 
 namespace anodiff {
@@ -82,20 +87,29 @@ std::vector<std::int64_t> hessian_epochs(const fs::path& run, const HessianRunOp
   return epochs;
 }
 
-HessianRun hessian_along_run(const fs::path& run, const HessianRunOptions& o) {
-  o.validate();
-  const torch::Device device = choose_device(o.device);
-  const Dataset data = run_training_data(run);
-  const auto epochs = hessian_epochs(run, o);
+namespace {
+
+// The Hessian of `data`'s loss at each model that model_at(i) gives, labelled epochs[i]; warm-started.
+HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
+                             const std::function<std::shared_ptr<Network>(std::size_t)>& model_at, const Dataset& data,
+                             const HessianRunOptions& o, torch::Device device) {
   HessianRun out;
   out.k = o.eigen.k;
   out.end = o.eigen.end;
   std::vector<double> start;  // the previous checkpoint's converged eigenvectors summed
   Progress progress(o.log, "hessian (checkpoints)", epochs.size(), 0.0);
-  for (auto e : epochs) {
-    auto model = run_model(run, data);
-    load_checkpoint(*model, run, e, torch::kCPU);
-    auto op = classifier_hessian(*model, data, o.data, device);
+  for (std::size_t i = 0; i < epochs.size(); ++i) {
+    const std::int64_t e = epochs[i];
+    auto model = model_at(i);
+    std::unique_ptr<HessianOperator> op;
+    if (data.images.defined()) {
+      op = classifier_hessian(*model, data, o.data, device);
+    } else {  // a TorchScript model's own data-free loss
+      if (o.data.float64) model->to(torch::kFloat64);
+      model->to(device);
+      if (o.data.train_mode) model->train(); else model->eval();
+      op = std::make_unique<HessianOperator>(*model, std::vector<HessianOperator::Term>{{scripted_loss(*model), 1.0}});
+    }
     HessianCheckpoint c;
     c.epoch = e;
     auto eigen = o.eigen;
@@ -124,6 +138,73 @@ HessianRun hessian_along_run(const fs::path& run, const HessianRunOptions& o) {
   }
   progress.finish();
   return out;
+}
+
+// The number that ends a file name after a separator or "epoch" (model_12.t7, ckpt-5.pt, epoch3.pt: 12, 5, 3;
+// resnet14.pt: none), or -1.
+std::int64_t number_in_name(const fs::path& file) {
+  static const std::regex trailing_number(R"((?:^|[_.-]|epoch)(\d+)$)");
+  std::smatch m;
+  const std::string stem = file.stem().string();
+  if (std::regex_search(stem, m, trailing_number)) return std::stoll(m[1].str());
+  return -1;
+}
+
+}  // namespace
+
+HessianRun hessian_along_run(const fs::path& run, const HessianRunOptions& o) {
+  o.validate();
+  const torch::Device device = choose_device(o.device);
+  const Dataset data = run_training_data(run);
+  const auto epochs = hessian_epochs(run, o);
+  return hessian_of_models(
+      epochs,
+      [&](std::size_t i) {
+        auto model = run_model(run, data);
+        load_checkpoint(*model, run, epochs[i], torch::kCPU);
+        return model;
+      },
+      data, o, device);
+}
+
+std::vector<std::int64_t> checkpoint_labels(const std::vector<fs::path>& checkpoints) {
+  std::vector<std::int64_t> labels;
+  for (std::size_t i = 0; i < checkpoints.size(); ++i) labels.push_back(number_in_name(checkpoints[i]));
+  const bool numbered = std::none_of(labels.begin(), labels.end(), [](std::int64_t l) { return l < 0; }) &&
+                        std::set<std::int64_t>(labels.begin(), labels.end()).size() == labels.size();
+  if (!numbered) std::iota(labels.begin(), labels.end(), std::int64_t(0));
+  return labels;
+}
+
+HessianRun hessian_of_checkpoints(const std::string& architecture, const std::vector<fs::path>& checkpoints,
+                                  const Dataset& data, const HessianRunOptions& o) {
+  o.validate();
+  if (checkpoints.empty()) throw std::invalid_argument("hessian_of_checkpoints: no checkpoints");
+  const torch::Device device = choose_device(o.device);
+  const auto labels = checkpoint_labels(checkpoints);
+  auto model_at = [&](std::size_t i) {
+    const fs::path& file = checkpoints[i];
+    std::shared_ptr<Network> model;
+    if (is_torchscript_file(file)) {
+      model = load_scripted_model(file);
+    } else {
+      if (architecture.empty()) {
+        throw InputError(fmt::format("{}: a state_dict or checkpoint needs its architecture: a built-in model name or "
+                                     "a TorchScript file of the same network", file.string()));
+      }
+      if (!fs::exists(file)) throw InputError(fmt::format("{}: no such file (expected a checkpoint)", file.string()));
+      model = load_model(architecture, data.images.defined() ? data.channels() : 3, data.classes);
+      load_state_dict(*model, file.string());
+    }
+    const auto params = model->parameters();
+    if (std::none_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.requires_grad(); })) {
+      throw InputError(fmt::format("{}: the model has no parameters that require gradients: nothing to take the "
+                                   "Hessian of (were they frozen with requires_grad_(False)?)", file.string()));
+    }
+    if (i == 0 && data.images.defined()) check_classifier(*model, data, file.string());
+    return model;
+  };
+  return hessian_of_models(labels, model_at, data, o, device);
 }
 
 }  // namespace anodiff

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/append_file.hpp"
 #include "anodiff/parameters.hpp"
 #include "anodiff/progress.hpp"
 #include "anodiff/runtime.hpp"
@@ -104,10 +105,15 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   }
   fs::create_directories(file.parent_path().empty() ? fs::path(".") : file.parent_path());
   LandscapeGrid g = read_landscape(file.parent_path().empty() ? fs::path(".") : file.parent_path(), o.x, o.y);
+  detail::drop_torn_line(file);  // a line cut short by a full disk or a kill: appended lines start on their own
   const bool fresh = !fs::exists(file) || fs::file_size(file) == 0;
   std::ofstream out(file, std::ios::app);
   if (!out) throw IoError(fmt::format("{}: cannot write", file.string()));
+  auto written = [&] {
+    if (!out) throw IoError(fmt::format("{}: write failed: {}", file.string(), errno ? std::strerror(errno) : "?"));
+  };
   if (fresh) out << "i,j,x,y,loss,accuracy\n" << std::flush;
+  written();
   const Batches batches = prepare(data, o.samples, o.batch_size, o.seed, device);
   std::vector<std::size_t> todo;
   for (std::size_t p = 0; p < o.x.points * o.y.points; ++p) {
@@ -116,6 +122,12 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   Progress progress(o.log, fmt::format("landscape ({} of {} points)", todo.size(), o.x.points * o.y.points), todo.size());
   std::vector<float> theta(theta0.size());
   std::size_t done = 0;
+  // The model's weights are restored however the loop ends (a full disk's IoError included).
+  struct Restore {
+    Network& model;
+    const std::vector<float>& theta0;
+    ~Restore() { assign_parameters(model, theta0); }
+  } restore{model, theta0};
   for (std::size_t p : todo) {
     const std::size_t i = p % o.x.points, j = p / o.x.points;
     const float a = float(o.x.at(i)), b = float(o.y.at(j));
@@ -126,10 +138,10 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
     g.loss[p] = loss;
     g.accuracy[p] = acc;
     out << fmt::format("{},{},{:.10g},{:.10g},{:.10g},{:.10g}\n", i, j, o.x.at(i), o.y.at(j), loss, acc) << std::flush;
+    written();
     progress.update(++done, fmt::format("loss {:.4f}", loss));
   }
   if (!todo.empty()) progress.finish();
-  assign_parameters(model, theta0);
   return g;
 }
 
@@ -208,6 +220,54 @@ LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions&
   }
   fs::create_directories(dir);
   r.grid = evaluate_landscape(*model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard, o.shards), device);
+  r.layout = parameter_layout(*model);
+  return r;
+}
+
+void ModelLandscapeOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("ModelLandscapeOptions: " + what); };
+  if (grid.shards < 1 || grid.shard >= grid.shards) {
+    fail(fmt::format("grid.shard must lie in [0, shards), got shard {} of {}", grid.shard, grid.shards));
+  }
+  if (grid.batch_size < 1) fail(fmt::format("grid.batch_size must be >= 1, got {}", grid.batch_size));
+  if (grid.samples < 0) fail(fmt::format("grid.samples must be >= 0, got {}", grid.samples));
+  (void)choose_device(device);
+}
+
+LandscapeResult landscape_of_model(Network& model, const Dataset& data, const ModelLandscapeOptions& options,
+                                   const fs::path& dir, const Network* line_to) {
+  options.validate();
+  LandscapeOptions o = options.grid;
+  const bool line = line_to != nullptr;
+  o.x = options.x.value_or(line ? Axis{-0.5, 1.5, 41} : Axis{-1, 1, 51});
+  o.y = options.y.value_or(line ? Axis{0, 0, 1} : Axis{-1, 1, 51});
+  if (line && o.y.points != 1) {
+    throw std::invalid_argument(fmt::format("ModelLandscapeOptions: a line is 1-D: y must have 1 point, got {}", o.y.points));
+  }
+  const torch::Device device = choose_device(options.device);
+  model.to(device);
+  const std::string centre = options.title.empty() ? std::string("the model") : options.title;
+  LandscapeResult r;
+  if (line) {
+    std::vector<float> a, b;
+    flatten_parameters(model, a);
+    flatten_parameters(*line_to, b);
+    if (a.size() != b.size()) {
+      throw InputError(fmt::format("the line's end has {} parameters, the model {}: expected the same architecture",
+                                   b.size(), a.size()));
+    }
+    r.direction1.resize(a.size());
+    for (std::size_t k = 0; k < a.size(); ++k) r.direction1[k] = b[k] - a[k];
+    r.title = fmt::format("from {} (0) to the other model (1)", centre);
+  } else {
+    r.direction1 = random_direction(model, o.seed, options.norm, options.ignore_biasbn);
+    r.direction2 = random_direction(model, o.seed + 1, options.norm, options.ignore_biasbn);
+    const char* norm = options.norm == DirectionNorm::filter ? "filter" : options.norm == DirectionNorm::layer ? "layer" : "none";
+    r.title = fmt::format("{}, {}-normalised random directions", centre, norm);
+  }
+  fs::create_directories(dir);
+  r.grid = evaluate_landscape(model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard, o.shards), device);
+  r.layout = parameter_layout(model);
   return r;
 }
 

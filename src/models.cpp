@@ -252,8 +252,20 @@ void load_state_dict(nn::Module& model, const std::string& path) {
   auto assign = [&](const std::string& name, torch::Tensor& target) {
     auto it = entries.find(name);
     if (it == entries.end()) {
-      throw InputError(fmt::format("{}: expected an entry '{}' for this model, the file has none "
-                                   "(is it a checkpoint of another architecture?)", path, name));
+      // The file's first entry that the model does not have, as a hint of what the file holds.
+      std::string other;
+      const auto names = model.named_parameters();
+      const auto buffers = model.named_buffers();
+      for (const auto& [key, value] : entries) {
+        if (!names.contains(key) && !buffers.contains(key)) {
+          other = fmt::format("; the file's first entry the model lacks is '{}' of shape {}", key,
+                              fmt::join(value.sizes(), "x"));
+          break;
+        }
+      }
+      throw InputError(fmt::format("{}: expected an entry '{}' of shape {} for this model, the file has none "
+                                   "(is it a checkpoint of another architecture?){}", path, name,
+                                   fmt::join(target.sizes(), "x"), other));
     }
     if (it->second.sizes() != target.sizes()) {
       throw InputError(fmt::format("{}: entry '{}': expected shape {}, found {}", path, name,

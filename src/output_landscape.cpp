@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include "anodiff/csv.hpp"
+#include "anodiff/loss_landscape_h5.hpp"
 #include "anodiff/output.hpp"
+#include "anodiff/study_trajectory.hpp"
 #include "anodiff/plot.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
@@ -32,7 +34,7 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
       gp << ", \\\n      'trajectory_projection.csv' using 'x':'y':(" << std::log10(lowest)
          << ") with linespoints pt 7 ps 0.4 lc rgb 'white' title 'trajectory'";
     }
-    gp << "\n";
+    gp << "\n" << std::flush;
     if (!gp) throw IoError(fmt::format("{}: cannot write the gnuplot script", (dir / "contour.gp").string()));
   }
   run_gnuplot(dir / "contour.gp", output.log);
@@ -45,7 +47,8 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
     gp << "set terminal pngcairo size 1000,800 enhanced font 'sans,11'\nset output 'surface_3d.png'\n"
           "set datafile separator ','\nset datafile columnheaders\nset title " << '"' << r.title << " (loss)\"\n"
           "set xlabel 'direction 1'\nset ylabel 'direction 2'\nset zlabel 'loss' rotate\nset pm3d\n"
-          "set palette rgb 33,13,10\nset hidden3d\nsplot 'grid.csv' using 'x':'y':'loss' with pm3d notitle\n";
+          "set palette rgb 33,13,10\nset hidden3d\nsplot 'grid.csv' using 'x':'y':'loss' with pm3d notitle\n"
+       << std::flush;
     if (!gp) throw IoError(fmt::format("{}: cannot write the gnuplot script", (dir / "surface_3d.gp").string()));
   }
   run_gnuplot(dir / "surface_3d.gp", output.log);
@@ -58,10 +61,17 @@ void write_landscape(const LandscapeResult& r, const std::optional<LandscapeRoug
   fs::create_directories(dir);
   const LandscapeGrid& g = r.grid;
   const bool two_d = g.y.points > 1;
-  {
+  if (!r.direction1.empty()) {
     std::vector<double> both(r.direction1.begin(), r.direction1.end());
     both.insert(both.end(), r.direction2.begin(), r.direction2.end());
     write_npy(dir / "directions.npy", both.data(), {r.direction2.empty() ? 1u : 2u, r.direction1.size()});
+  }
+  if (have_hdf5()) {  // Li et al.'s loss-landscape layout, for its plotting scripts and ParaView converter
+    const bool directions = !r.direction1.empty() && r.layout.dimension() == r.direction1.size() &&
+                            (r.direction2.empty() || r.direction2.size() == r.direction1.size());
+    if (directions) write_loss_landscape_directions(r.direction1, r.direction2, r.layout, dir / "directions.h5");
+    write_loss_landscape_surface(g, dir / "surface.h5",
+                                 directions ? fs::absolute(dir / "directions.h5").string() : std::string());
   }
   {
     CsvWriter grid(dir / "grid.csv", "x,y,loss,accuracy");

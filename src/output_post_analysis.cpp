@@ -92,6 +92,8 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
         }
       }
     }
+    // A full disk fails here, naming the file (IoError), not silently in the writers' destructors.
+    for (auto* w : {&msd, &beta, &aging, &fit, &motion, &motion_fit, &steps, &contour, &mc, &msl, &hist}) w->flush();
   }
   if (!plots) return;
   Plot msd{"Time-averaged MSD per part", "lag {/Symbol t} (steps)", "MSD({/Symbol t})", true, true, {}, {}};

@@ -68,7 +68,7 @@ struct Report {
   }
   static void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path);
-    out << text;
+    out << text << std::flush;
     if (!out) throw IoError(fmt::format("{}: cannot write the report", path.string()));
   }
 };

@@ -167,6 +167,30 @@ PairDistances PairDistances::brute_force(const WeightTrajectory& trajectory, std
   return out;
 }
 
+PairDistances PairDistances::from_squared_distances(std::size_t n, std::vector<double> squared) {
+  if (n < 2) throw std::invalid_argument(fmt::format("pair statistics need at least 2 snapshots, got {}", n));
+  if (squared.size() != n * n) {
+    throw std::invalid_argument(
+        fmt::format("PairDistances::from_squared_distances: {} values for {} x {} snapshots", squared.size(), n, n));
+  }
+  PairDistances out;
+  out.n_ = n;
+  out.d_ = std::move(squared);
+  for (std::size_t c = 0; c < n; ++c) std::fill(out.d_.data() + c * n + c, out.d_.data() + (c + 1) * n, 0.0);
+  out.step_.assign(n, 0.0);
+  for (std::size_t c = 1; c < n; ++c) out.step_[c] = std::sqrt(std::max(0.0, out.d_[(c - 1) + c * n]));
+  return out;
+}
+
+PairDistances& PairDistances::operator+=(const PairDistances& other) {
+  if (other.n_ != n_) {
+    throw std::invalid_argument(fmt::format("PairDistances: cannot add the distances of {} snapshots to {}", other.n_, n_));
+  }
+  for (std::size_t k = 0; k < d_.size(); ++k) d_[k] += other.d_[k];
+  for (std::size_t c = 1; c < n_; ++c) step_[c] = std::sqrt(std::max(0.0, d_[(c - 1) + c * n_]));
+  return *this;
+}
+
 std::vector<double> PairDistances::msd() const {
   std::vector<double> sum(n_, 0.0);
   for (std::size_t c = 1; c < n_; ++c) {

@@ -8,6 +8,7 @@
 
 #include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
+#include "detail/printable.hpp"
 
 namespace anodiff {
 
@@ -43,7 +44,7 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line != "name,offset,size,shape,group") {
     throw InputError(fmt::format("{}: expected the header 'name,offset,size,shape,group', found '{}'", path.string(),
-                                 line));
+                                 detail::printable(line)));
   }
   ParameterLayout layout;
   std::size_t line_no = 1, next = 0;
@@ -55,7 +56,7 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
     auto bad = [&](const std::string& what) {
-      return InputError(fmt::format("{}:{}: {}, found '{}'", path.string(), line_no, what, line));
+      return InputError(fmt::format("{}:{}: {}, found '{}'", path.string(), line_no, what, detail::printable(line)));
     };
     if (f.size() != 5) throw bad("expected 5 fields");
     ParameterTensor t;
@@ -71,13 +72,17 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
       if (whole(f[1]) < 0 || whole(f[2]) < 0) throw bad("expected non-negative offsets and sizes");
       t.offset = static_cast<std::size_t>(whole(f[1]));
       t.size = static_cast<std::size_t>(whole(f[2]));
-      t.group = static_cast<int>(whole(f[4]));
+      const long long group = whole(f[4]);
+      if (group < -1 || group > 1000000000) throw bad("expected a group of -1 or more");
+      t.group = static_cast<int>(group);
       std::stringstream dims(f[3]);
       std::size_t product = 1;
       for (std::string d; std::getline(dims, d, 'x');) {
         t.shape.push_back(whole(d));
         if (t.shape.back() < 0) throw bad("expected non-negative dimensions");
-        product *= static_cast<std::size_t>(t.shape.back());
+        if (__builtin_mul_overflow(product, static_cast<std::size_t>(t.shape.back()), &product)) {
+          throw bad("expected a shape whose product fits 64 bits");
+        }
       }
       if (product != t.size) throw bad(fmt::format("expected size = product of the shape ({})", product));
     } catch (const std::logic_error&) {
@@ -85,7 +90,7 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
     }
     if (t.offset != next) throw bad(fmt::format("expected offset {} (tensors must be consecutive)", next));
     if (t.group < -1) throw bad("expected a group of -1 or more");
-    next = t.offset + t.size;
+    if (__builtin_add_overflow(t.offset, t.size, &next)) throw bad("expected offset + size to fit 64 bits");
     layout.tensors.push_back(std::move(t));
   }
   return layout;

@@ -75,7 +75,7 @@ bool draw(const Plot& plot, const fs::path& png, const LogSink& log) {
   gp += "\n";
   {
     std::ofstream out(script);
-    out << gp;
+    out << gp << std::flush;
     if (!out) throw IoError(fmt::format("{}: cannot write the gnuplot script", script.string()));
   }
   return run_gnuplot(script, log);

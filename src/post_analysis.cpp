@@ -1,5 +1,6 @@
 #include "anodiff/post_analysis.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -95,6 +96,120 @@ std::pair<std::vector<double>, std::vector<double>> scale_invariant_msd(const We
   return {msd_fft(WeightTrajectory::from_rows(std::move(norms), G), 0, T), angular};
 }
 
+// The same for one coordinate shard: the squared group norms (T x G) are reduced, then each shard adds the MSD of
+// its columns of the directions and the angular MSD (T) is reduced; the shards may cut tensors and groups anywhere.
+std::pair<std::vector<double>, std::vector<double>> sharded_scale_invariant_msd(const WeightTrajectory& view,
+                                                                                const ParameterLayout& layout,
+                                                                                ShardReduction& reduction) {
+  const std::size_t T = view.size(), G = layout.groups();
+  const std::size_t c0 = view.column_offset(), c1 = c0 + view.dimension();
+  auto overlap = [&](const ParameterTensor& t) {
+    const std::size_t lo = std::max(t.offset, c0), hi = std::min(t.offset + t.size, c1);
+    return std::pair<std::size_t, std::size_t>{lo, hi > lo ? hi - lo : 0};
+  };
+  std::vector<double> norms(T * G, 0.0), angular(T, 0.0), tensor;
+  for (const auto& t : layout.tensors) {
+    if (t.group < 0) continue;
+    const auto [lo, w] = overlap(t);
+    if (w == 0) continue;
+    tensor.resize(T * w);
+    view.read(0, T, lo - c0, w, tensor.data());
+    for (std::size_t r = 0; r < T; ++r) {
+      double s = 0;
+      for (std::size_t j = 0; j < w; ++j) s += tensor[r * w + j] * tensor[r * w + j];
+      norms[r * G + std::size_t(t.group)] += s;
+    }
+  }
+  reduction.sum(norms.data(), norms.size());
+  for (double& v : norms) v = std::sqrt(v);
+  for (std::size_t g = 0; g < G; ++g) {
+    std::size_t width = 0;
+    for (const auto& t : layout.tensors) width += t.group == int(g) ? overlap(t).second : 0;
+    if (width == 0) continue;
+    std::vector<double> block(T * width);
+    std::size_t col = 0;
+    for (const auto& t : layout.tensors) {
+      if (t.group != int(g)) continue;
+      const auto [lo, w] = overlap(t);
+      if (w == 0) continue;
+      tensor.resize(T * w);
+      view.read(0, T, lo - c0, w, tensor.data());
+      for (std::size_t r = 0; r < T; ++r) {
+        const double n = norms[r * G + g];
+        for (std::size_t j = 0; j < w; ++j) block[r * width + col + j] = n > 0 ? tensor[r * w + j] / n : tensor[r * w + j];
+      }
+      col += w;
+    }
+    const auto m = msd_fft(WeightTrajectory::from_rows(std::move(block), width), 0, T);
+    for (std::size_t k = 0; k < T; ++k) angular[k] += m[k];
+  }
+  reduction.sum(angular.data(), angular.size());
+  return {msd_fft(WeightTrajectory::from_rows(std::move(norms), G), 0, T), angular};
+}
+
+// step_tail_index for one coordinate shard, exactly the estimator's blocks of consecutive nonzero samples in
+// row-major (step, coordinate) order: the per-row nonzero counts of every shard are reduced, so that each shard
+// knows the global index of its samples, then the partial block sums are reduced.
+double sharded_step_tail_index(const WeightTrajectory& t, std::size_t block, ShardReduction& reduction) {
+  const std::size_t D = t.dimension(), rows = t.size() - 1, S = reduction.shards(), me = reduction.shard();
+  std::vector<double> prev(D), cur(D);
+  // Pass 1: counts[r * S + shard], then the sum of log|x| and the dimension.
+  std::vector<double> counts(rows * S + 2, 0.0);
+  double log_x = 0;
+  t.read(0, 1, 0, D, prev.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    t.read(r + 1, 1, 0, D, cur.data());
+    std::size_t c = 0;
+    for (std::size_t j = 0; j < D; ++j) {
+      const double x = cur[j] - prev[j];
+      if (x == 0.0 || x != x) continue;
+      log_x += std::log(std::fabs(x));
+      ++c;
+    }
+    counts[r * S + me] = double(c);
+    std::swap(prev, cur);
+  }
+  counts[rows * S] = log_x;
+  counts[rows * S + 1] = double(D);
+  reduction.sum(counts.data(), counts.size());
+  log_x = counts[rows * S];
+  const std::size_t samples = rows * std::size_t(counts[rows * S + 1]);
+  if (block == 0) block = static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(samples))));
+  if (block < 2) return kNaN;
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < rows * S; ++k) n += std::size_t(counts[k]);
+  const std::size_t blocks = n / block;  // complete blocks only, as TailIndexEstimator
+  if (blocks < 2) return kNaN;
+  // Pass 2: the partial sum of each block.
+  std::vector<double> y(blocks, 0.0);
+  std::size_t base = 0;
+  t.read(0, 1, 0, D, prev.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::size_t g = base;
+    for (std::size_t s = 0; s < me; ++s) g += std::size_t(counts[r * S + s]);
+    for (std::size_t s = 0; s < S; ++s) base += std::size_t(counts[r * S + s]);
+    t.read(r + 1, 1, 0, D, cur.data());
+    for (std::size_t j = 0; j < D; ++j) {
+      const double x = cur[j] - prev[j];
+      if (x == 0.0 || x != x) continue;
+      const std::size_t b = g++ / block;
+      if (b < blocks) y[b] += x;
+    }
+    std::swap(prev, cur);
+  }
+  reduction.sum(y.data(), y.size());
+  std::size_t k = 0;
+  double log_y = 0;
+  for (double v : y) {
+    if (v != 0.0) {
+      log_y += std::log(std::fabs(v));
+      ++k;
+    }
+  }
+  if (k < 2 || n == 0) return kNaN;
+  return std::log(static_cast<double>(block)) / (log_y / double(k) - log_x / double(n));
+}
+
 }  // namespace
 
 void PostAnalysisOptions::validate(std::size_t snapshots) const {
@@ -111,57 +226,90 @@ void PostAnalysisOptions::validate(std::size_t snapshots) const {
   }
 }
 
-PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options) {
+void pair_statistics(const PairDistances& d, const std::vector<double>& loss, const PostAnalysisOptions& options,
+                     PartResult& r) {
+  const Part& part = r.part;
+  r.msd = msd_curve(part, d.msd());
+  r.aging = msd_curve(part, d.from_start());
+  r.step_length = d.step_lengths();
+  r.mean_contour = mean_contour_length(d);
+  r.msd_contour = msd_vs_contour(d, options.contour_bins);
+  r.contour_fit = fit_bins(r.msd_contour);
+  if (!loss.empty()) {
+    r.msl_linear = msl_vs_distance(d, loss, Binning::linear, options.msl_bins);
+    r.msl_log = msl_vs_distance(d, loss, Binning::logarithmic, options.msl_bins);
+    r.msl_fit = fit_bins(r.msl_log);
+  }
+  r.histograms = displacement_histograms(d, options.histogram_lags, false, options.histogram_bins);
+  r.rescaled = displacement_histograms(d, options.histogram_lags, true, options.histogram_bins);
+}
+
+namespace {
+
+// analyse_part of the whole trajectory (no reduction) or of one coordinate shard.
+PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options,
+                   ShardReduction* reduction) {
   PartResult r;
   r.part = part;
   MsdOptions mo;
   mo.part_length = part.count;
   r.all_pairs = part.count <= options.exact_limit;
   const WeightTrajectory view = trajectory.slice(part.start, part.count);
+  std::size_t dimension = trajectory.dimension();
+  if (reduction) {
+    double total = double(dimension);
+    reduction->sum(&total, 1);
+    dimension = std::size_t(total);
+  }
   if (r.all_pairs) {
-    const auto d = PairDistances::compute(view, 0, part.count);
-    r.msd = msd_curve(part, d.msd());
-    r.aging = msd_curve(part, d.from_start());
-    r.step_length = d.step_lengths();
-    r.mean_contour = mean_contour_length(d);
-    r.msd_contour = msd_vs_contour(d, options.contour_bins);
-    r.contour_fit = fit_bins(r.msd_contour);
-    const auto loss = view.loss();
-    if (!loss.empty()) {
-      r.msl_linear = msl_vs_distance(d, loss, Binning::linear, options.msl_bins);
-      r.msl_log = msl_vs_distance(d, loss, Binning::logarithmic, options.msl_bins);
-      r.msl_fit = fit_bins(r.msl_log);
+    auto d = PairDistances::compute(view, 0, part.count);
+    if (reduction) {  // one reduction of count^2 doubles, then everything from the merged distances
+      auto squared = d.squared_distances();
+      reduction->sum(squared.data(), squared.size());
+      d = PairDistances::from_squared_distances(part.count, std::move(squared));
     }
-    r.histograms = displacement_histograms(d, options.histogram_lags, false, options.histogram_bins);
-    r.rescaled = displacement_histograms(d, options.histogram_lags, true, options.histogram_bins);
+    pair_statistics(d, view.loss(), options, r);
   } else {
-    r.msd = msd_curve(part, msd_fft(view, 0, part.count));
+    auto by_lag = msd_fft(view, 0, part.count);
     mo.part_length = 0;
     r.aging = aging_msd(view, mo).front();
     r.aging.part = part.index;
     r.aging.start = part.start;
+    if (reduction) {  // the MSD by lag and the aging MSD are sums over coordinates: one reduction of 2 count
+      const std::size_t a = by_lag.size(), b = r.aging.msd.size();
+      std::vector<double> buf(a + b);
+      std::copy(by_lag.begin(), by_lag.end(), buf.begin());
+      std::copy(r.aging.msd.begin(), r.aging.msd.end(), buf.begin() + std::ptrdiff_t(a));
+      reduction->sum(buf.data(), buf.size());
+      std::copy(buf.begin(), buf.begin() + std::ptrdiff_t(a), by_lag.begin());
+      std::copy(buf.begin() + std::ptrdiff_t(a), buf.end(), r.aging.msd.begin());
+    }
+    r.msd = msd_curve(part, by_lag);
   }
   r.beta = local_exponent(r.msd, options.window);
   // The fit and band exponents of the whole vector are the "all" motion's, computed once.
-  r.motion.push_back(analyse_motion("all", trajectory.dimension(), r.msd, options, part.count));
+  r.motion.push_back(analyse_motion("all", dimension, r.msd, options, part.count));
   r.fit = r.motion.front().fit;
   r.short_band = r.motion.front().short_band;
   r.long_band = r.motion.front().long_band;
   if (options.layout && options.layout->groups() > 0) {
-    if (options.layout->dimension() != trajectory.dimension()) {
+    if (options.layout->dimension() != dimension) {
       throw InputError(fmt::format("post_analysis: the parameter layout covers {} coordinates, the trajectory has {}",
-                                   options.layout->dimension(), trajectory.dimension()));
+                                   options.layout->dimension(), dimension));
     }
-    auto [radial, angular] = scale_invariant_msd(view, *options.layout);
+    auto [radial, angular] = reduction ? sharded_scale_invariant_msd(view, *options.layout, *reduction)
+                                       : scale_invariant_msd(view, *options.layout);
     r.motion.push_back(analyse_motion("radial", options.layout->groups(), msd_curve(part, radial), options, part.count));
     r.motion.push_back(analyse_motion("angular", options.layout->group_dimension(), msd_curve(part, angular), options,
                                       part.count));
   }
-  r.tail_index = step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
+  r.tail_index = reduction ? sharded_step_tail_index(view, options.tail_block, *reduction)
+                           : step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
   return r;
 }
 
-std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options) {
+std::vector<PartResult> analyse_all(const WeightTrajectory& trajectory, const PostAnalysisOptions& options,
+                                    ShardReduction* reduction) {
   const auto parts = split_parts(trajectory.size(), options.part_length);
   const std::size_t rest = trajectory.size() - parts.size() * parts.front().count;
   if (rest > 0) {
@@ -171,7 +319,7 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const 
   std::vector<PartResult> out;
   Progress progress(options.log, "post-analysis (parts)", parts.size());
   for (const Part& p : parts) {
-    out.push_back(analyse_part(trajectory, p, options));
+    out.push_back(analyse(trajectory, p, options, reduction));
     const auto& f = out.back().fit;
     progress.update(out.size(), fmt::format("part {} early {:.3f} late {:.3f} tau0 {}", p.index, f.early_exponent,
                                             f.late_exponent, f.crossover_found ? fmt::format("{:.1f}", f.crossover)
@@ -179,6 +327,35 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const 
   }
   progress.finish();
   return out;
+}
+
+}  // namespace
+
+PartResult analyse_part(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options) {
+  return analyse(trajectory, part, options, nullptr);
+}
+
+PartResult analyse_part(const WeightTrajectory& shard, const Part& part, const PostAnalysisOptions& options,
+                        ShardReduction& reduction) {
+  return analyse(shard, part, options, &reduction);
+}
+
+std::vector<PartResult> post_analysis(const WeightTrajectory& shard, const PostAnalysisOptions& options,
+                                      ShardReduction& reduction) {
+  return analyse_all(shard, options, &reduction);
+}
+
+std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::size_t shards, std::size_t index) {
+  if (shards == 0 || index >= shards) {
+    throw std::invalid_argument(fmt::format("shard_columns: shard {} of {}", index, shards));
+  }
+  const std::size_t base = dimension / shards, extra = dimension % shards;
+  const std::size_t first = index * base + std::min(index, extra);
+  return {first, base + (index < extra ? 1 : 0)};
+}
+
+std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options) {
+  return analyse_all(trajectory, options, nullptr);
 }
 
 }  // namespace anodiff

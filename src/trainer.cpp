@@ -373,6 +373,7 @@ std::vector<EpochMetrics> Trainer::run() {
       }
       optimizer.step();
       record(double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
+      if (o.after_step) o.after_step((epoch - 1) * steps + step + 1);
       loss_sum += loss_value * double(idx.size());
       wrong += numbers[2].item<double>();
       ++done;

@@ -14,7 +14,9 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "anodiff/study_trajectory.hpp"
 #include "detail/npy.hpp"
+#include "detail/printable.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -131,6 +133,15 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
   impl->source = path;
   WeightTrajectory t;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file or directory", path.string()));
+  // The study's own files (study_trajectory.hpp): a .mat or .h5 file, or a directory of per-epoch ones.
+  auto study = [&path](const std::vector<fs::path>& files) {
+    WeightTrajectory s = load_study_trajectory(files);
+    auto with_source = std::make_shared<Impl>(*s.impl_);
+    with_source->source = path;
+    s.impl_ = std::move(with_source);
+    return s;
+  };
+  if (!fs::is_directory(path) && is_study_file(path)) return study({path});
   auto add_file = [&](const fs::path& file) {
     auto a = detail::npy_open(file);
     if (a.shape.size() != 2) {
@@ -153,8 +164,9 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
   if (fs::is_directory(path)) {
     const auto files = chunk_files(path);
     if (files.empty()) {
-      throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory directory, found none",
-                                   path.string()));
+      if (auto per_epoch = study_trajectory_files(path); !per_epoch.empty()) return study(per_epoch);
+      throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory directory (or the study's "
+                                   "model_E_sub_loss_w.mat / .h5 files), found none", path.string()));
     }
     for (const auto& f : files) add_file(f);
     const fs::path csv = path / "steps.csv";
@@ -171,6 +183,8 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
     add_file(path);
   }
   if (impl->dimension == 0) throw InputError(fmt::format("{}: snapshots have 0 parameters", path.string()));
+  // Without a snapshot the dimension is not bounded by the file's size (a (0, 2^60) array holds no bytes).
+  if (impl->size == 0) throw InputError(fmt::format("{}: expected at least one snapshot, found 0", path.string()));
   t.count_ = impl->size;
   t.impl_ = std::move(impl);
   if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
@@ -213,7 +227,9 @@ WeightTrajectory WeightTrajectory::from_rows(std::vector<double> rows, std::size
 }
 
 std::size_t WeightTrajectory::size() const { return count_; }
-std::size_t WeightTrajectory::dimension() const { return impl_->dimension; }
+std::size_t WeightTrajectory::dimension() const {
+  return col_count_ == static_cast<std::size_t>(-1) ? impl_->dimension : col_count_;
+}
 const fs::path& WeightTrajectory::source() const { return impl_->source; }
 const StepTable& WeightTrajectory::steps() const { return steps_; }
 std::vector<double> WeightTrajectory::loss() const { return loss_; }
@@ -229,10 +245,11 @@ void WeightTrajectory::set_loss(std::vector<double> loss, const fs::path& from) 
 void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols,
                             double* out) const {
   const std::size_t D = impl_->dimension;
-  if (first + count > count_ || col + cols > D) {
+  if (first + count > count_ || col + cols > dimension()) {
     throw std::out_of_range(fmt::format("WeightTrajectory::read: rows [{}, {}) x columns [{}, {}) outside {} x {}",
-                                        first, first + count, col, col + cols, count_, D));
+                                        first, first + count, col, col + cols, count_, dimension()));
   }
+  col += col_first_;
   const auto& chunks = impl_->chunks;
   std::size_t row = first_ + first;
   const std::size_t end = row + count;
@@ -259,6 +276,17 @@ std::vector<double> WeightTrajectory::snapshot(std::size_t t) const {
   std::vector<double> w(dimension());
   read(t, 1, 0, dimension(), w.data());
   return w;
+}
+
+WeightTrajectory WeightTrajectory::columns(std::size_t first, std::size_t count) const {
+  if (first + count > dimension()) {
+    throw std::out_of_range(fmt::format("WeightTrajectory::columns: [{}, {}) outside {} coordinates", first,
+                                        first + count, dimension()));
+  }
+  WeightTrajectory t = *this;
+  t.col_first_ = col_first_ + first;
+  t.col_count_ = count;
+  return t;
 }
 
 WeightTrajectory WeightTrajectory::slice(std::size_t first, std::size_t count) const {
@@ -318,7 +346,7 @@ TrajectoryWriter::TrajectoryWriter(fs::path directory, std::size_t dimension, st
     StepTable old = StepTable::read_csv(csv);
     if (old.names != table_.names) {
       throw InputError(fmt::format("{}: expected the columns {}, found {}", csv.string(),
-                                   fmt::join(table_.names, ","), fmt::join(old.names, ",")));
+                                   fmt::join(table_.names, ","), detail::printable(fmt::format("{}", fmt::join(old.names, ",")))));
     }
     if (old.rows() < committed_) {
       throw InputError(fmt::format("{}: expected at least {} rows (one per recorded snapshot), found {}",

@@ -6,6 +6,7 @@
 #include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
 #include "anodiff/landscape_grid.hpp"
+#include "anodiff/parameter_layout.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
@@ -82,4 +83,29 @@ TEST_CASE("CsvTable: a torn last line (a writer killed mid-line) is left out on 
   CHECK(g.evaluated() == 1);
   CHECK(g.loss[0] == 2.5);
   CHECK(std::isnan(g.loss[1]));
+}
+
+// Regression tests of the mutation test (fuzz/mutate.py): a hostile steps.csv or layout.csv beside a trajectory.
+TEST_CASE("CsvTable and ParameterLayout: hostile fields are quoted on one printable line", "[csv][errors]") {
+  TempDir dir;
+  write_bytes(dir / "steps.csv", "step,lo\x01ss\n1,\xff\xfe\rx\n");
+  const auto msg = message_of([&] { StepTable::read_csv(dir / "steps.csv"); });
+  CHECK_THAT(msg, Catch::Contains("steps.csv:2") && Catch::Contains("lo\\x01ss") && Catch::Contains("\\xff\\xfe\\x0dx"));
+  CHECK(msg.find('\r') == std::string::npos);
+  write_bytes(dir / "layout.csv", "name,offset,size,shape,group\nw,0,4,4,0\xff\n");
+  CHECK_THAT(message_of([&] { (void)ParameterLayout::read_csv(dir / "layout.csv"); }),
+             Catch::Contains("layout.csv:2") && Catch::Contains("0\\xff"));
+}
+
+TEST_CASE("ParameterLayout: sizes and offsets that overflow 64 bits are refused", "[csv][errors]") {
+  TempDir dir;
+  auto message = [&](const std::string& rows) {
+    write_bytes(dir / "layout.csv", "name,offset,size,shape,group\n" + rows);
+    return message_of([&] { (void)ParameterLayout::read_csv(dir / "layout.csv"); });
+  };
+  // 2^32 x 2^32 wrapped around to 0 = size.
+  CHECK_THAT(message("a,0,0,4294967296x4294967296,0\n"), Catch::Contains("layout.csv:2") && Catch::Contains("fits 64 bits"));
+  CHECK_THAT(message("a,0,4,4,0\nb,18446744073709551615,4,4,0\n"), Catch::Contains("layout.csv:3"));
+  CHECK_THAT(message("a,0,4,4,99999999999\n"), Catch::Contains("group"));
+  CHECK(message("a,0,4,2x2,0\nb,4,3,3,-1\n") == "no error");
 }

@@ -102,6 +102,9 @@ CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's, resumed 
   }
   const auto resumed = evaluate_landscape(*model, d1, d2, data, o, dir / "resumed" / "surface.csv");
   check_same(resumed.loss, whole.loss);
+  // The file itself (regression test of issue 15): the torn line was cut off before appending, not glued to the
+  // next line, so that a later session reads it back.
+  check_same(read_landscape(dir / "resumed", o.x, o.y).loss, whole.loss);
 
   // Two shards in two "processes", merged.
   for (std::size_t s = 0; s < 2; ++s) {
@@ -134,4 +137,30 @@ CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscap
   o.shards = 2;
   const auto d = random_direction(*model, 1);
   CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("shard must lie in [0, shards)"));
+}
+
+CATCH_TEST_CASE("landscape: a shard past a file-size limit fails naming its file, then resumes", "[landscape][faults]") {
+  test::TempDir dir;
+  auto model = make_model("fc3", 3, 10, 2);
+  model->eval();
+  const auto data = toy(32);
+  const auto d1 = random_direction(*model, 1), d2 = random_direction(*model, 2);
+  auto o = grid3();
+  o.x = Axis::parse("-1:1:6");
+  o.y = Axis::parse("-1:1:6");
+  const auto whole = evaluate_landscape(*model, d1, d2, data, o, dir / "whole" / "surface.csv");
+  std::string msg;
+  try {
+    test::FileSizeLimit limit(1024);  // about 16 of the 36 lines: the limit falls mid-line
+    (void)evaluate_landscape(*model, d1, d2, data, o, dir / "limited" / "surface.csv");
+  } catch (const IoError& e) {
+    msg = e.what();
+  }
+  CATCH_CHECK_THAT(msg, Catch::Contains("limited/surface.csv") && Catch::Contains("write failed"));
+  const auto kept = read_landscape(dir / "limited", o.x, o.y).evaluated();
+  CATCH_CHECK(kept > 5);
+  CATCH_CHECK(kept < 36);
+  const auto resumed = evaluate_landscape(*model, d1, d2, data, o, dir / "limited" / "surface.csv");
+  check_same(resumed.loss, whole.loss);
+  check_same(read_landscape(dir / "limited", o.x, o.y).loss, whole.loss);
 }

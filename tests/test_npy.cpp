@@ -97,3 +97,49 @@ TEST_CASE("npy: malformed files are rejected with the file, what was expected an
     CHECK_THAT(message_of_load(dir / "one.npy"), Catch::Contains("2-D") && Catch::Contains("found 1"));
   }
 }
+
+// Regression tests of the mutation test (fuzz/mutate.py, 2026-11-29): headers whose shape would make the reader map,
+// allocate or loop beyond the file. Each is refused with one line naming the file.
+TEST_CASE("npy: a shape that overflows or exceeds the file is refused before anything is read", "[npy][errors]") {
+  TempDir dir;
+  const std::string data = test::bytes_of(std::vector<float>(14, 1.f));
+  auto message = [&](const std::string& shape, const std::string& descr = "<f4") {
+    const auto path = dir / "hostile.npy";
+    test::write_bytes(path, test::npy_bytes(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape +
+                                                   ", }", data));
+    return message_of_load(path);
+  };
+  // (2^64 - 1, 7): 7 (2^64 - 1) wraps around to a small number of bytes; so did its product with the item size.
+  CHECK_THAT(message("(18446744073709551615, 7)"), Catch::Contains("hostile.npy") && Catch::Contains("overflows"));
+  CHECK_THAT(message("(7, 18446744073709551613)"), Catch::Contains("hostile.npy") && Catch::Contains("overflows"));
+  CHECK_THAT(message("(4611686018427387904, 1)"), Catch::Contains("overflows"));  // 2^62 x 4 bytes = 2^64
+  CHECK_THAT(message("(2305843009213693952, 1)", "<f8"), Catch::Contains("overflows"));
+  // (-3, 7): std::stoull read -3 as 2^64 - 3.
+  CHECK_THAT(message("(-3, 7)"), Catch::Contains("hostile.npy") && Catch::Contains("non-negative whole numbers"));
+  CHECK_THAT(message("(+2, 7)"), Catch::Contains("non-negative whole numbers"));
+  CHECK_THAT(message("(18446744073709551616, 1)"), Catch::Contains("exceeds 64 bits"));
+  CHECK_THAT(message("(1e5, 7)"), Catch::Contains("malformed .npy shape"));
+  CHECK_THAT(message("(2 7)"), Catch::Contains("expected ','"));
+  CHECK_THAT(message("(2, 7"), Catch::Contains("malformed"));
+  CHECK_THAT(message("(3, 7)"), Catch::Contains("promises 84 bytes") && Catch::Contains("holds 56"));
+  CHECK_THAT(message("(100000, 100000)"), Catch::Contains("promises 40000000000 bytes"));
+  // A zero dimension holds no bytes: with no snapshot the dimension is not bounded by the file, so it is refused.
+  CHECK_THAT(message("(0, 1152921504606846976)"), Catch::Contains("at least one snapshot"));
+  // Still accepted: numpy's own spellings of a shape.
+  CHECK(message("(2, 7)") == "no error");
+  CHECK(message("( 2 , 7 , )") == "no error");
+}
+
+TEST_CASE("npy: a hostile header is quoted on one printable line", "[npy][errors]") {
+  TempDir dir;
+  const auto path = dir / "binary.npy";
+  test::write_bytes(path, test::npy_bytes(1, "{'descr': '<f4\n\x01\xff', 'fortran_order': False, 'shape': (1, 1), }",
+                                          test::bytes_of(std::vector<float>{1.f})));
+  const auto msg = message_of_load(path);
+  CHECK_THAT(msg, Catch::Contains("binary.npy") && Catch::Contains("\\x0a\\x01\\xff"));
+  CHECK(msg.find('\n') == std::string::npos);
+  test::write_bytes(path, test::npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,\n\xfe 1), }", ""));
+  const auto shape = message_of_load(path);
+  CHECK_THAT(shape, Catch::Contains("malformed .npy shape") && Catch::Contains("\\x0a"));
+  CHECK(shape.find('\n') == std::string::npos);
+}

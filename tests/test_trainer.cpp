@@ -5,6 +5,9 @@
 
 #include <fstream>
 
+#include <caffe2/serialize/inline_container.h>
+#include <zlib.h>
+
 #include <torch/torch.h>
 
 #include "anodiff/datasets.hpp"
@@ -12,7 +15,9 @@
 #include "anodiff/models.hpp"
 #include "anodiff/parameters.hpp"
 #include "anodiff/trainer.hpp"
+#include "detail/dataset_files.hpp"
 #include "detail/snapshot_queue.hpp"
+#include "detail/state_dict_reader.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
@@ -144,7 +149,9 @@ CATCH_TEST_CASE("CIFAR-10 reader: records, sizes and labels are checked", "[data
 }
 
 CATCH_TEST_CASE("Fashion-MNIST: Debian's files load, padded to 32x32", "[data]") {
-  if (!fs::exists(kFashionMnistDir)) return;  // dataset-fashion-mnist is installed by scripts/install-deps.sh
+  if (!fs::exists(kFashionMnistDir)) {
+    ANODIFF_SKIP(kFashionMnistDir << " is absent (Debian's dataset-fashion-mnist, installed by scripts/install-deps.sh)");
+  }
   const auto s = load_dataset("fashion-mnist");
   CATCH_CHECK(s.train.size() == 60000);
   CATCH_CHECK(s.test.size() == 10000);
@@ -225,13 +232,23 @@ CATCH_TEST_CASE("trainer: a run killed and restarted equals one never interrupte
 
   auto r = o;
   r.out = dir / "resumed";
-  r.epochs = 1;
-  Trainer(r, data).run();
-  // Killed after the second epoch's chunk was written but before its checkpoint: simulate by training to 2 and
-  // deleting the checkpoint of epoch 2.
+  const fs::path run = dir / "resumed" / Trainer::study_run_name(r);
+  // Killed at a step the test chooses: step 5 of 3 per epoch (96 samples, batches of 32), mid epoch 2, its snapshot
+  // handed to the recorder. The exception stands for SIGKILL (tests/cli_train.sh sends a real one): nothing after it
+  // is written, and what was queued is dropped.
+  struct Killed {};
+  r.after_step = [](std::int64_t step) {
+    if (step == 5) throw Killed{};
+  };
+  CATCH_CHECK_THROWS_AS(Trainer(r, data).run(), Killed);
+  CATCH_CHECK(fs::exists(checkpoint_path(run, 1)));
+  CATCH_CHECK_FALSE(fs::exists(checkpoint_path(run, 2)));
+  CATCH_CHECK(WeightTrajectory::load(run / "trajectory").size() == 1 + 3);
+  r.after_step = nullptr;
   r.epochs = 2;
   Trainer(r, data).run();
-  const fs::path run = dir / "resumed" / Trainer::study_run_name(r);
+  // Killed after the second epoch's chunk was written but before its checkpoint: simulated by deleting the
+  // checkpoint of epoch 2.
   fs::remove(checkpoint_path(run, 2));
   Trainer again(r, data);
   again.run();
@@ -319,4 +336,169 @@ CATCH_TEST_CASE("Trainer: the snapshot queue keeps order, isolates snapshots and
   anodiff::detail::SnapshotQueue failing([](const float*, const std::vector<double>&) { throw std::runtime_error("disk full"); });
   failing.push(*net, {0.0});
   CATCH_CHECK_THROWS_WITH(failing.drain(), "disk full");
+}
+
+// ------------------------------------------------------------------------------------------------ hostile input
+// Regression tests of issue 15's overflow-proof readers: counts a file declares are checked against its real size
+// before anything is allocated.
+namespace {
+
+std::string big_endian32(std::uint32_t v) {
+  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+std::string idx_images(std::uint32_t n, std::uint32_t rows, std::uint32_t cols, std::size_t pixels) {
+  return big_endian32(0x803) + big_endian32(n) + big_endian32(rows) + big_endian32(cols) + std::string(pixels, '\x7f');
+}
+
+std::string idx_labels(std::uint32_t n, std::size_t labels) {
+  return big_endian32(0x801) + big_endian32(n) + std::string(labels, '\x03');
+}
+
+std::string idx_message(const std::string& images, const std::string& labels) {
+  try {
+    (void)anodiff::detail::parse_idx({images.begin(), images.end()}, {labels.begin(), labels.end()}, "img", "lab");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A state_dict archive as torch.save writes it, with data.pkl and data/0 as given.
+void write_archive(const fs::path& file, const std::string& pickle, const std::string& storage) {
+  caffe2::serialize::PyTorchStreamWriter writer(file.string());
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeRecord("data/0", storage.data(), storage.size());
+  writer.writeEndOfFile();
+}
+
+// The pickle of {'w': FloatStorage '0' of `numel` elements viewed with `size`, `stride`, `offset`} (protocol 2).
+std::string state_pickle(const std::string& numel, const std::string& size, const std::string& stride,
+                         const std::string& offset = std::string("K\0", 2)) {
+  auto text = [](const std::string& s) {
+    return "X" + std::string{char(s.size()), 0, 0, 0} + s;
+  };
+  return "\x80\x02}(" + text("w") + "ctorch._utils\n_rebuild_tensor_v2\n(" + "(" + text("storage") +
+         "ctorch\nFloatStorage\n" + text("0") + text("cpu") + numel + "tQ" + offset + size + stride + "\x89tRu.";
+}
+
+std::string state_dict_message(const fs::path& file) {
+  try {
+    (void)anodiff::detail::read_state_dict(file.string());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("IDX reader: counts and sizes are checked against the file before allocating", "[data][errors]") {
+  CATCH_CHECK(idx_message(idx_images(2, 28, 28, 2 * 784), idx_labels(2, 2)) == "no error");
+  // 2^32 - 1 images of 0x0 pixels: "fitted" any file and allocated 4 TB of padded images.
+  CATCH_CHECK_THAT(idx_message(idx_images(0xffffffff, 0, 0, 0), idx_labels(0xffffffff, 4)),
+                   Catch::Contains("img") && Catch::Contains("1x1 to 32x32, found 0x0"));
+  CATCH_CHECK_THAT(idx_message(idx_images(0xffffffff, 28, 28, 784), idx_labels(0xffffffff, 4)),
+                   Catch::Contains("img: truncated") && Catch::Contains("holds 800"));
+  CATCH_CHECK_THAT(idx_message(idx_images(3, 28, 28, 3 * 784), idx_labels(3, 2)),
+                   Catch::Contains("lab: truncated: 3 labels need 11 bytes"));
+  CATCH_CHECK_THAT(idx_message(idx_images(0, 28, 28, 0), idx_labels(0, 0)), Catch::Contains("at least one image"));
+  CATCH_CHECK_THAT(idx_message(idx_images(1, 33, 28, 33 * 28), idx_labels(1, 1)), Catch::Contains("found 33x28"));
+  auto twelve = idx_labels(1, 0) + std::string(1, char(12));
+  CATCH_CHECK_THAT(idx_message(idx_images(1, 2, 2, 4), twelve), Catch::Contains("label 12 of sample 0"));
+  // A gzip file that expands past the limit (a gzip bomb) is refused while decompressing, not after.
+  test::TempDir dir;
+  {
+    gzFile gz = gzopen((dir / "bomb.gz").c_str(), "wb9");
+    CATCH_REQUIRE(gz != nullptr);
+    const std::string zeros(1 << 20, '\0');
+    for (int i = 0; i < 4; ++i) gzwrite(gz, zeros.data(), unsigned(zeros.size()));
+    gzclose(gz);
+  }
+  CATCH_CHECK_THROWS_WITH(anodiff::detail::read_gzip_or_plain(dir / "bomb.gz", 1 << 20),
+                          Catch::Contains("bomb.gz") && Catch::Contains("more than 1048576 bytes"));
+  CATCH_CHECK(anodiff::detail::read_gzip_or_plain(dir / "bomb.gz").size() == 4u << 20);
+  CATCH_CHECK_THROWS_WITH(anodiff::detail::read_plain(dir.path), Catch::Contains("expected a regular file"));
+}
+
+CATCH_TEST_CASE("state_dict reader: hostile pickles and archives are refused with the file named", "[models][errors]") {
+  test::TempDir dir;
+  const auto f = dir / "s.pt";
+  const std::string four = test::bytes_of(std::vector<float>{1, 2, 3, 4});
+  write_archive(f, state_pickle("K\x04", "K\x02K\x02\x86", "K\x02K\x01\x86"), four);
+  const auto ok = anodiff::detail::read_state_dict(f.string());
+  CATCH_REQUIRE(ok.count("w") == 1);
+  CATCH_CHECK(ok.at("w")[1][1].item<float>() == 4.f);
+  // A storage of 2^31 - 1 elements over a record of 16 bytes: refused before allocating 8 GB.
+  write_archive(f, state_pickle("J\xff\xff\xff\x7f", "K\x02\x85", "K\x01\x85"), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("s.pt") && Catch::Contains("shorter than its 2147483647"));
+  write_archive(f, state_pickle("J\xff\xff\xff\xff", "K\x02\x85", "K\x01\x85"), four);  // -1 elements
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("has -1 elements"));
+  // Stride 0 makes a view of 2^31 - 1 elements over 4: clone() would allocate them.
+  write_archive(f, state_pickle("K\x04", "J\xff\xff\xff\x7f\x85", std::string("K\0\x85", 3)), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("malformed tensor"));
+  // A view past its storage (LibTorch's own check, as an InputError), a negative stride, a negative offset.
+  write_archive(f, state_pickle("K\x04", "K\x05\x85", "K\x01\x85"), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("s.pt"));
+  write_archive(f, state_pickle("K\x04", "K\x02\x85", "J\xff\xff\xff\xff\x85"), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("s.pt"));
+  write_archive(f, state_pickle("K\x04", "K\x02\x85", "K\x01\x85", "J\xff\xff\xff\xff"), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("malformed tensor"));
+  // Opcodes on an empty stack (undefined behaviour before), a memo never stored, a length past the end.
+  write_archive(f, std::string("\x80\x02q\0.", 5), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("stack underflow"));
+  write_archive(f, "\x80\x02" "a.", four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("stack underflow"));
+  write_archive(f, "\x80\x02h\x05.", four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("memo 5 was never stored"));
+  write_archive(f, "\x80\x02X\xff\xff\xff\xff" "abc", four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("truncated data.pkl"));
+  write_archive(f, "\x80\x02" "ctorch\nNoSuchStorage\n)R.", four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("data.pkl calls torch.NoSuchStorage"));
+  // A million items after a mark: popping them was quadratic (minutes); a list holding itself (a cycle, freed).
+  write_archive(f, "\x80\x02(" + std::string(1000000, 'N') + "t.", four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("expected a dict of tensors"));
+  write_archive(f, std::string("\x80\x02]q\0h\0a.", 8), four);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("expected a dict of tensors"));
+  // A zip entry whose declared size exceeds the file (patched in the central directory): refused before miniz
+  // allocates by it.
+  write_archive(f, state_pickle("K\x04", "K\x02K\x02\x86", "K\x02K\x01\x86"), four);
+  std::string zip;
+  {
+    std::ifstream in(f, std::ios::binary);
+    zip.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto cd = zip.rfind("PK\x01\x02");
+  CATCH_REQUIRE(cd != std::string::npos);
+  zip.replace(cd + 20, 8, "\xff\xff\xff\x7f\xff\xff\xff\x7f");  // compressed and uncompressed sizes: 2 GB
+  test::write_bytes(f, zip);
+  CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("s.pt: corrupt zip archive") && Catch::Contains("2147483647"));
+}
+
+CATCH_TEST_CASE("trainer: a checkpoint past a file-size limit fails naming it, and the run resumes", "[trainer][faults]") {
+  test::TempDir dir;
+  const auto data = toy_data(64, 6);
+  auto o = tiny_options(dir / "straight");
+  o.record_weights = false;  // a small projection instead: the checkpoints (700 KB) are the big files
+  o.projection = 16;
+  o.momentum = 0.5;
+  Trainer straight(o, data);
+  straight.run();
+  auto r = o;
+  r.out = dir / "limited";
+  std::string msg;
+  try {
+    test::FileSizeLimit limit(200 * 1024);
+    Trainer(r, data).run();
+  } catch (const IoError& e) {
+    msg = e.what();
+  }
+  CATCH_CHECK_THAT(msg, Catch::Contains("model_epoch_0.pt") && Catch::Contains("File too large"));
+  Trainer again(r, data);  // the same options, space back
+  again.run();
+  const auto a = WeightTrajectory::load(straight.directory() / "projection");
+  const auto b = WeightTrajectory::load(again.directory() / "projection");
+  CATCH_REQUIRE(a.size() == b.size());
+  for (std::size_t t = 0; t < a.size(); ++t) CATCH_CHECK(a.snapshot(t) == b.snapshot(t));
+  CATCH_CHECK(fs::exists(checkpoint_path(again.directory(), 2)));
 }

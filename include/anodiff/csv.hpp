@@ -1,6 +1,8 @@
 #pragma once
 /// \file csv.hpp  The one CSV reader and writer of anodiff: tables with a header line of column names.
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -21,20 +23,36 @@ class CsvWriter {
   CsvWriter(const std::filesystem::path& path, const std::string& header) : path_(path), out_(path) {
     if (!out_) throw IoError(fmt::format("{}: cannot create the file", path.string()));
     out_ << header << '\n';
+    check();
   }
-  /// Writes one row formatted by fmt.
+  /// Writes one row formatted by fmt; throws IoError if the system refuses the buffer it fills (a full disk).
   template <typename... Args>
   void row(fmt::format_string<Args...> format, Args&&... args) {
     out_ << fmt::format(format, std::forward<Args>(args)...) << '\n';
+    check();
   }
   /// Writes a line as it is (e.g. the blank line between the scan lines of a grid).
-  void raw(const std::string& line) { out_ << line << '\n'; }
+  void raw(const std::string& line) {
+    out_ << line << '\n';
+    check();
+  }
   /// Writes everything buffered to the file (before another program, e.g. gnuplot, reads it); throws IoError if the
-  /// system refuses (a full disk).
+  /// system refuses (a full disk). Call it when done: the destructor's last flush cannot report a failure.
   void flush() {
     out_.flush();
-    if (!out_) throw IoError(fmt::format("{}: write failed (is the disk full?)", path_.string()));
+    check();
   }
+
+ private:
+  void check() const {
+    if (!out_) {
+      const int err = errno;  // as the failed write() left it (ENOSPC, EFBIG, EIO)
+      throw IoError(fmt::format("{}: write failed: {}", path_.string(),
+                                err != 0 ? std::strerror(err) : "is the disk full?"));
+    }
+  }
+
+ public:
 
  private:
   std::filesystem::path path_;

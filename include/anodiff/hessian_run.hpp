@@ -51,4 +51,22 @@ struct HessianRunOptions {
 /// checkpoint that cannot be read. Writes nothing.
 [[nodiscard]] HessianRun hessian_along_run(const std::filesystem::path& run, const HessianRunOptions& options);
 
+/// The labels hessian_of_checkpoints gives its checkpoints (HessianCheckpoint::epoch): the number that ends each file
+/// name after a separator or "epoch" (model_12.t7, ckpt-5.pt, epoch3.pt: 12, 5, 3; not resnet14.pt) when every name
+/// has one and they differ, else the positions 0, 1, 2, ...
+[[nodiscard]] std::vector<std::int64_t> checkpoint_labels(const std::vector<std::filesystem::path>& checkpoints);
+
+/// The Hessian of the mean cross-entropy on `data` (classifier_hessian, options.data) at each of `checkpoints`, in
+/// this order, warm-started as hessian_along_run: each file is a TorchScript model (scripted_model.hpp: its own
+/// architecture and weights) or a state_dict or checkpoint (the study's model_E.t7) loaded into `architecture`: a
+/// built-in model name or a TorchScript file of the same network. With a `data` of no samples (Dataset{}), the
+/// Hessian of each TorchScript model's own data-free loss instead (scripted_loss: its method loss()).
+/// options.epochs, every and last are unused; the
+/// checkpoints are labelled by checkpoint_labels. Validates the options first (std::invalid_argument); InputError
+/// naming the file for a checkpoint that cannot be read or does not fit the architecture, or a model whose output is
+/// not (N, classes) for the data. Writes nothing.
+[[nodiscard]] HessianRun hessian_of_checkpoints(const std::string& architecture,
+                                                const std::vector<std::filesystem::path>& checkpoints,
+                                                const Dataset& data, const HessianRunOptions& options);
+
 }  // namespace anodiff

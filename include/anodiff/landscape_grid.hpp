@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "anodiff/fractal_surface.hpp"
+#include "anodiff/parameter_layout.hpp"
 #include "anodiff/roughness.hpp"
 
 namespace anodiff {
@@ -41,6 +42,8 @@ struct LandscapeResult {
   std::vector<float> direction2;           ///< Direction 2 (empty for a 1-D line).
   std::vector<std::vector<double>> path;   ///< A trajectory part projected on the plane, (x, y) per snapshot; may be empty.
   std::string title;                       ///< What the grid shows, for plots and reports.
+  ParameterLayout layout;                  ///< The parameter tensors the directions span (empty if unknown): the
+                                           ///< direction file of loss-landscape's .h5 layout needs their shapes.
   /// Every point of the grid is known (a shard alone knows only its own).
   bool complete() const { return grid.evaluated() == grid.x.points * grid.y.points; }
 };

@@ -74,6 +74,28 @@ struct RunLandscapeOptions {
   void validate() const;
 };
 
+/// A landscape around the weights of a model of one's own (load_model, scripted_model.hpp).
+struct ModelLandscapeOptions {
+  DirectionNorm norm = DirectionNorm::filter;  ///< Normalisation of the random directions.
+  bool ignore_biasbn = true;                ///< Zero direction for biases and BN (every 1-D parameter).
+  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 each (random), -0.5:1.5:41 and 0:0:1 (line).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  std::string device = "auto";              ///< cpu, cuda or auto.
+  std::string title;                        ///< What is at the centre, for the plots' titles (e.g. the file's name).
+  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  void validate() const;
+};
+
+/// Evaluates a landscape around the current weights of `model` on `data` (its loss and accuracy in eval mode),
+/// appending the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable): spanned by
+/// two seeded random directions over the model's parameter list (random_direction: filter normalisation of every
+/// tensor of 2 or more dimensions, biases and BN zeroed with ignore_biasbn), or, with `line_to` (the same
+/// architecture), the 1-D line from the model (0) to line_to's weights (1). The model's weights are restored at the
+/// end; the result's layout is parameter_layout(model).
+[[nodiscard]] LandscapeResult landscape_of_model(Network& model, const Dataset& data,
+                                                 const ModelLandscapeOptions& options,
+                                                 const std::filesystem::path& dir, const Network* line_to = nullptr);
+
 /// Evaluates the landscape of `options` around a checkpoint of `run` (the directory anodiff-train wrote), appending
 /// the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable). Throws InputError
 /// for a missing checkpoint or trajectory part.

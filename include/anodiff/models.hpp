@@ -38,7 +38,9 @@ ParameterLayout parameter_layout(const Network& model);
 void use_channels_last(torch::nn::Module& model);
 
 /// Loads a state_dict written by Python's torch.save (zip format, PyTorch >= 1.6) into `model`: every parameter and
-/// buffer by name, shapes checked. Throws InputError naming the file and the first missing or mismatched entry.
+/// buffer by name, shapes checked. A checkpoint dict such as the study's {'acc', 'epoch', 'state_dict'} gives its
+/// 'state_dict' (or 'model_state_dict'); the "module." prefix of nn.DataParallel is removed. Throws InputError
+/// naming the file and the first missing or mismatched entry with its expected shape.
 void load_state_dict(torch::nn::Module& model, const std::string& path);
 
 /// Writes the model's parameters and buffers as a state_dict that Python's torch.load reads (a dict of tensors).

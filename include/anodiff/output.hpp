@@ -36,9 +36,11 @@ void write_hessian_run(const HessianRun& run, const std::filesystem::path& direc
 /// band exponents.
 [[nodiscard]] std::string summary_table(const std::vector<PartResult>& parts);
 
-/// Writes a landscape into `directory`: directions.npy, grid.csv, surface_loss.npy, surface_accuracy.npy,
-/// trajectory_projection.csv (with a path), roughness.csv and structure_function.csv (with `roughness`), and the
-/// contour map, accuracy heat map and 3-D surface (a 1-D line: line.png). Throws IoError if a file cannot be written.
+/// Writes a landscape into `directory`: directions.npy (with directions), grid.csv, surface_loss.npy,
+/// surface_accuracy.npy, trajectory_projection.csv (with a path), roughness.csv and structure_function.csv (with
+/// `roughness`), and the contour map, accuracy heat map and 3-D surface (a 1-D line: line.png); with HDF5
+/// (have_hdf5()), also the grid as Li et al.'s loss-landscape surface file surface.h5 and, with directions and their
+/// layout, the direction file directions.h5 (loss_landscape_h5.hpp). Throws IoError if a file cannot be written.
 void write_landscape(const LandscapeResult& landscape, const std::optional<LandscapeRoughness>& roughness,
                      const std::filesystem::path& directory, const OutputOptions& output = {});
 

@@ -16,6 +16,16 @@ class PairDistances {
   static PairDistances compute(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
   /// The same by direct float64 summation over every pair and coordinate (slow; the reference in tests).
   static PairDistances brute_force(const WeightTrajectory& trajectory, std::size_t first, std::size_t count);
+  /// Distances from a column-major n x n matrix of squared distances (entry i + j n for i < j; the diagonal and
+  /// lower triangle are ignored), e.g. the sum of the squared_distances() of coordinate shards
+  /// (WeightTrajectory::columns): the distances are sums over coordinates, so shards merge exactly.
+  /// Throws std::invalid_argument for n < 2 or a matrix of another size.
+  static PairDistances from_squared_distances(std::size_t n, std::vector<double> squared);
+  /// Adds the distances of another coordinate shard of the same part (same size(); throws std::invalid_argument
+  /// otherwise); step lengths are recomputed from the sum.
+  PairDistances& operator+=(const PairDistances& other);
+  /// The column-major n x n matrix: |w_i - w_j|^2 at i + j n for i < j, zero elsewhere.
+  const std::vector<double>& squared_distances() const { return d_; }
 
   /// Number of snapshots n in the part.
   std::size_t size() const { return n_; }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "anodiff/fit.hpp"
@@ -77,5 +78,41 @@ struct PartResult {
 
 /// Analyses every part (progress to options.log).
 [[nodiscard]] std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
+
+/// The reduction that joins coordinate shards of one trajectory (e.g. MPI ranks, each holding a column range):
+/// every shard calls sum() in the same order with the same count, and each call replaces data[0, count) on every
+/// shard by the sum over shards (an all-reduce). anodiff-post-analysis implements it with MPI_Allreduce; a test
+/// can implement it in one process. Shards are numbered in column order.
+class ShardReduction {
+ public:
+  virtual ~ShardReduction() = default;
+  /// Number of shards.
+  virtual std::size_t shards() const = 0;
+  /// This shard's index, 0..shards()-1, in column order (shard k holds columns before shard k + 1's).
+  virtual std::size_t shard() const = 0;
+  /// All-reduce: data[0, count) becomes the sum over shards.
+  virtual void sum(double* data, std::size_t count) = 0;
+};
+
+/// Column range [first, first + count) of shard `index` of `shards`, contiguous and as equal as possible; with a
+/// layout whose groups need whole tensors the ranges still cut anywhere (the group norms are reduced).
+std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::size_t shards, std::size_t index);
+
+/// One coordinate shard's analysis of a part: `shard` is trajectory.columns(first, count) (its column_offset()
+/// places it in the layout), and `reduction` joins the shards. Every shard gets the same PartResult, equal to
+/// analyse_part() on the whole trajectory up to rounding (sums over coordinates in another order): per part one
+/// reduction of count^2 doubles (pair distances; 2 count for parts above exact_limit), two for the tail index
+/// (count x shards row counts; the block sums), two with a layout (count x groups squared norms; count).
+[[nodiscard]] PartResult analyse_part(const WeightTrajectory& shard, const Part& part, const PostAnalysisOptions& options,
+                                      ShardReduction& reduction);
+
+/// post_analysis() of one coordinate shard; every shard gets every part's result.
+[[nodiscard]] std::vector<PartResult> post_analysis(const WeightTrajectory& shard, const PostAnalysisOptions& options,
+                                                    ShardReduction& reduction);
+
+/// The all-pairs statistics of a part from its (merged) distances: MSD, aging MSD, step and contour lengths,
+/// MSD against contour, MSL (with `loss`, one value per snapshot, or empty) and the histograms, as analyse_part().
+void pair_statistics(const PairDistances& distances, const std::vector<double>& loss, const PostAnalysisOptions& options,
+                     PartResult& result);
 
 }  // namespace anodiff

@@ -3,6 +3,7 @@
 /// with a checkpoint per epoch and exact resume.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct TrainerOptions {
   std::filesystem::path init_from;   ///< A PyTorch state_dict (torch.save) to start from instead of the seed's init.
   bool plots = true;                 ///< Draw metrics.png after every epoch.
   LogSink log;                       ///< Progress lines, a line per epoch and notes (resuming); none by default.
+  /// Called after each optimiser step with the step's number (1-based, counted over the whole run), its snapshot
+  /// handed to the recorder but not yet committed: a test's fault injection (a kill at a step of its choosing).
+  std::function<void(std::int64_t step)> after_step;
 
   /// Checks the values without training (epochs >= 0, batch size >= 1, lr >= 0, momentum in [0, 1), weight decay
   /// >= 0, limits >= 0, a known model and device); throws std::invalid_argument naming the option and its value.

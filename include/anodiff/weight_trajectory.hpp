@@ -28,7 +28,9 @@ struct StepTable {
 class WeightTrajectory {
  public:
   /// Opens a single `.npy` of shape (T, D) (format 1.0/2.0/3.0, float32 or float64, C order) or a trajectory
-  /// directory (`chunk_NNNNNN.npy` in name order, temporary files ignored, plus `steps.csv`). Throws InputError naming the file on bad input.
+  /// directory (`chunk_NNNNNN.npy` in name order, temporary files ignored, plus `steps.csv`); or the study's own
+  /// files (study_trajectory.hpp): a `.mat` / `.h5` file, or a directory of per-epoch `model_E_sub_loss_w.mat` / `.h5`
+  /// (read into memory). Throws InputError naming the file on bad input.
   static WeightTrajectory load(const std::filesystem::path& path);
   /// A trajectory held in memory: `rows` holds T x `dimension` values, snapshot after snapshot.
   static WeightTrajectory from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps = {});
@@ -56,6 +58,13 @@ class WeightTrajectory {
   void set_loss(std::vector<double> loss, const std::filesystem::path& from = {});
   /// The snapshots [first, first + count) as a trajectory of their own (shares the data).
   WeightTrajectory slice(std::size_t first, std::size_t count) const;
+  /// The coordinates [first, first + count) of every snapshot as a trajectory of dimension `count` (shares the
+  /// data; steps and loss are kept): one coordinate shard for analyses that sum over coordinates (ShardReduction,
+  /// post_analysis.hpp; docs/scaling.md).
+  /// Throws std::out_of_range if the range lies outside the dimension.
+  WeightTrajectory columns(std::size_t first, std::size_t count) const;
+  /// Index of this view's first coordinate in the underlying data (0 unless made by columns()).
+  std::size_t column_offset() const { return col_first_; }
 
  private:
   struct Impl;
@@ -64,6 +73,8 @@ class WeightTrajectory {
   std::shared_ptr<const Impl> impl_;
   std::size_t first_ = 0;
   std::size_t count_ = 0;
+  std::size_t col_first_ = 0;
+  std::size_t col_count_ = static_cast<std::size_t>(-1);  // all coordinates
   StepTable steps_;
   std::vector<double> loss_;
 };

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/printable.hpp"
 
 namespace anodiff::detail {
 namespace fs = std::filesystem;
@@ -43,8 +44,20 @@ MappedFile::~MappedFile() {
 
 std::size_t NpyArray::elements() const {
   std::size_t n = 1;
-  for (auto s : shape) n *= s;
+  for (auto s : shape) n *= s;  // npy_open checked that the product neither overflows nor exceeds the file
   return n;
+}
+
+bool checked_bytes(const std::vector<std::size_t>& shape, std::size_t item_size, std::size_t& bytes) {
+  std::size_t n = item_size;
+  bool zero = false;
+  bool overflow = false;
+  for (auto s : shape) {
+    if (s == 0) zero = true;
+    if (!overflow && __builtin_mul_overflow(n, s, &n)) overflow = true;
+  }
+  bytes = zero ? 0 : n;
+  return zero || !overflow;
 }
 
 namespace {
@@ -52,21 +65,22 @@ namespace {
 std::string value_of(const std::string& header, const std::string& key, const fs::path& path) {
   const auto k = header.find("'" + key + "'");
   if (k == std::string::npos) {
-    throw InputError(fmt::format("{}: .npy header has no '{}' entry (header: {})", path.string(), key, header));
+    throw InputError(fmt::format("{}: .npy header has no '{}' entry (header: {})", path.string(), key,
+                                 printable(header)));
   }
   auto colon = header.find(':', k);
-  if (colon == std::string::npos) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), header));
+  if (colon == std::string::npos) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), printable(header)));
   ++colon;
   while (colon < header.size() && header[colon] == ' ') ++colon;
-  if (colon >= header.size()) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), header));
+  if (colon >= header.size()) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), printable(header)));
   if (header[colon] == '(') {
     const auto close = header.find(')', colon);
-    if (close == std::string::npos) throw InputError(fmt::format("{}: malformed .npy shape: {}", path.string(), header));
+    if (close == std::string::npos) throw InputError(fmt::format("{}: malformed .npy shape: {}", path.string(), printable(header)));
     return header.substr(colon, close - colon + 1);
   }
   if (header[colon] == '\'' || header[colon] == '"') {
     const auto close = header.find(header[colon], colon + 1);
-    if (close == std::string::npos) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), header));
+    if (close == std::string::npos) throw InputError(fmt::format("{}: malformed .npy header: {}", path.string(), printable(header)));
     return header.substr(colon + 1, close - colon - 1);
   }
   auto end = header.find_first_of(",}", colon);
@@ -116,7 +130,7 @@ std::size_t npy_parse_header(const std::byte* bytes, std::size_t size, const fs:
   } else {
     throw InputError(fmt::format(
         "{}: unsupported .npy dtype '{}': expected little-endian float32 ('<f4') or float64 ('<f8')",
-        path.string(), descr));
+        path.string(), printable(descr)));
   }
   const std::string order = value_of(header, "fortran_order", path);
   if (order.find("False") == std::string::npos) {
@@ -124,20 +138,42 @@ std::size_t npy_parse_header(const std::byte* bytes, std::size_t size, const fs:
                                  path.string()));
   }
   const std::string shape_text = value_of(header, "shape", path);
+  // "(" [N {"," N}] [","] ")" with N a run of decimal digits that fits 64 bits: no sign, no exponent, no hex.
+  auto malformed = [&](const std::string& why) {
+    return InputError(fmt::format("{}: malformed .npy shape {}: {}", path.string(), printable(shape_text), why));
+  };
+  if (shape_text.empty() || shape_text[0] != '(') throw malformed("expected a tuple");
   shape.clear();
   std::size_t i = 1;
-  while (i < shape_text.size()) {
-    while (i < shape_text.size() && (shape_text[i] == ' ' || shape_text[i] == ',')) ++i;
-    if (i >= shape_text.size() || shape_text[i] == ')') break;
-    std::size_t used = 0;
-    unsigned long long v = 0;
-    try {
-      v = std::stoull(shape_text.substr(i), &used);
-    } catch (const std::exception&) {
-      throw InputError(fmt::format("{}: malformed .npy shape {}", path.string(), shape_text));
+  bool need_comma = false;
+  while (true) {
+    while (i < shape_text.size() && shape_text[i] == ' ') ++i;
+    if (i >= shape_text.size()) throw malformed("expected ')'");
+    const char c = shape_text[i];
+    if (c == ')') {
+      if (i + 1 != shape_text.size()) throw malformed("text after ')'");
+      break;
     }
-    shape.push_back(static_cast<std::size_t>(v));
-    i += used;
+    if (c == ',') {
+      if (!need_comma) throw malformed("expected a dimension before ','");
+      need_comma = false;
+      ++i;
+      continue;
+    }
+    if (c < '0' || c > '9') {
+      throw malformed(fmt::format("expected non-negative whole numbers, found '{}'", printable(std::string(1, c))));
+    }
+    if (need_comma) throw malformed("expected ',' between dimensions");
+    std::size_t v = 0;
+    for (; i < shape_text.size() && shape_text[i] >= '0' && shape_text[i] <= '9'; ++i) {
+      if (__builtin_mul_overflow(v, std::size_t(10), &v) ||
+          __builtin_add_overflow(v, std::size_t(shape_text[i] - '0'), &v)) {
+        throw malformed("a dimension exceeds 64 bits");
+      }
+    }
+    shape.push_back(v);
+    if (shape.size() > 32) throw malformed("more than 32 dimensions");
+    need_comma = true;
   }
   return prefix + header_len;
 }
@@ -148,10 +184,17 @@ NpyArray npy_open(const fs::path& path) {
   NpyArray a;
   a.path = path;
   const std::size_t offset = npy_parse_header(mapping->data(), mapping->size(), path, a.type, a.shape);
-  const std::size_t need = a.elements() * npy_item_size(a.type);
-  if (mapping->size() < offset + need) {
+  // The shape is checked against the file's size before anything is read: its product in bytes must neither
+  // overflow nor exceed the bytes after the header (offset <= size: npy_parse_header checked it).
+  std::size_t need = 0;
+  const std::size_t have = mapping->size() - offset;
+  if (!checked_bytes(a.shape, npy_item_size(a.type), need)) {
+    throw InputError(fmt::format("{}: the .npy shape ({}) overflows 64 bits: the file holds {} bytes of data",
+                                 path.string(), fmt::join(a.shape, ", "), have));
+  }
+  if (have < need) {
     throw InputError(fmt::format("{}: truncated data: the header promises {} bytes of data, the file holds {}",
-                                 path.string(), need, mapping->size() - offset));
+                                 path.string(), need, have));
   }
   a.data = mapping->data() + offset;
   a.mapping = std::move(mapping);
@@ -189,31 +232,38 @@ void write_file_durably(const fs::path& path, const std::string& header, const v
   // grid, say) each rename a complete file into place instead of renaming away one another's.
   const fs::path tmp = fmt::format("{}.{}.tmp", path.string(), ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+  if (fd < 0) throw IoError(fmt::format("{}: cannot create {}: {}", path.string(), tmp.string(), std::strerror(errno)));
+  // A failure (a full disk, a file-size limit, a read-only or vanished folder) removes the temporary file, so that
+  // the space it took is free again, and leaves `path` as it was: its last complete version, or none.
+  auto fail = [&](const char* what, int err) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return IoError(fmt::format("{}: {} ({}): {}", path.string(), what, tmp.string(), std::strerror(err)));
+  };
   auto write_all = [&](const char* p, std::size_t n) {
     while (n > 0) {
       const ssize_t w = ::write(fd, p, n);
       if (w < 0) {
         if (errno == EINTR) continue;
-        const int err = errno;
-        ::close(fd);
-        throw IoError(fmt::format("{}: write failed: {}", tmp.string(), std::strerror(err)));
+        throw fail("write failed", errno);
       }
       p += w;
       n -= static_cast<std::size_t>(w);
     }
   };
   write_all(header.data(), header.size());
-  write_all(static_cast<const char*>(data), bytes);
-  if (::fsync(fd) != 0) {
+  if (bytes > 0) write_all(static_cast<const char*>(data), bytes);
+  if (::fsync(fd) != 0) throw fail("fsync failed", errno);
+  if (::close(fd) != 0) {
     const int err = errno;
-    ::close(fd);
-    throw IoError(fmt::format("{}: fsync failed: {}", tmp.string(), std::strerror(err)));
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("{}: close failed ({}): {}", path.string(), tmp.string(), std::strerror(err)));
   }
-  ::close(fd);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw IoError(fmt::format("{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message()));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("{}: cannot rename {} to it: {}", path.string(), tmp.string(), std::strerror(err)));
+  }
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

@@ -39,8 +39,13 @@ struct NpyArray {
   std::size_t elements() const;
 };
 
+/// The size in bytes of an array of `shape` with elements of `item_size` bytes, in `bytes`; false (`bytes`
+/// meaningless) if the product overflows std::size_t. An empty shape is one element; a zero dimension makes 0 bytes.
+bool checked_bytes(const std::vector<std::size_t>& shape, std::size_t item_size, std::size_t& bytes);
+
 /// Opens an .npy file; throws InputError naming the file for a missing file, bad magic, an unsupported
-/// version, dtype or order, or data shorter than the header promises.
+/// version, dtype or order, a malformed or overflowing shape, or data shorter than the header promises: nothing
+/// past the file's real size is ever read.
 NpyArray npy_open(const std::filesystem::path& path);
 
 /// Parses the header of an .npy file held in memory (used by npy_open; exposed for tests).

@@ -2,7 +2,9 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -10,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/printable.hpp"
 
 namespace anodiff::detail {
 namespace {
@@ -41,13 +44,106 @@ torch::ScalarType storage_type(const std::string& name, const std::string& file)
       {"ShortStorage", torch::kInt16}, {"CharStorage", torch::kInt8}, {"ByteStorage", torch::kUInt8},
       {"BoolStorage", torch::kBool}};
   auto it = types.find(name);
-  if (it == types.end()) throw InputError(fmt::format("{}: unsupported tensor storage type torch.{}", file, name));
+  if (it == types.end()) {
+    throw InputError(fmt::format("{}: unsupported tensor storage type torch.{}", file, printable(name)));
+  }
   return it->second;
+}
+
+std::uint64_t le(const char* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// The sizes a zip archive declares (central directory, entries; zip64 too) checked against the file's real size
+// before miniz allocates by them: a stored entry's sizes agree and lie inside the file, a deflated one expands by at
+// most deflate's limit (1032:1). An archive without an end-of-central-directory record is left to the zip reader.
+void check_zip_sizes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open", path));
+  in.seekg(0, std::ios::end);
+  const auto end = in.tellg();
+  if (end <= 0) return;
+  const std::uint64_t size = static_cast<std::uint64_t>(end);
+  auto read_at = [&](std::uint64_t offset, std::uint64_t n) {
+    std::string b(n, '\0');
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(b.data(), static_cast<std::streamsize>(n))) throw InputError(fmt::format("{}: cannot read", path));
+    return b;
+  };
+  auto bad = [&](const std::string& what) {
+    return InputError(fmt::format("{}: corrupt zip archive: {}; expected a file written by torch.save", path, what));
+  };
+  const std::uint64_t tail_len = std::min<std::uint64_t>(size, 22 + 65535);
+  const std::string tail = read_at(size - tail_len, tail_len);
+  std::size_t eocd = std::string::npos;
+  for (std::size_t i = tail.size() >= 22 ? tail.size() - 22 + 1 : 0; i-- > 0;) {
+    if (tail.compare(i, 4, "PK\x05\x06") == 0) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd == std::string::npos) return;
+  std::uint64_t entries = le(&tail[eocd + 10], 2), cd_size = le(&tail[eocd + 12], 4), cd_offset = le(&tail[eocd + 16], 4);
+  if (entries == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff) {  // zip64: its locator precedes
+    if (eocd < 20 || tail.compare(eocd - 20, 4, "PK\x06\x07") != 0) throw bad("zip64 locator missing");
+    const std::uint64_t at = le(&tail[eocd - 20 + 8], 8);
+    if (at > size || size - at < 56) throw bad("zip64 end record outside the file");
+    const std::string z = read_at(at, 56);
+    if (z.compare(0, 4, "PK\x06\x06") != 0) throw bad("zip64 end record missing");
+    entries = le(&z[32], 8);
+    cd_size = le(&z[40], 8);
+    cd_offset = le(&z[48], 8);
+  }
+  if (cd_offset > size || cd_size > size - cd_offset) {
+    throw bad(fmt::format("a central directory of {} bytes at {} in a file of {}", cd_size, cd_offset, size));
+  }
+  if (entries > cd_size / 46) throw bad(fmt::format("{} entries in a central directory of {} bytes", entries, cd_size));
+  const std::string cd = read_at(cd_offset, cd_size);
+  std::size_t p = 0;
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    if (cd.size() - p < 46 || cd.compare(p, 4, "PK\x01\x02") != 0) throw bad("truncated central directory");
+    const std::uint64_t method = le(&cd[p + 10], 2);
+    std::uint64_t comp = le(&cd[p + 20], 4), uncomp = le(&cd[p + 24], 4), local = le(&cd[p + 42], 4);
+    const std::size_t name = le(&cd[p + 28], 2), extra = le(&cd[p + 30], 2), comment = le(&cd[p + 32], 2);
+    if (cd.size() - p - 46 < name + extra + comment) throw bad("truncated central directory");
+    for (std::size_t x = p + 46 + name; x + 4 <= p + 46 + name + extra;) {  // the zip64 extra field
+      const std::size_t id = le(&cd[x], 2), len = le(&cd[x + 2], 2);
+      if (x + 4 + len > p + 46 + name + extra) break;
+      if (id == 1) {
+        std::size_t q = x + 4;
+        for (auto* v : {&uncomp, &comp, &local}) {
+          if (*v != 0xffffffff) continue;
+          if (q + 8 > x + 4 + len) throw bad("truncated zip64 extra field");
+          *v = le(&cd[q], 8);
+          q += 8;
+        }
+      }
+      x += 4 + len;
+    }
+    const std::string entry = printable(cd.substr(p + 46, name));
+    if (local > size || comp > size - local) {
+      throw bad(fmt::format("entry {} declares {} bytes at {} in a file of {}", entry, comp, local, size));
+    }
+    if (method == 0 ? uncomp != comp : method == 8 ? uncomp / 1032 > comp + 1 : true) {
+      throw bad(fmt::format("entry {} (method {}) declares {} bytes from {}", entry, method, uncomp, comp));
+    }
+    p += 46 + name + extra + comment;
+  }
 }
 
 class Unpickler {
  public:
   Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& file) : reader_(reader), file_(file) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+  /// Empties every value it made: a hostile pickle can make a list hold itself (a cycle of shared_ptrs, leaked).
+  ~Unpickler() {
+    for (const auto& w : made_) {
+      if (auto v = w.lock()) v->v = std::monostate{};
+    }
+  }
 
   ValuePtr run(const char* data, std::size_t size) {
     p_ = data;
@@ -63,11 +159,11 @@ class Unpickler {
           push(make(Global{module, name}));
           break;
         }
-        case 'q': memo_[u8()] = stack_.back(); break;                   // BINPUT
-        case 'r': memo_[u32()] = stack_.back(); break;                  // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = stack_.back(); break;          // MEMOIZE
-        case 'h': push(memo_.at(u8())); break;                          // BINGET
-        case 'j': push(memo_.at(u32())); break;                         // LONG_BINGET
+        case 'q': { const auto i = u8(); memo_[i] = top(); break; }     // BINPUT
+        case 'r': { const auto i = u32(); memo_[i] = top(); break; }    // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;                  // MEMOIZE
+        case 'h': push(memo(u8())); break;                              // BINGET
+        case 'j': push(memo(u32())); break;                             // LONG_BINGET
         case '(': push(make(Mark{})); break;                            // MARK
         case ')': push(tuple({})); break;                               // EMPTY_TUPLE
         case 't': push(tuple(pop_to_mark())); break;                    // TUPLE
@@ -76,12 +172,12 @@ class Unpickler {
         case 0x87: { auto c = pop(), b = pop(), a = pop(); push(tuple({a, b, c})); break; }
         case ']': push(make(std::vector<ValuePtr>{})); break;           // EMPTY_LIST
         case '}': push(make(std::vector<std::pair<ValuePtr, ValuePtr>>{})); break;  // EMPTY_DICT
-        case 'a': { auto x = pop(); list(stack_.back()).push_back(x); break; }      // APPEND
-        case 'e': { auto xs = pop_to_mark(); auto& l = list(stack_.back()); l.insert(l.end(), xs.begin(), xs.end()); break; }
-        case 's': { auto v = pop(), k = pop(); dict(stack_.back()).emplace_back(k, v); break; }  // SETITEM
+        case 'a': { auto x = pop(); list(top()).push_back(x); break; }             // APPEND
+        case 'e': { auto xs = pop_to_mark(); auto& l = list(top()); l.insert(l.end(), xs.begin(), xs.end()); break; }
+        case 's': { auto v = pop(), k = pop(); dict(top()).emplace_back(k, v); break; }  // SETITEM
         case 'u': {                                                     // SETITEMS
           auto xs = pop_to_mark();
-          auto& d = dict(stack_.back());
+          auto& d = dict(top());
           for (std::size_t i = 0; i + 1 < xs.size(); i += 2) d.emplace_back(xs[i], xs[i + 1]);
           break;
         }
@@ -125,7 +221,7 @@ class Unpickler {
 
  private:
   const char* take(std::size_t n) {
-    if (p_ + n > end_) throw InputError(fmt::format("{}: truncated data.pkl", file_));
+    if (n > std::size_t(end_ - p_)) throw InputError(fmt::format("{}: truncated data.pkl", file_));
     const char* r = p_;
     p_ += n;
     return r;
@@ -143,7 +239,23 @@ class Unpickler {
     p_ = nl + 1;
     return s;
   }
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    made_.push_back(v);
+    stack_.push_back(std::move(v));
+  }
+  const ValuePtr& top() const {
+    if (stack_.empty()) throw InputError(fmt::format("{}: malformed data.pkl (stack underflow)", file_));
+    return stack_.back();
+  }
+  ValuePtr memo(std::size_t i) const {
+    auto it = memo_.find(i);
+    if (it == memo_.end()) throw InputError(fmt::format("{}: malformed data.pkl (memo {} was never stored)", file_, i));
+    return it->second;
+  }
+  const ValuePtr& item(const std::vector<ValuePtr>& xs, std::size_t i) const {
+    if (i >= xs.size()) throw InputError(fmt::format("{}: malformed data.pkl (a tuple too short)", file_));
+    return xs[i];
+  }
   ValuePtr pop() {
     if (stack_.empty()) throw InputError(fmt::format("{}: malformed data.pkl (stack underflow)", file_));
     auto v = stack_.back();
@@ -151,9 +263,11 @@ class Unpickler {
     return v;
   }
   std::vector<ValuePtr> pop_to_mark() {
-    std::vector<ValuePtr> xs;
-    while (!stack_.empty() && !std::holds_alternative<Mark>(stack_.back()->v)) xs.insert(xs.begin(), pop());
+    std::vector<ValuePtr> xs;  // popped last first, then reversed: linear in the items (inserting at the front was
+                               // quadratic, minutes for a hostile pickle of a million items)
+    while (!stack_.empty() && !std::holds_alternative<Mark>(stack_.back()->v)) xs.push_back(pop());
     pop();  // the mark
+    std::reverse(xs.begin(), xs.end());
     return xs;
   }
   static ValuePtr tuple(std::vector<ValuePtr> xs) {
@@ -187,12 +301,19 @@ class Unpickler {
     if (!g || !key) throw InputError(fmt::format("{}: unsupported persistent id in data.pkl", file_));
     const auto type = storage_type(g->name, file_);
     const std::int64_t numel = integer(t[4]);
-    auto [ptr, bytes] = reader_.getRecord("data/" + *key);
-    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(type));
-    if (bytes < std::size_t(numel) * storage.element_size()) {
-      throw InputError(fmt::format("{}: record data/{} is shorter than its {} elements", file_, *key, numel));
+    if (numel < 0) throw InputError(fmt::format("{}: storage data/{} has {} elements", file_, printable(*key), numel));
+    if (!reader_.hasRecord("data/" + *key)) {
+      throw InputError(fmt::format("{}: the archive has no record data/{}", file_, printable(*key)));
     }
-    std::memcpy(storage.data_ptr(), ptr.get(), std::size_t(numel) * storage.element_size());
+    auto [ptr, bytes] = reader_.getRecord("data/" + *key);
+    // The element count is checked against the record's real size before anything is allocated.
+    const std::size_t item = c10::elementSize(type);
+    if (bytes / item < std::size_t(numel)) {
+      throw InputError(fmt::format("{}: record data/{} of {} bytes is shorter than its {} elements", file_,
+                                   printable(*key), bytes, numel));
+    }
+    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(type));
+    std::memcpy(storage.data_ptr(), ptr.get(), std::size_t(numel) * item);
     return make(storage);
   }
 
@@ -200,19 +321,29 @@ class Unpickler {
     const auto* g = std::get_if<Global>(&fn->v);
     if (!g) throw InputError(fmt::format("{}: malformed data.pkl (reduce of a non-callable)", file_));
     if (g->module == "collections" && g->name == "OrderedDict") return make(std::vector<std::pair<ValuePtr, ValuePtr>>{});
-    if (g->module == "torch.jit._pickle" && g->name == "restore_type_tag") return items(args).at(0);  // LibTorch's
+    if (g->module == "torch.jit._pickle" && g->name == "restore_type_tag") return item(items(args), 0);  // LibTorch's
     if (g->module == "torch._utils" && (g->name == "_rebuild_tensor_v2" || g->name == "_rebuild_tensor")) {
       const auto& a = items(args);
-      const auto* storage = std::get_if<torch::Tensor>(&a.at(0)->v);
+      const auto* storage = std::get_if<torch::Tensor>(&item(a, 0)->v);
       if (!storage) throw InputError(fmt::format("{}: malformed tensor in data.pkl", file_));
-      const std::int64_t offset = integer(a.at(1));
+      const std::int64_t offset = integer(item(a, 1));
       std::vector<std::int64_t> size, stride;
-      for (const auto& s : items(a.at(2))) size.push_back(integer(s));
-      for (const auto& s : items(a.at(3))) stride.push_back(integer(s));
+      for (const auto& s : items(item(a, 2))) size.push_back(integer(s));
+      for (const auto& s : items(item(a, 3))) stride.push_back(integer(s));
+      // A view inside its storage (as_strided checks the extent, and refuses negative strides), of at most as many
+      // elements as the storage holds: stride 0 could otherwise make clone() allocate without bound.
+      std::int64_t elements = 1;
+      bool fits = size.size() == stride.size() && offset >= 0;
+      for (auto n : size) fits = fits && n >= 0 && !__builtin_mul_overflow(elements, n, &elements);
+      if (!fits || elements > std::max<std::int64_t>(storage->numel(), 1)) {
+        throw InputError(fmt::format("{}: malformed tensor in data.pkl: size ({}), stride ({}), offset {} over a "
+                                     "storage of {} elements", file_, fmt::join(size, ", "), fmt::join(stride, ", "),
+                                     offset, storage->numel()));
+      }
       return make(storage->as_strided(size, stride, offset).clone());
     }
-    throw InputError(fmt::format("{}: data.pkl calls {}.{}: expected a plain state_dict of tensors", file_, g->module,
-                                 g->name));
+    throw InputError(fmt::format("{}: data.pkl calls {}.{}: expected a plain state_dict of tensors", file_,
+                                 printable(g->module), printable(g->name)));
   }
 
   caffe2::serialize::PyTorchStreamReader& reader_;
@@ -221,12 +352,14 @@ class Unpickler {
   const char* end_ = nullptr;
   std::vector<ValuePtr> stack_;
   std::map<std::size_t, ValuePtr> memo_;
+  std::vector<std::weak_ptr<Value>> made_;
 };
 
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  check_zip_sizes(path);
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error&) {
@@ -234,16 +367,36 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
                                  "torch.save(model.state_dict(), path)", path));
   }
   if (!reader->hasRecord("data.pkl")) throw InputError(fmt::format("{}: the archive has no data.pkl", path));
-  auto [ptr, size] = reader->getRecord("data.pkl");
-  Unpickler u(*reader, path);
-  const ValuePtr root = u.run(static_cast<const char*>(ptr.get()), size);
-  const auto* d = std::get_if<std::vector<std::pair<ValuePtr, ValuePtr>>>(&root->v);
+  ValuePtr root;
+  Unpickler u(*reader, path);  // owns what root holds until the tensors are taken out
+  try {
+    auto [ptr, size] = reader->getRecord("data.pkl");
+    root = u.run(static_cast<const char*>(ptr.get()), size);
+  } catch (const c10::Error& e) {  // a corrupt record, a view outside its storage
+    throw InputError(fmt::format("{}: not a readable state_dict: {}", path,
+                                 printable(std::string(e.what_without_backtrace()))));
+  }
+  using Dict = std::vector<std::pair<ValuePtr, ValuePtr>>;
+  const auto* d = std::get_if<Dict>(&root->v);
   if (!d) throw InputError(fmt::format("{}: expected a dict of tensors (a state_dict)", path));
+  // A checkpoint such as the study's {'acc': ..., 'epoch': ..., 'state_dict': {...}}: the state_dict inside it.
+  for (const auto& [k, v] : *d) {
+    const auto* name = std::get_if<std::string>(&k->v);
+    const auto* inner = std::get_if<Dict>(&v->v);
+    if (name && inner && (*name == "state_dict" || *name == "model_state_dict")) d = inner;
+  }
   std::map<std::string, torch::Tensor> out;
+  bool wrapped = !d->empty();  // every name starts with "module." (saved from nn.DataParallel)
   for (const auto& [k, v] : *d) {
     const auto* name = std::get_if<std::string>(&k->v);
     const auto* tensor = std::get_if<torch::Tensor>(&v->v);
     if (name && tensor) out[*name] = *tensor;
+    if (!name || name->rfind("module.", 0) != 0) wrapped = false;
+  }
+  if (wrapped) {
+    std::map<std::string, torch::Tensor> unwrapped;
+    for (auto& [name, tensor] : out) unwrapped[name.substr(7)] = tensor;
+    out = std::move(unwrapped);
   }
   return out;
 }

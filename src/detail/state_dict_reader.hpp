@@ -8,7 +8,9 @@
 
 namespace anodiff::detail {
 
-/// Name -> tensor of a torch.save'd dict of tensors (OrderedDict or dict). Throws InputError naming the file.
+/// Name -> tensor of a torch.save'd dict of tensors (OrderedDict or dict), or of the dict under 'state_dict' (or
+/// 'model_state_dict') of a checkpoint such as {'acc', 'epoch', 'state_dict'}; the prefix "module." that
+/// nn.DataParallel adds to every name is removed. Throws InputError naming the file.
 std::map<std::string, torch::Tensor> read_state_dict(const std::string& path);
 
 }  // namespace anodiff::detail

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ctest's smoke run of one fuzz target: RUNS executions from the seed corpus, fixed seed, inside a scratch folder
+# (new corpus entries and any crash-* file land there, never in the repository).
+# Usage: smoke.sh TARGET SEED_DIR SCRATCH_DIR RUNS
+set -u
+target=$1 seeds=$2 scratch=$3 runs=$4
+rm -rf "$scratch" && mkdir -p "$scratch/corpus" && cd "$scratch" || exit 1
+export ANODIFF_FUZZ_TMP=$scratch
+# -rss_limit_mb / -malloc_limit_mb: an allocation a header asks for beyond what the file holds is a finding too.
+"$target" -runs="$runs" -seed=1 -max_len=65536 -timeout=30 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  -print_final_stats=1 "$scratch/corpus" "$seeds" > log.txt 2>&1
+code=$?
+grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done)" log.txt
+if [[ $code -ne 0 ]]; then
+  tail -n 40 log.txt
+  echo "FAIL: $(basename "$target") found a crash (exit $code): input saved in $scratch as crash-*/leak-*/oom-*/timeout-*"
+fi
+exit $code

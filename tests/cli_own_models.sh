@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# A user's own network and files (docs/own_models.md, docs/formats.md), as a user runs them: a small CNN scripted in
+# Python (tests/own_models.py) against PyTorch's dense Hessian and loss; Li et al.'s ResNet-14 as TorchScript against
+# the built-in model with the same weights; the study's checkpoints, .mat and .h5 trajectories
+# (tests/study_files.py); loss-landscape .h5 surfaces; and the one-line refusals of bad files.
+# Usage: cli_own_models.sh BIN_DIR WORKDIR
+set -u
+bin=$1
+work=$2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+source "$here/cli_common.sh"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+py() { /usr/bin/python3 "$here/own_models.py" "$@"; }
+# expect2_line PATTERN -- COMMAND...: exit 2 and exactly one line on stderr, which matches PATTERN.
+expect2_line() {
+  local pattern=$1
+  shift 2
+  local err got
+  err=$("$@" 2>&1 >/dev/null)
+  got=$?
+  if [[ $got -eq 2 && $(wc -l <<<"$err") -eq 1 ]] && grep -q -- "$pattern" <<<"$err"; then echo "ok: exit 2, one line: $pattern"
+  else echo "FAIL: $* -> exit $got, stderr: $err"; fail=1; fi
+}
+if ! /usr/bin/python3 -c "import torch, scipy, h5py" 2>/dev/null; then
+  echo "ANODIFF_SKIPPED: python3-torch, python3-scipy and python3-h5py are needed"; exit 0
+fi
+py export models > export.log 2>&1 || { echo "FAIL: own_models.py export"; cat export.log; exit 1; }
+/usr/bin/python3 "$here/study_files.py" study > study.log 2>&1 || { echo "FAIL: study_files.py"; cat study.log; exit 1; }
+m=models
+data="--inputs $m/inputs.npy --labels $m/labels.npy"
+exact="--dtype float64 --num_eigenthings 5 --no-plots"
+tight="--tol 1e-10"
+
+# 1. The small CNN: top-5 eigenvalues against the dense Hessian; the Hessian along a list of checkpoints.
+"$bin/anodiff-hessian" --model $m/small.pt $data --batch_size 24 $exact $tight --out small_h > h.log 2>&1 \
+  || { echo "FAIL: anodiff-hessian --model small.pt"; cat h.log; fail=1; }
+py check-hessian $m small_h small_eigenvalues && echo "ok: TorchScript top-5 eigenvalues = dense Hessian's" || fail=1
+"$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/model_3.t7 $m/model_7.t7 $data --batch_size 24 $exact $tight \
+  --out along > a.log 2>&1 || { echo "FAIL: anodiff-hessian --checkpoints"; cat a.log; fail=1; }
+check "[[ \$(cut -d, -f1 along/eigenvalues.csv | sort -u | tr '\n' ' ') == '3 7 epoch ' ]]" \
+  "the study's checkpoints ({'acc', 'epoch', 'state_dict'}, module. prefixes) labelled by their epochs"
+mkdir -p along3 && head -n 6 along/eigenvalues.csv > along3/eigenvalues.csv && py check-hessian $m along3 small_eigenvalues > /dev/null \
+  && echo "ok: checkpoint of epoch 3 = the dense Hessian's" || { echo "FAIL: epoch 3"; fail=1; }
+mkdir -p along7 && { head -n 1 along/eigenvalues.csv; tail -n 5 along/eigenvalues.csv; } > along7/eigenvalues.csv
+py check-hessian $m along7 other_eigenvalues > /dev/null && echo "ok: checkpoint of epoch 7 = the dense Hessian's" \
+  || { echo "FAIL: epoch 7"; fail=1; }
+"$bin/anodiff-hessian" --model $m/other_traced.pt $data --batch_size 24 $exact $tight --out traced > t.log 2>&1 \
+  || { echo "FAIL: traced"; cat t.log; fail=1; }
+py check-hessian $m traced other_eigenvalues > /dev/null && echo "ok: a traced module too" || fail=1
+
+# A TorchScript module's own data-free loss (its loss() method).
+"$bin/anodiff-hessian" --model $m/data_free.pt --data-free $exact $tight --out free > f.log 2>&1 \
+  || { echo "FAIL: --data-free"; cat f.log; fail=1; }
+py check-hessian $m free data_free_eigenvalues > /dev/null && echo "ok: a data-free loss = its dense Hessian" || fail=1
+
+# 2. Its landscape: every point against PyTorch's loss at the same perturbed weights; Li et al.'s .h5 files.
+"$bin/anodiff-landscape" --model $m/small.pt $data --x -1:1:5 --y -1:1:5 --out small_l --no-plots > l.log 2>&1 \
+  || { echo "FAIL: anodiff-landscape --model small.pt"; cat l.log; fail=1; }
+py check-landscape $m small_l || fail=1
+"$bin/anodiff-landscape" --model $m/small.pt --line-to $m/model_7.t7 $data --x 0:1:3 --out small_line --no-plots \
+  > /dev/null 2>&1 && check "[[ \$(wc -l < small_line/grid.csv) -eq 4 ]]" "a line to another checkpoint" \
+  || { echo "FAIL: --line-to"; fail=1; }
+
+# 3. The built-in ResNet-14 and the same network as TorchScript, with the same weights.
+r="--inputs $m/r_inputs.npy --labels $m/r_labels.npy"
+"$bin/anodiff-hessian" --model resnet14 --checkpoints $m/resnet14_1.t7 $r --batch_size 12 $exact --tol 1e-9 \
+  --out r_builtin > rb.log 2>&1 || { echo "FAIL: built-in ResNet-14"; cat rb.log; fail=1; }
+"$bin/anodiff-hessian" --model $m/resnet14.pt $r --batch_size 12 $exact --tol 1e-9 --out r_script > rs.log 2>&1 \
+  || { echo "FAIL: scripted ResNet-14"; cat rs.log; fail=1; }
+py same-eigenvalues r_script r_builtin && echo "ok: scripted ResNet-14 eigenvalues = built-in's" || fail=1
+"$bin/anodiff-landscape" --model resnet14 --checkpoint $m/resnet14_1.t7 $r --x -1:1:4 --y -1:1:4 --out rl_builtin \
+  --no-plots > /dev/null 2>&1 || { echo "FAIL: built-in landscape"; fail=1; }
+"$bin/anodiff-landscape" --model $m/resnet14.pt $r --x -1:1:4 --y -1:1:4 --out rl_script --no-plots > /dev/null 2>&1 \
+  || { echo "FAIL: scripted landscape"; fail=1; }
+py same-grid rl_script rl_builtin && echo "ok: scripted ResNet-14 landscape = built-in's" || fail=1
+
+# 4. The study's trajectories: the post-analysis of the .mat and .h5 series equals that of the .npy.
+s=study
+"$bin/anodiff-post-analysis" --trajectory $s/traj.npy --loss $s/loss.npy --out pa_npy --no-plots > pa_npy.txt 2>/dev/null
+for run in mat h5; do
+  "$bin/anodiff-post-analysis" --trajectory $s/$run --out pa_$run --no-plots > pa_$run.txt 2> pa_$run.log \
+    || { echo "FAIL: post-analysis of $run"; cat pa_$run.log; fail=1; }
+  check "cmp -s pa_npy.txt pa_$run.txt && diff -r -q pa_npy pa_$run > /dev/null" \
+    "anodiff-post-analysis of the study's .$run files = of the .npy"
+done
+check "grep -q '15 snapshots of 232 parameters' pa_mat.log" "the per-epoch .mat files read as one trajectory"
+"$bin/anodiff-post-analysis" --trajectory $s/part.mat --out pa_73 --no-plots > pa_73.txt 2>/dev/null
+check "cmp -s pa_npy.txt pa_73.txt" "MSD_feed of a MATLAB v7.3 file = the .npy"
+
+# 5. A loss-landscape surface: its roughness, and the surface written back unchanged.
+"$bin/anodiff-landscape" --surface $s/surface_ll.h5 --out rough --no-plots > rough.log 2>&1 \
+  || { echo "FAIL: --surface"; cat rough.log; fail=1; }
+check "[[ -s rough/roughness.csv && -s rough/structure_function.csv && -s rough/grid.csv ]]" "roughness of a surface file"
+py check-surface $s/surface_ll.h5 rough || fail=1
+
+# 6. Bad files: exit 2, one line naming the file and what was expected.
+expect2_line "no_logits.pt: forward returned shape (2, 3, 6, 6) for 2 inputs: expected logits" -- \
+  "$bin/anodiff-hessian" --model $m/no_logits.pt $data --out x
+expect2_line "frozen.pt: the model has no parameters that require gradients" -- \
+  "$bin/anodiff-hessian" --model $m/frozen.pt $data --out x
+expect2_line "resnet14_other.pt: expected an entry 'features.0.weight' of shape 3x2x3x3" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/resnet14_other.pt $data --out x
+expect2_line "truncated.npy: truncated" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --inputs $m/truncated.npy --labels $m/labels.npy --out x
+expect2_line "small.pt: the model returns 5 classes, the data have labels up to 9" -- \
+  "$bin/anodiff-landscape" --model $m/small.pt --inputs $m/inputs.npy --labels $m/labels_9.npy --out x
+expect2_line "small.pt: forward failed on inputs of shape (2, 3, 32, 32): RuntimeError: Given groups=1" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt $r --out x
+expect2_line "small.pt: the TorchScript module has no method 'loss'" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --data-free --out x
+expect2_line "inputs.npy: not a TorchScript file" -- "$bin/anodiff-hessian" --model $m/inputs.npy $data --out x
+expect2_line "no_weights.mat: no variable 'sub_weights' or 'MSD_feed'" -- \
+  "$bin/anodiff-post-analysis" --trajectory $s/bad/no_weights.mat --out x
+expect2_line "truncated.mat: .*truncated or damaged" -- "$bin/anodiff-post-analysis" --trajectory $s/bad/truncated.mat --out x
+expect2_line "truncated.h5: not a readable HDF5 file" -- "$bin/anodiff-post-analysis" --trajectory $s/bad/truncated.h5 --out x
+expect2_line "one_d.h5: dataset 'sub_weights' has shape (232): expected (steps, D)" -- \
+  "$bin/anodiff-post-analysis" --trajectory $s/bad/one_d.h5 --out x
+expect2_line "model_2_sub_loss_w.mat: no such file: the epochs 1 to 3 are there" -- \
+  "$bin/anodiff-post-analysis" --trajectory $s/bad/gap --out x
+expect2_line "surface_no_loss.h5: no dataset 'train_loss'" -- "$bin/anodiff-landscape" --surface $s/bad/surface_no_loss.h5 --out x
+expect2_line "truncated.h5: not a readable HDF5 file" -- "$bin/anodiff-landscape" --surface $s/bad/truncated.h5 --out x
+exit $fail
