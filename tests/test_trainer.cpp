@@ -458,7 +458,7 @@ CATCH_TEST_CASE("state_dict reader: hostile pickles and archives are refused wit
   // A million items after a mark: popping them was quadratic (minutes); a list holding itself (a cycle, freed).
   write_archive(f, "\x80\x02(" + std::string(1000000, 'N') + "t.", four);
   CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("expected a dict of tensors"));
-  write_archive(f, std::string("\x80\x02]q\0h\0a.", 8), four);
+  write_archive(f, std::string("\x80\x02]q\0h\0a.", 9), four);
   CATCH_CHECK_THAT(state_dict_message(f), Catch::Contains("expected a dict of tensors"));
   // A zip entry whose declared size exceeds the file (patched in the central directory): refused before miniz
   // allocates by it.
