@@ -30,7 +30,7 @@ void save_study_checkpoint(const Network& model, const fs::path& path) {
 }
 }  // namespace
 
-CATCH_TEST_CASE("own models: the study's checkpoint dicts with module. prefixes load; a mismatch names key and shape",
+CATCH_TEST_CASE("own models: the study's checkpoint dicts with module. prefixes load, a mismatch names key and shape",
                 "[torch][own_models]") {
   test::TempDir tmp;
   auto trained = make_model("resnet14", 3, 10, /*seed=*/5);
