@@ -4,22 +4,28 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "anodiff/error.hpp"
 
 namespace anodiff::fuzz {
 
-/// A folder of this process's own under the temporary folder (removed at exit).
+/// A folder of this process's own (removed at exit): under /dev/shm where there is one (the durable writers' fsync
+/// costs nothing in memory), else under ANODIFF_FUZZ_TMP or /tmp.
 inline const std::filesystem::path& scratch() {
   static const std::filesystem::path dir = [] {
     const char* base = std::getenv("ANODIFF_FUZZ_TMP");
-    auto d = std::filesystem::path(base ? base : "/tmp") / ("anodiff_fuzz_" + std::to_string(::getpid()));
+    std::error_code ec;
+    const bool shm = std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0;
+    auto d = std::filesystem::path(shm ? "/dev/shm" : base ? base : "/tmp") /
+             ("anodiff_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     std::atexit([] { std::error_code ec; std::filesystem::remove_all(scratch(), ec); });
     return d;

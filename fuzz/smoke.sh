@@ -4,8 +4,10 @@
 # Usage: smoke.sh TARGET SEED_DIR SCRATCH_DIR RUNS
 set -u
 target=$1 seeds=$2 scratch=$3 runs=$4
+here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$scratch" && mkdir -p "$scratch/corpus" && cd "$scratch" || exit 1
-export ANODIFF_FUZZ_TMP=$scratch
+export ANODIFF_FUZZ_TMP=$scratch OMP_NUM_THREADS=1
+export LSAN_OPTIONS=suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 # -rss_limit_mb / -malloc_limit_mb: an allocation a header asks for beyond what the file holds is a finding too.
 "$target" -runs="$runs" -seed=1 -max_len=65536 -timeout=30 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
   -print_final_stats=1 "$scratch/corpus" "$seeds" > log.txt 2>&1

@@ -10,6 +10,7 @@ packages=(
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
   libopenmpi-dev openmpi-bin
   libhdf5-dev libmatio-dev python3-h5py
+  clang libclang-rt-dev libomp-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -8,3 +8,7 @@ cd build
 # Two tests at a time, one thread each: two LibTorch/OpenMP processes with two threads each on two cores spin against
 # each other and run many times slower.
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} ctest --output-on-failure -j2
+cd ..
+# anodiff::core and its tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and a smoke run of each fuzz
+# target (docs/robustness.md), in ./build-asan.
+bash scripts/test_sanitizers.sh

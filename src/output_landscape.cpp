@@ -11,6 +11,7 @@
 #include "anodiff/study_trajectory.hpp"
 #include "anodiff/plot.hpp"
 #include "anodiff/weight_trajectory.hpp"
+#include "detail/gnuplot.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -24,7 +25,8 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
   {
     std::ofstream gp(dir / "contour.gp");
     gp << "set terminal pngcairo size 1000,800 enhanced font 'sans,11'\nset output 'contour.png'\n"
-          "set datafile separator ','\nset datafile columnheaders\nset title \"" << r.title << " (log10 loss)\"\n"
+          "set datafile separator ','\nset datafile columnheaders\nset title " << detail::gnuplot_quoted(r.title + " (log10 loss)")
+       << "\n"
           "set xlabel 'direction 1'\nset ylabel 'direction 2'\nset view map\nset size ratio -1\nset autoscale fix\n"
           "set palette rgb 33,13,10\nset contour base\nset cntrparam levels auto 15\nunset clabel\n"
           "set key below\n"
@@ -45,7 +47,8 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
   {
     std::ofstream gp(dir / "surface_3d.gp");
     gp << "set terminal pngcairo size 1000,800 enhanced font 'sans,11'\nset output 'surface_3d.png'\n"
-          "set datafile separator ','\nset datafile columnheaders\nset title " << '"' << r.title << " (loss)\"\n"
+          "set datafile separator ','\nset datafile columnheaders\nset title " << detail::gnuplot_quoted(r.title + " (loss)")
+       << "\n"
           "set xlabel 'direction 1'\nset ylabel 'direction 2'\nset zlabel 'loss' rotate\nset pm3d\n"
           "set palette rgb 33,13,10\nset hidden3d\nsplot 'grid.csv' using 'x':'y':'loss' with pm3d notitle\n"
        << std::flush;

@@ -7,19 +7,13 @@
 #include <fmt/format.h>
 
 #include "anodiff/error.hpp"
+#include "detail/gnuplot.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
 
 namespace {
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+std::string quoted(const std::string& s) { return detail::gnuplot_quoted(s); }
 
 std::string shell_quoted(const std::string& s) {
   std::string out = "'";
@@ -29,6 +23,20 @@ std::string shell_quoted(const std::string& s) {
   return out + "'";
 }
 }  // namespace
+
+std::string detail::gnuplot_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "''";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
 
 bool run_gnuplot(const fs::path& script, const LogSink& log) {
   const fs::path dir = script.has_parent_path() ? script.parent_path() : fs::path(".");
@@ -50,9 +58,7 @@ bool run_gnuplot(const fs::path& script, const LogSink& log) {
   return true;
 }
 
-bool draw(const Plot& plot, const fs::path& png, const LogSink& log) {
-  fs::path script = png;
-  script.replace_extension(".gp");
+std::string detail::plot_script(const Plot& plot, const fs::path& png) {
   const fs::path dir = png.has_parent_path() ? png.parent_path() : fs::path(".");
   std::string gp;
   gp += "set terminal pngcairo size 1000,700 enhanced font 'sans,11'\n";
@@ -73,6 +79,13 @@ bool draw(const Plot& plot, const fs::path& png, const LogSink& log) {
                       s.title.empty() ? "notitle" : "title " + quoted(s.title));
   }
   gp += "\n";
+  return gp;
+}
+
+bool draw(const Plot& plot, const fs::path& png, const LogSink& log) {
+  fs::path script = png;
+  script.replace_extension(".gp");
+  const std::string gp = detail::plot_script(plot, png);
   {
     std::ofstream out(script);
     out << gp << std::flush;

@@ -24,7 +24,7 @@ using detail::NpyType;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+[[maybe_unused]] constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Chunk {
   std::size_t first = 0;  // first snapshot held
@@ -34,17 +34,20 @@ struct Chunk {
   fs::path file;
 };
 
-// Converts n values to float64; returns the index of the first non-finite value, or n.
+// Converts n values to float64; returns the index of the first non-finite value, or n. `src` need not be aligned
+// (an .npy whose header is not padded to a multiple of the item size): each value is copied out (a plain load).
 template <typename T>
-std::size_t convert(const T* src, std::size_t n, double* out) {
+std::size_t convert(const std::byte* src, std::size_t n, double* out) {
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   constexpr Bits kExp = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
   Bits bad = 0;
   for (std::size_t j = 0; j < n; ++j) {
     Bits b;
-    std::memcpy(&b, src + j, sizeof(T));
+    std::memcpy(&b, src + j * sizeof(T), sizeof(T));
     bad |= static_cast<Bits>((b & kExp) == kExp);
-    out[j] = static_cast<double>(src[j]);
+    T v;
+    std::memcpy(&v, &b, sizeof(T));
+    out[j] = static_cast<double>(v);
   }
   if (bad == 0) return n;
   for (std::size_t j = 0; j < n; ++j) {
@@ -261,8 +264,8 @@ void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t co
     const std::size_t offset = (row - it->first) * D + col;
     const std::size_t bad =
         it->type == NpyType::float32
-            ? convert(reinterpret_cast<const float*>(it->data) + offset, cols, out)
-            : convert(reinterpret_cast<const double*>(it->data) + offset, cols, out);
+            ? convert<float>(it->data + offset * sizeof(float), cols, out)
+            : convert<double>(it->data + offset * sizeof(double), cols, out);
     if (bad != cols) {
       throw InputError(fmt::format("{}: expected finite weights, found {} at snapshot {} (row {} of this file), "
                                    "parameter {}",
@@ -310,8 +313,14 @@ std::vector<double> load_series(const fs::path& path) {
   }
   std::vector<double> v(a.shape[0]);
   for (std::size_t i = 0; i < v.size(); ++i) {
-    v[i] = a.type == NpyType::float32 ? reinterpret_cast<const float*>(a.data)[i]
-                                      : reinterpret_cast<const double*>(a.data)[i];
+    // memcpy: the data need not be aligned (a header not padded to a multiple of the item size).
+    if (a.type == NpyType::float32) {
+      float f;
+      std::memcpy(&f, a.data + i * sizeof(float), sizeof f);
+      v[i] = f;
+    } else {
+      std::memcpy(&v[i], a.data + i * sizeof(double), sizeof(double));
+    }
   }
   return v;
 }

@@ -7,6 +7,8 @@
 #include "anodiff/error.hpp"
 #include "anodiff/landscape_grid.hpp"
 #include "anodiff/parameter_layout.hpp"
+#include "anodiff/plot.hpp"
+#include "detail/gnuplot.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
@@ -108,4 +110,21 @@ TEST_CASE("ParameterLayout: sizes and offsets that overflow 64 bits are refused"
   CHECK_THAT(message("a,0,4,4,0\nb,18446744073709551615,4,4,0\n"), Catch::Contains("layout.csv:3"));
   CHECK_THAT(message("a,0,4,4,99999999999\n"), Catch::Contains("group"));
   CHECK(message("a,0,4,2x2,0\nb,4,3,3,-1\n") == "no error");
+}
+
+// Regression test of issue 15's review of the gnuplot writer's inputs: titles and file names were written in double
+// quotes, inside which gnuplot runs `commands` in backquotes (a model file named `...`.pt titles a landscape plot).
+TEST_CASE("gnuplot scripts: titles and file names are single-quoted, never run as commands", "[csv][errors]") {
+  CHECK(detail::gnuplot_quoted("it's `x`") == "'it''s `x`'");
+  CHECK(detail::gnuplot_quoted("two\nlines") == "'two lines'");
+  TempDir dir;
+  const auto marker = dir / "ran";
+  Plot p{"`touch " + marker.string() + "`", "x \"label\"", "y\\", false, false, {}, {}};
+  write_bytes(dir / "d.csv", "a,b\n1,2\n2,3\n");
+  p.series.push_back({dir / "d.csv", "'a':'b'", "`touch " + marker.string() + "`", "lines"});
+  const std::string script = detail::plot_script(p, dir / "p.png");
+  CHECK(script.find("set title '`touch ") != std::string::npos);
+  CHECK(script.find("set xlabel 'x \"label\"'") != std::string::npos);
+  (void)draw(p, dir / "p.png");  // false without gnuplot; either way the title is only text
+  CHECK_FALSE(std::filesystem::exists(marker));
 }

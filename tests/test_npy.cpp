@@ -143,3 +143,22 @@ TEST_CASE("npy: a hostile header is quoted on one printable line", "[npy][errors
   CHECK_THAT(shape, Catch::Contains("malformed .npy shape") && Catch::Contains("\\x0a"));
   CHECK(shape.find('\n') == std::string::npos);
 }
+
+// Regression test of fuzz_npy (fuzz/): a header not padded to a multiple of the item size leaves the data unaligned;
+// the values were read by misaligned float loads (undefined behaviour, UBSan's finding). They are copied out now.
+TEST_CASE("npy: unaligned data (a header not padded) reads the same values", "[npy]") {
+  TempDir dir;
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }\n";  // 61 bytes: offset 71
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(dict.size()) + '\0' + dict;
+  REQUIRE(bytes.size() % 4 != 0);
+  bytes += test::bytes_of(std::vector<float>{1.5f, -2.f, 3.f, 4.25f});
+  test::write_bytes(dir / "odd.npy", bytes);
+  const auto t = WeightTrajectory::load(dir / "odd.npy");
+  CHECK(t.snapshot(1) == std::vector<double>{3.0, 4.25});
+  auto one = std::string("\x93NUMPY\x01\x00", 8);
+  const std::string dict1 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n";
+  one += char(dict1.size());
+  one += '\0';
+  test::write_bytes(dir / "series.npy", one + dict1 + test::bytes_of(std::vector<double>{0.5, -7.0}));
+  CHECK(load_series(dir / "series.npy") == std::vector<double>{0.5, -7.0});
+}
