@@ -3,12 +3,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "anodiff/output.hpp"
+#include "anodiff/per_layer_msd.hpp"
 #include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
 #include "anodiff/weight_trajectory.hpp"
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
     std::string trajectory, loss, out;
     std::size_t part_length = 0, window = 20;
     anodiff::PostAnalysisOptions options;
-    std::string short_band = "4:40", long_band, layout;
+    std::string short_band = "4:40", long_band, layout, per_layer;
     po::options_description desc(
         "anodiff-post-analysis: MSD, local exponent, two-regime fit, contour length, MSL and displacement\n"
         "statistics of a weight trajectory, per part. Usage:\n"
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
         ("short-band", po::value(&short_band)->default_value("4:40"), "MSD lags LO:HI of the short-band exponent")
         ("long-band", po::value(&long_band), "MSD lags LO:HI of the long-band exponent (default 0.3T:0.9T)")
         ("layout", po::value(&layout), "the parameter layout (default: the trajectory directory's layout.csv)")
+        ("per-layer", po::value(&per_layer)->implicit_value("layer"),
+         "also the MSD of each tensor, layer (default) or scale-invariant group (needs the layout): per_layer_msd.csv")
         ("out", po::value(&out), "output directory")
         ("no-plots", "write CSVs only")
         ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)");
@@ -125,6 +129,17 @@ int main(int argc, char** argv) {
       layout = (fs::path(trajectory) / "layout.csv").string();
     }
     if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);
+    std::optional<anodiff::LayerGrouping> grouping;
+    if (!per_layer.empty()) {
+      try {
+        grouping = anodiff::parse_layer_grouping(per_layer);
+      } catch (const std::invalid_argument& e) {
+        throw po::error(fmt::format("--per-layer: {}", e.what()));
+      }
+      if (!options.layout) {
+        throw po::error("--per-layer needs the parameter layout: --layout FILE, or a trajectory directory with layout.csv");
+      }
+    }
     options.window = window;
     if (rank == 0) options.log = anodiff::cli::stderr_log;
     options.validate(traj.size());  // before any work
@@ -151,6 +166,12 @@ int main(int argc, char** argv) {
 #endif
     if (parts.empty()) parts = anodiff::post_analysis(traj, options);
     anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+    if (grouping) {
+      anodiff::MsdOptions msd_options;
+      msd_options.part_length = part_length;
+      anodiff::write_per_layer(anodiff::per_layer_msd(traj, *options.layout, *grouping, msd_options), out,
+                               {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+    }
     std::cout << anodiff::summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;

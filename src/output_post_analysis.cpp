@@ -6,6 +6,7 @@
 #include "anodiff/csv.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/plot.hpp"
+#include "detail/gnuplot.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -176,6 +177,31 @@ std::string summary_table(const std::vector<PartResult>& parts) {
                        band(r.short_band), band(r.long_band));
   }
   return out;
+}
+
+}  // namespace anodiff
+
+namespace anodiff {
+
+void write_per_layer(const std::vector<LayerMsd>& layers, const fs::path& dir, const OutputOptions& output) {
+  fs::create_directories(dir);
+  write_per_layer_msd(layers, dir / "per_layer_msd.csv");
+  if (!output.plots || layers.empty()) return;
+  for (std::size_t k = 0; k < layers.front().parts.size(); ++k) {
+    const auto& part = layers.front().parts[k];
+    Plot plot{fmt::format("MSD per coordinate of each set of parameters, part {} (t_w = {})", part.part, part.start + 1),
+              "lag {/Symbol t} (steps)", "MSD({/Symbol t}) / dimension", true, true, {},
+              "set key outside right font ',8'"};
+    for (const auto& layer : layers) {
+      if (layer.dimension == 0) continue;
+      // Rows selected by part and name (the name as a single-quoted gnuplot string: any name is only text).
+      plot.series.push_back({dir / "per_layer_msd.csv",
+                             fmt::format("5:(($1=={} && strcol(3) eq {}) ? $6/$4 : 1/0)", part.part,
+                                         detail::gnuplot_quoted(layer.name)),
+                             layer.name, "lines lw 2"});
+    }
+    draw(plot, dir / fmt::format("per_layer_msd_part_{}.png", part.part), output.log);
+  }
 }
 
 }  // namespace anodiff

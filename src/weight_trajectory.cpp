@@ -194,11 +194,11 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
   return t;
 }
 
-WeightTrajectory WeightTrajectory::adopt(std::shared_ptr<const void> owner, const void* data, bool float64,
-                                         std::size_t values, std::size_t dimension, StepTable steps) {
+WeightTrajectory WeightTrajectory::from_buffer(std::shared_ptr<const void> owner, const void* data, bool float64,
+                                               std::size_t values, std::size_t dimension, StepTable steps) {
   if (dimension == 0 || values % dimension != 0) {
     throw std::invalid_argument(
-        fmt::format("WeightTrajectory::from_rows: {} values do not form rows of {}", values, dimension));
+        fmt::format("WeightTrajectory: {} values do not form rows of {}", values, dimension));
   }
   auto impl = std::make_shared<Impl>();
   impl->dimension = dimension;
@@ -212,7 +212,7 @@ WeightTrajectory WeightTrajectory::adopt(std::shared_ptr<const void> owner, cons
   t.impl_ = std::move(impl);
   if (steps.rows() != 0 && steps.rows() != t.count_) {
     throw std::invalid_argument(
-        fmt::format("WeightTrajectory::from_rows: {} step rows for {} snapshots", steps.rows(), t.count_));
+        fmt::format("WeightTrajectory: {} step rows for {} snapshots", steps.rows(), t.count_));
   }
   t.steps_ = std::move(steps);
   if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
@@ -221,12 +221,12 @@ WeightTrajectory WeightTrajectory::adopt(std::shared_ptr<const void> owner, cons
 
 WeightTrajectory WeightTrajectory::from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps) {
   auto buffer = std::make_shared<const std::vector<float>>(std::move(rows));
-  return adopt(buffer, buffer->data(), false, buffer->size(), dimension, std::move(steps));
+  return from_buffer(buffer, buffer->data(), false, buffer->size(), dimension, std::move(steps));
 }
 
 WeightTrajectory WeightTrajectory::from_rows(std::vector<double> rows, std::size_t dimension, StepTable steps) {
   auto buffer = std::make_shared<const std::vector<double>>(std::move(rows));
-  return adopt(buffer, buffer->data(), true, buffer->size(), dimension, std::move(steps));
+  return from_buffer(buffer, buffer->data(), true, buffer->size(), dimension, std::move(steps));
 }
 
 std::size_t WeightTrajectory::size() const { return count_; }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "anodiff/landscape_grid.hpp"
+#include "anodiff/per_layer_msd.hpp"
 #include "anodiff/post_analysis.hpp"
 #include "anodiff/progress.hpp"
 #include "anodiff/spectrum.hpp"
@@ -25,6 +26,12 @@ struct OutputOptions {
 /// `directory`, and the PNGs with their gnuplot scripts. Throws IoError if a file cannot be written.
 void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
                          const OutputOptions& output = {});
+
+/// Writes per_layer_msd.csv (write_per_layer_msd) into `directory` and, with plots, per_layer_msd_part_P.png for
+/// each part P: the MSD per coordinate (msd / dimension) of each tensor, layer or group against the lag, so that
+/// layers of different sizes compare. Throws IoError if a file cannot be written.
+void write_per_layer(const std::vector<LayerMsd>& layers, const std::filesystem::path& directory,
+                     const OutputOptions& output = {});
 
 /// Writes the Hessian along a run into `directory`: eigenvalues.csv (a row per eigenpair and checkpoint, by rank),
 /// trace.csv (checkpoints with a trace), density_epoch_E.csv (checkpoints with a density), eigenvectors_epoch_E.npy

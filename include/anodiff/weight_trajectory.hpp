@@ -36,6 +36,12 @@ class WeightTrajectory {
   static WeightTrajectory from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps = {});
   /// As above, float64.
   static WeightTrajectory from_rows(std::vector<double> rows, std::size_t dimension, StepTable steps = {});
+  /// A trajectory read in place from a buffer someone else owns (a numpy array, a mapped file): `values` float32
+  /// (or float64) values at `data`, snapshot after snapshot, `dimension` per snapshot; `owner` keeps the buffer
+  /// alive as long as any copy of the trajectory. Throws std::invalid_argument if the values do not form whole rows
+  /// or `steps` has another number of rows.
+  static WeightTrajectory from_buffer(std::shared_ptr<const void> owner, const void* data, bool float64,
+                                      std::size_t values, std::size_t dimension, StepTable steps = {});
 
   WeightTrajectory();
   /// Number of snapshots T.
@@ -68,8 +74,6 @@ class WeightTrajectory {
 
  private:
   struct Impl;
-  static WeightTrajectory adopt(std::shared_ptr<const void> owner, const void* data, bool float64,
-                                std::size_t values, std::size_t dimension, StepTable steps);
   std::shared_ptr<const Impl> impl_;
   std::size_t first_ = 0;
   std::size_t count_ = 0;

@@ -8,6 +8,7 @@
 #include <pybind11/stl/filesystem.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,11 @@ struct Trajectory {
   /// Read-only numpy views of each chunk (a loaded file or directory) or of the array it was made from.
   std::vector<py::object> chunks;
   std::optional<ParameterLayout> layout;
+  /// The study's .mat/.h5 file or directory it was read from, when `trajectory` holds a copy of it (else empty:
+  /// trajectory.source()).
+  std::filesystem::path source;
+  /// Where it was loaded from ('' for an array).
+  std::string source_name() const { return (source.empty() ? trajectory.source() : source).string(); }
 };
 
 /// A read-only numpy array of `shape` over `data`, kept alive by `base`.

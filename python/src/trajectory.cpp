@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "adopt.hpp"
 #include "anodiff/error.hpp"
+#include "anodiff/study_trajectory.hpp"
 #include "common.hpp"
 #include "detail/npy.hpp"
 
@@ -78,7 +78,7 @@ Trajectory from_array(py::handle x, const char* what, StepTable steps = {}) {
   const std::size_t T = std::size_t(a.shape(0)), D = std::size_t(a.shape(1));
   if (D == 0) throw py::value_error(fmt::format("{}: snapshots have 0 parameters", what));
   Trajectory t;
-  t.trajectory = detail::adopt(keep_alive(a), a.data(), item == 8, T * D, D, std::move(steps));
+  t.trajectory = WeightTrajectory::from_buffer(keep_alive(a), a.data(), item == 8, T * D, D, std::move(steps));
   // Python's view: the same buffer, read-only.
   py::array v = a.attr("view")();
   v.attr("setflags")(py::arg("write") = false);
@@ -109,8 +109,15 @@ Trajectory load(const fs::path& path) {
       if (e.is_regular_file() && is_chunk_name(e.path().filename().string())) files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
-  } else {
+  } else if (!is_study_file(path)) {
     files.push_back(path);
+  }
+  if (files.empty()) {
+    // The study's .mat/.h5 files (a file, or a directory of per-epoch ones): read into memory by the library;
+    // Python gets a float64 copy (the positions) over which the analyses run in place.
+    Trajectory w = wrap(t.trajectory);
+    w.source = path;
+    return w;
   }
   std::size_t rows = 0;
   for (const auto& f : files) {
@@ -255,7 +262,7 @@ void init_trajectory(py::module_& m) {
       .def_property_readonly("size", [](const Trajectory& t) { return t.trajectory.size(); }, "Snapshots T.")
       .def_property_readonly("dimension", [](const Trajectory& t) { return t.trajectory.dimension(); },
                              "Parameters per snapshot D.")
-      .def_property_readonly("source", [](const Trajectory& t) { return t.trajectory.source().string(); },
+      .def_property_readonly("source", [](const Trajectory& t) { return t.source_name(); },
                              "The file or directory it was loaded from ('' for an array).")
       .def_property_readonly(
           "chunks", [](const Trajectory& t) { return py::list(py::cast(t.chunks)); },
@@ -304,10 +311,12 @@ void init_trajectory(py::module_& m) {
       .def("__repr__", [](const Trajectory& t) {
         return fmt::format("Trajectory({} snapshots x {} parameters{}{})", t.trajectory.size(),
                            t.trajectory.dimension(),
-                           t.trajectory.source().empty() ? "" : ", from " + t.trajectory.source().string(),
+                           t.source_name().empty() ? "" : ", from " + t.source_name(),
                            t.layout ? fmt::format(", layout of {} tensors", t.layout->tensors.size()) : "");
       });
 
+  m.def("have_matio", &have_matio, "Whether this build reads the study's MATLAB .mat files (libmatio).");
+  m.def("have_hdf5", &have_hdf5, "Whether this build reads the study's .h5 files and MATLAB v7.3 files (HDF5).");
   m.def(
       "load_trajectory",
       [](py::object path, py::object loss) {
@@ -325,8 +334,10 @@ void init_trajectory(py::module_& m) {
       py::arg("path"), py::arg("loss") = py::none(),
       "load_trajectory(path, loss=None) -> Trajectory\n\n"
       "Opens a (T, D) .npy (float32/float64) or a trajectory directory (chunk_NNNNNN.npy + steps.csv +\n"
-      "layout.csv), memory-mapped. `loss`: a 1-D .npy path or array of per-snapshot losses (default: the\n"
-      "directory's steps.csv). Raises FileNotFoundError for a missing path, ValueError for a malformed file.");
+      "layout.csv), memory-mapped; or the study's own files (a .mat/.h5 file, or a directory of per-epoch\n"
+      "model_E_sub_loss_w.mat/.h5; docs/own_models.md), read into memory as float64. `loss`: a 1-D .npy path or\n"
+      "array of per-snapshot losses (default: the directory's steps.csv, or the study files' sub_loss). Raises\n"
+      "FileNotFoundError for a missing path, ValueError for a malformed file.");
 }
 
 }  // namespace anodiff::python

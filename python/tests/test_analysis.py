@@ -260,3 +260,45 @@ def test_docstrings():
         doc = getattr(anodiff, name).__doc__
         assert doc and len(doc) > 60, name
     assert "part_length" in anodiff.msd.__doc__ and "certified" in anodiff.msd.__doc__
+
+
+def test_load_the_studys_files(tmp_path):
+    """The study's per-epoch .mat (savemat's cell array per step) and .h5 files load to the positions they hold."""
+    sio = pytest.importorskip("scipy.io")
+    h5py = pytest.importorskip("h5py")
+    if not (anodiff.have_matio() and anodiff.have_hdf5()):
+        pytest.skip("built without libmatio or HDF5")
+    rng = np.random.default_rng(3)
+    shapes, S = [(3, 2, 2, 2), (3,), (4, 3)], 6
+    D = sum(int(np.prod(s)) for s in shapes)
+    X = rng.standard_normal((3 * S, D)).astype(np.float32)
+    loss = rng.random(3 * S)
+    (tmp_path / "mat").mkdir()
+    (tmp_path / "h5").mkdir()
+    for e in range(3):
+        rows = X[e * S:(e + 1) * S]
+        cells = np.empty((S, len(shapes)), dtype=object)
+        for i, row in enumerate(rows):
+            offset = 0
+            for j, shape in enumerate(shapes):
+                n = int(np.prod(shape))
+                cells[i, j] = row[offset:offset + n].reshape(shape)
+                offset += n
+        sio.savemat(tmp_path / "mat" / f"model_{e + 1}_sub_loss_w.mat",
+                    {"sub_weights": cells, "sub_loss": list(loss[e * S:(e + 1) * S])})
+        with h5py.File(tmp_path / "h5" / f"model_{e + 1}_sub_loss_w.h5", "w") as f:
+            f["sub_weights"] = rows
+            f["sub_loss"] = loss[e * S:(e + 1) * S]
+    for source in (tmp_path / "mat", tmp_path / "h5"):
+        t = anodiff.load_trajectory(source)
+        assert (len(t), t.dimension) == (3 * S, D)
+        assert np.array_equal(t.positions, X.astype(np.float64))
+        assert np.allclose(t.loss, loss, rtol=1e-12)
+        assert t.source == str(source) and "from" in repr(t)
+        assert np.array_equal(anodiff.msd(t).msd, anodiff.msd(X).msd)
+    one = anodiff.load_trajectory(tmp_path / "h5" / "model_2_sub_loss_w.h5")
+    assert np.array_equal(one.positions, X[S:2 * S].astype(np.float64))
+    with pytest.raises(ValueError, match="model_1_sub_loss_w.mat"):
+        (tmp_path / "bad").mkdir()
+        sio.savemat(tmp_path / "bad" / "model_1_sub_loss_w.mat", {"sub_loss": [1.0]})
+        anodiff.load_trajectory(tmp_path / "bad")

@@ -141,8 +141,6 @@ def test_post_analysis_program_reads_a_python_recording(reference, tmp_path):
 
 def test_per_layer_program_matches_python(reference, tmp_path):
     exe = program("anodiff-post-analysis")
-    if "--per-layer" not in subprocess.run([exe, "--help"], capture_output=True, text=True).stdout:
-        pytest.skip("anodiff-post-analysis has no --per-layer")
     out = tmp_path / "analysis"
     r = subprocess.run([exe, "--trajectory", str(reference / "trajectory"), "--part-length", "20", "--no-plots",
                         "--per-layer=layer", "--out", str(out)], capture_output=True, text=True,
