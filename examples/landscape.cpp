@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
         "  anodiff-landscape --run DIR --epoch 300 [--x -1:1:51 --y -1:1:51 --norm filter --ignore biasbn |\n"
         "                    --pca-part K | --interpolate E] [--samples N] [--shard i/n] --out DIR\n"
         "  anodiff-landscape --model MODEL.pt|NAME [--checkpoint FILE] [--line-to FILE] (--inputs X.npy --labels Y.npy\n"
-        "                    | --data cifar10 --data-dir DIR) [--x ... --y ...] --out DIR   (docs/own_models.md)\n"
+        "                    | --data cifar10 --data-dir DIR | --data-free) [--x ... --y ...] --out DIR   (docs/own_models.md)\n"
         "  anodiff-landscape --surface FILE.h5 --out DIR   (roughness of a loss-landscape surface file)\nOptions");
     desc.add_options()("help,h", "show this help")
         ("run", po::value(&run_dir), "run directory written by anodiff-train")
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
         ("line-to", po::value(&line_to), "with --model: a 1-D line from the centre (0) to these weights (1)")
         ("inputs", po::value(&inputs), "with --model: inputs (N, C, H, W) float32 .npy, used as they are")
         ("labels", po::value(&labels), "with --inputs: labels (N) int64 .npy")
+        ("data-free", "with a TorchScript --model: the module's own loss() method, no data (accuracy: none)")
         ("data", po::value(&data_name), "with --model: the training split of cifar10, mnist, fashion-mnist or gauss")
         ("data-dir", po::value(&data_dir), "the --data set's directory")
         ("classes", po::value(&classes)->default_value(0), "classes of a built-in --model (default: from the data)")
@@ -105,9 +106,12 @@ int main(int argc, char** argv) {
     }
     if (model.empty() && (run_dir.empty() || out.empty())) throw po::error("--run DIR and --out DIR are required");
     if (model.empty() && epoch < 0) throw po::error("--epoch E is required");
-    if (!model.empty() && inputs.empty() == data_name.empty()) {
-      throw po::error("--model needs its data: --inputs X.npy --labels Y.npy, or --data NAME");
+    const bool data_free = vm.count("data-free") > 0;
+    if (!model.empty() && int(!inputs.empty()) + int(!data_name.empty()) + int(data_free) != 1) {
+      throw po::error("--model needs its data: --inputs X.npy --labels Y.npy, --data NAME, or --data-free");
     }
+    if (data_free && model.empty()) throw po::error("--data-free goes with a TorchScript --model");
+    if (data_free) o.own_loss = "loss";
     if (inputs.empty() != labels.empty()) throw po::error("give --inputs and --labels together");
     if (model.empty() && (!checkpoint.empty() || !line_to.empty() || !inputs.empty() || !data_name.empty())) {
       throw po::error("--checkpoint, --line-to, --inputs and --data go with --model");
@@ -153,7 +157,7 @@ int main(int argc, char** argv) {
       m.validate();
       use_all_cores();
       keep_freed_memory();
-      Dataset data = load_model_data(data_name, data_dir, inputs, labels);
+      Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
       if (classes > 0) data.classes = classes;
       // The centre's weights: the --model file's own, or --checkpoint's (loaded into the --model architecture).
       auto weights = [&](const std::string& file) {
@@ -167,9 +171,10 @@ int main(int argc, char** argv) {
       if (!builtin && !fs::exists(model)) {
         throw InputError(fmt::format("{}: no such file: expected a TorchScript model or a built-in model name", model));
       }
+      if (data_free && builtin) throw po::error("--data-free needs a TorchScript --model: a built-in one has no loss()");
       if (checkpoint.empty() && builtin) throw po::error("a built-in --model needs --checkpoint FILE (its weights)");
       auto net = weights(checkpoint.empty() ? model : checkpoint);
-      check_classifier(*net, data, checkpoint.empty() ? model : checkpoint);
+      if (!data_free) check_classifier(*net, data, checkpoint.empty() ? model : checkpoint);
       std::shared_ptr<Network> end = line_to.empty() ? nullptr : weights(line_to);
       m.title = fs::path(checkpoint.empty() ? model : checkpoint).filename().string();
       result = landscape_of_model(*net, data, m, dir, end.get());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -16,6 +17,7 @@
 #include "anodiff/parameters.hpp"
 #include "anodiff/progress.hpp"
 #include "anodiff/runtime.hpp"
+#include "anodiff/scripted_model.hpp"
 #include "anodiff/trainer.hpp"
 #include "anodiff/trajectory_pca.hpp"
 #include "anodiff/weight_trajectory.hpp"
@@ -114,7 +116,14 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   };
   if (fresh) out << "i,j,x,y,loss,accuracy\n" << std::flush;
   written();
-  const Batches batches = prepare(data, o.samples, o.batch_size, o.seed, device);
+  // The loss at the current weights: the cross-entropy (and accuracy) on the data, or the model's own loss().
+  std::function<torch::Tensor()> own_loss;
+  Batches batches;
+  if (o.own_loss.empty()) {
+    batches = prepare(data, o.samples, o.batch_size, o.seed, device);
+  } else {
+    own_loss = scripted_loss(model, o.own_loss);
+  }
   std::vector<std::size_t> todo;
   for (std::size_t p = 0; p < o.x.points * o.y.points; ++p) {
     if (p % o.shards == o.shard && std::isnan(g.loss[p])) todo.push_back(p);
@@ -133,8 +142,16 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
     const float a = float(o.x.at(i)), b = float(o.y.at(j));
     for (std::size_t k = 0; k < theta.size(); ++k) theta[k] = theta0[k] + a * d1[k] + (o.y.points > 1 ? b * d2[k] : 0.0f);
     assign_parameters(model, theta);
-    const auto e = evaluate_batches(model, batches);
-    const double loss = e.loss, acc = e.accuracy();
+    double loss = std::numeric_limits<double>::quiet_NaN(), acc = loss;
+    if (own_loss) {
+      torch::NoGradGuard no_grad;
+      model.eval();
+      loss = own_loss().item<double>();
+    } else {
+      const auto e = evaluate_batches(model, batches);
+      loss = e.loss;
+      acc = e.accuracy();
+    }
     g.loss[p] = loss;
     g.accuracy[p] = acc;
     out << fmt::format("{},{},{:.10g},{:.10g},{:.10g},{:.10g}\n", i, j, o.x.at(i), o.y.at(j), loss, acc) << std::flush;

@@ -19,6 +19,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // Contour map of log10(loss) with the trajectory on it, and the 3-D surface: scripts of their own (splot).
+// Whether any point has an accuracy (a model's own data-free loss has none).
+bool has_accuracy(const LandscapeGrid& g) {
+  return std::any_of(g.accuracy.begin(), g.accuracy.end(), [](double a) { return !std::isnan(a); });
+}
+
 void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const OutputOptions& output) {
   double lowest = std::numeric_limits<double>::infinity();
   for (double v : r.grid.loss) lowest = std::min(lowest, v);
@@ -40,10 +45,12 @@ void draw_surface_plots(const LandscapeResult& r, const fs::path& dir, const Out
     if (!gp) throw IoError(fmt::format("{}: cannot write the gnuplot script", (dir / "contour.gp").string()));
   }
   run_gnuplot(dir / "contour.gp", output.log);
-  Plot heat{r.title + ": accuracy", "direction 1", "direction 2", false, false, {},
-            "set size ratio -1\nset palette rgb 33,13,10"};
-  heat.series.push_back({dir / "grid.csv", "'x':'y':'accuracy'", "", "image"});
-  draw(heat, dir / "accuracy_heatmap.png", output.log);
+  if (has_accuracy(r.grid)) {  // not for a model's own data-free loss
+    Plot heat{r.title + ": accuracy", "direction 1", "direction 2", false, false, {},
+              "set size ratio -1\nset palette rgb 33,13,10"};
+    heat.series.push_back({dir / "grid.csv", "'x':'y':'accuracy'", "", "image"});
+    draw(heat, dir / "accuracy_heatmap.png", output.log);
+  }
   {
     std::ofstream gp(dir / "surface_3d.gp");
     gp << "set terminal pngcairo size 1000,800 enhanced font 'sans,11'\nset output 'surface_3d.png'\n"
@@ -117,9 +124,13 @@ void write_landscape(const LandscapeResult& r, const std::optional<LandscapeRoug
   }
   if (!output.plots) return;
   if (!two_d) {
-    Plot p{r.title, "alpha", "loss", false, false, {}, "set y2label 'accuracy'\nset y2tics\nset ytics nomirror"};
+    const bool accuracy = has_accuracy(r.grid);
+    Plot p{r.title, "alpha", "loss", false, false, {},
+           accuracy ? "set y2label 'accuracy'\nset y2tics\nset ytics nomirror" : ""};
     p.series.push_back({dir / "grid.csv", "'x':'loss'", "loss", "linespoints pt 7 ps 0.6 lw 2"});
-    p.series.push_back({dir / "grid.csv", "'x':'accuracy' axes x1y2", "accuracy (right)", "linespoints pt 6 ps 0.6 dt 2"});
+    if (accuracy) {
+      p.series.push_back({dir / "grid.csv", "'x':'accuracy' axes x1y2", "accuracy (right)", "linespoints pt 6 ps 0.6 dt 2"});
+    }
     draw(p, dir / "line.png", output.log);
     return;
   }

@@ -42,7 +42,7 @@ py check-hessian $m small_h small_eigenvalues && echo "ok: TorchScript top-5 eig
 "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/model_3.t7 $m/model_7.t7 $data --batch_size 24 $exact $tight \
   --out along > a.log 2>&1 || { echo "FAIL: anodiff-hessian --checkpoints"; cat a.log; fail=1; }
 check "[[ \$(cut -d, -f1 along/eigenvalues.csv | sort -u | tr '\n' ' ') == '3 7 epoch ' ]]" \
-  "the study's checkpoints ({'acc', 'epoch', 'state_dict'}, module. prefixes) labelled by their epochs"
+  "the study's checkpoints ({'acc', 'epoch', 'state_dict'}, module. prefixes; zip and legacy formats) labelled by their epochs"
 mkdir -p along3 && head -n 6 along/eigenvalues.csv > along3/eigenvalues.csv && py check-hessian $m along3 small_eigenvalues > /dev/null \
   && echo "ok: checkpoint of epoch 3 = the dense Hessian's" || { echo "FAIL: epoch 3"; fail=1; }
 mkdir -p along7 && { head -n 1 along/eigenvalues.csv; tail -n 5 along/eigenvalues.csv; } > along7/eigenvalues.csv
@@ -61,6 +61,11 @@ py check-hessian $m free data_free_eigenvalues > /dev/null && echo "ok: a data-f
 "$bin/anodiff-landscape" --model $m/small.pt $data --x -1:1:5 --y -1:1:5 --out small_l --no-plots > l.log 2>&1 \
   || { echo "FAIL: anodiff-landscape --model small.pt"; cat l.log; fail=1; }
 py check-landscape $m small_l || fail=1
+"$bin/anodiff-landscape" --model $m/data_free.pt --data-free --x -1:1:4 --y -1:1:3 --out free_l > fl.log 2>&1 \
+  || { echo "FAIL: anodiff-landscape --data-free"; cat fl.log; fail=1; }
+py check-free-landscape $m free_l && check "[[ -s free_l/contour.png && ! -e free_l/accuracy_heatmap.png ]]" \
+  "a data-free landscape, drawn without accuracy" || fail=1
+expect2_line "--data-free needs a TorchScript --model" -- "$bin/anodiff-landscape" --model resnet14 --data-free --out x
 "$bin/anodiff-landscape" --model $m/small.pt --line-to $m/model_7.t7 $data --x 0:1:3 --out small_line --no-plots \
   > /dev/null 2>&1 && check "[[ \$(wc -l < small_line/grid.csv) -eq 4 ]]" "a line to another checkpoint" \
   || { echo "FAIL: --line-to"; fail=1; }
@@ -116,6 +121,8 @@ expect2_line "small.pt: forward failed on inputs of shape (2, 3, 32, 32): Runtim
   "$bin/anodiff-hessian" --model $m/small.pt $r --out x
 expect2_line "small.pt: the TorchScript module has no method 'loss'" -- \
   "$bin/anodiff-hessian" --model $m/small.pt --data-free --out x
+expect2_line "truncated_legacy.t7: not a readable checkpoint (torch.save's legacy format): storage .* declares" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/truncated_legacy.t7 $data --out x
 expect2_line "inputs.npy: not a TorchScript file" -- "$bin/anodiff-hessian" --model $m/inputs.npy $data --out x
 ((formats)) || exit $fail
 expect2_line "no_weights.mat: no variable 'sub_weights' or 'MSD_feed'" -- \

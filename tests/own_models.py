@@ -6,6 +6,7 @@ against PyTorch's own numbers.
   own_models.py script-resnet14 SD OUT.pt   Li et al.'s ResNet-14 with the weights of state_dict SD, scripted
   own_models.py check-hessian DIR OUT REF   eigenvalues.csv of OUT against the dense Hessian's (REF.npy), 1e-6 rel.
   own_models.py check-landscape DIR OUT     grid.csv points against PyTorch's loss at the same perturbed weights
+  own_models.py check-free-landscape DIR OUT  the same for data_free.pt's own loss()
   own_models.py same-grid A B               two landscapes (directions and losses) agree
   own_models.py same-eigenvalues A B        two eigenvalues.csv agree to 1e-6 relative
   own_models.py check-surface ORIG OUT      a loss-landscape surface read and written back by anodiff is unchanged"""
@@ -143,10 +144,11 @@ def dense_top_eigenvalues(model, x, y, k=5):
     return np.sort(np.linalg.eigvalsh(h.numpy()))[::-1][:k], theta.numel()
 
 
-def save_checkpoint(model, path, epoch):
-    """As the study's main.py saved model_E.t7 (with nn.DataParallel's 'module.' prefix, as with --ngpu > 1)."""
+def save_checkpoint(model, path, epoch, legacy=False):
+    """As the study's main.py saved model_E.t7 (with nn.DataParallel's 'module.' prefix, as with --ngpu > 1); legacy:
+    in torch.save's format before PyTorch 1.6 (pickles and raw storages, no zip)."""
     state = {"module." + k: v for k, v in model.state_dict().items()}
-    torch.save({"acc": 87.5, "epoch": epoch, "state_dict": state}, path)
+    torch.save({"acc": 87.5, "epoch": epoch, "state_dict": state}, path, _use_new_zipfile_serialization=not legacy)
 
 
 def export(out):
@@ -168,7 +170,11 @@ def export(out):
     other = SmallCNN()
     randomise_bn(other, g)
     other.eval()
-    save_checkpoint(other, f"{out}/model_7.t7", 7)
+    save_checkpoint(other, f"{out}/model_7.t7", 7, legacy=True)
+    with open(f"{out}/model_7.t7", "rb") as f:  # cut inside its storages' data
+        legacy = f.read()
+    with open(f"{out}/truncated_legacy.t7", "wb") as f:
+        f.write(legacy[:len(legacy) - 100])
     torch.jit.save(torch.jit.trace(other, x), f"{out}/other_traced.pt")
     np.save(f"{out}/other_eigenvalues.npy", dense_top_eigenvalues(small_copy(other), x, y)[0])
     # A data-free loss: the dense Hessian of loss() over all parameters.
@@ -226,11 +232,14 @@ def check_hessian(out, result, reference):
     assert rel.max() < 1e-6, rel
 
 
-def check_landscape(out, result):
-    model = torch.jit.load(f"{out}/small.pt")
+def check_landscape(out, result, data_free=False):
+    """grid.csv against PyTorch's loss at the same perturbed weights: the cross-entropy of small.pt on the inputs,
+    or (data_free) data_free.pt's own loss()."""
+    model = torch.jit.load(f"{out}/{'data_free' if data_free else 'small'}.pt")
     model.eval()
-    x = torch.from_numpy(np.load(f"{out}/inputs.npy"))
-    y = torch.from_numpy(np.load(f"{out}/labels.npy"))
+    if not data_free:
+        x = torch.from_numpy(np.load(f"{out}/inputs.npy"))
+        y = torch.from_numpy(np.load(f"{out}/labels.npy"))
     d = np.load(f"{result}/directions.npy")
     params = list(model.parameters())
     theta = torch.cat([p.detach().reshape(-1) for p in params]).double()
@@ -243,11 +252,13 @@ def check_landscape(out, result):
             for p in params:
                 p.copy_(w[offset:offset + p.numel()].view_as(p).float())
                 offset += p.numel()
-            ref = F.cross_entropy(model(x), y).item()
+            ref = model.loss().item() if data_free else F.cross_entropy(model(x), y).item()
         worst = max(worst, abs(loss - ref) / abs(ref))
+        if data_free:
+            assert row["accuracy"] in ("nan", "", "-nan"), row
     print(f"{len(read_csv(f'{result}/grid.csv'))} landscape points: max relative difference to PyTorch {worst:.2e}")
     assert worst < 1e-5, worst
-    if os.environ.get("ANODIFF_NO_H5") == "1":
+    if data_free or os.environ.get("ANODIFF_NO_H5") == "1":
         return
     # Li et al.'s directions: filter-normalised 4-D and 2-D weights, zero for biases and BN (biasbn).
     import h5py
@@ -311,6 +322,8 @@ if __name__ == "__main__":
         check_hessian(sys.argv[2], sys.argv[3], sys.argv[4])
     elif command == "check-landscape":
         check_landscape(sys.argv[2], sys.argv[3])
+    elif command == "check-free-landscape":
+        check_landscape(sys.argv[2], sys.argv[3], data_free=True)
     elif command == "same-grid":
         same_grid(sys.argv[2], sys.argv[3])
     elif command == "same-eigenvalues":

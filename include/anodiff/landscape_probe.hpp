@@ -39,10 +39,13 @@ struct LandscapeOptions {
   std::uint64_t seed = 0;    ///< Which samples.
   std::size_t shard = 0;     ///< This process evaluates the points with index % shards == shard.
   std::size_t shards = 1;    ///< Number of shards.
+  std::string own_loss;      ///< Non-empty: evaluate this method of a TorchScript model (its own data-free loss,
+                             ///< scripted_loss) instead of the cross-entropy on the data; accuracy is then NaN.
   LogSink log;               ///< Progress with ETA; none by default.
 };
 
-/// Evaluates the model at w + a d1 + b d2 for every (a, b) of the grid (eval mode, no gradients) on `data`,
+/// Evaluates the model at w + a d1 + b d2 for every (a, b) of the grid (eval mode, no gradients) on `data` (or its
+/// own data-free loss, LandscapeOptions::own_loss; `data` is then unused),
 /// appending `i,j,x,y,loss,accuracy` lines to `file` as points complete (flushed). Lines already in `file` (and in
 /// the other shards' files beside it) are not recomputed. Returns the grid with every point known so far.
 /// Throws InputError if `file` holds points of another grid.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -133,9 +134,17 @@ void check_zip_sizes(const std::string& path) {
   }
 }
 
+// Where the storages of a pickle come from: the storage of a persistent id ('storage', type, key, location, numel),
+// its element count already checked non-negative. A zip archive holds them as records data/<key>; the legacy format
+// after the pickles.
+using StorageLoader = std::function<torch::Tensor(const std::string& key, torch::ScalarType type, std::int64_t numel)>;
+
 class Unpickler {
  public:
-  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& file) : reader_(reader), file_(file) {}
+  /// `dry`: storages and tensors become placeholders (None), so that a legacy file's storage list can be read before
+  /// its data is located.
+  Unpickler(StorageLoader load, const std::string& file, bool dry = false)
+      : load_(std::move(load)), file_(file), dry_(dry) {}
   Unpickler(const Unpickler&) = delete;
   Unpickler& operator=(const Unpickler&) = delete;
   /// Empties every value it made: a hostile pickle can make a list hold itself (a cycle of shared_ptrs, leaked).
@@ -145,8 +154,9 @@ class Unpickler {
     }
   }
 
+  /// Runs the pickle at `data` (at most `size` bytes) to its STOP; the value it built.
   ValuePtr run(const char* data, std::size_t size) {
-    p_ = data;
+    begin_ = p_ = data;
     end_ = data + size;
     while (p_ < end_) {
       const unsigned char op = static_cast<unsigned char>(*p_++);
@@ -218,6 +228,8 @@ class Unpickler {
     }
     throw InputError(fmt::format("{}: data.pkl ends without STOP", file_));
   }
+  /// Bytes the last run() read (up to and with its STOP).
+  std::size_t consumed() const { return std::size_t(p_ - begin_); }
 
  private:
   const char* take(std::size_t n) {
@@ -302,19 +314,12 @@ class Unpickler {
     const auto type = storage_type(g->name, file_);
     const std::int64_t numel = integer(t[4]);
     if (numel < 0) throw InputError(fmt::format("{}: storage data/{} has {} elements", file_, printable(*key), numel));
-    if (!reader_.hasRecord("data/" + *key)) {
-      throw InputError(fmt::format("{}: the archive has no record data/{}", file_, printable(*key)));
+    if (t.size() > 5 && !std::holds_alternative<std::monostate>(t[5]->v)) {
+      throw InputError(fmt::format("{}: storage {} is a view of another storage (torch.save before 0.4): re-save "
+                                   "the state_dict with a newer PyTorch", file_, printable(*key)));
     }
-    auto [ptr, bytes] = reader_.getRecord("data/" + *key);
-    // The element count is checked against the record's real size before anything is allocated.
-    const std::size_t item = c10::elementSize(type);
-    if (bytes / item < std::size_t(numel)) {
-      throw InputError(fmt::format("{}: record data/{} of {} bytes is shorter than its {} elements", file_,
-                                   printable(*key), bytes, numel));
-    }
-    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(type));
-    std::memcpy(storage.data_ptr(), ptr.get(), std::size_t(numel) * item);
-    return make(storage);
+    auto storage = load_(*key, type, numel);
+    return dry_ ? make(std::monostate{}) : make(storage);
   }
 
   ValuePtr reduce(const ValuePtr& fn, const ValuePtr& args) {
@@ -324,6 +329,7 @@ class Unpickler {
     if (g->module == "torch.jit._pickle" && g->name == "restore_type_tag") return item(items(args), 0);  // LibTorch's
     if (g->module == "torch._utils" && (g->name == "_rebuild_tensor_v2" || g->name == "_rebuild_tensor")) {
       const auto& a = items(args);
+      if (dry_) return make(std::monostate{});
       const auto* storage = std::get_if<torch::Tensor>(&item(a, 0)->v);
       if (!storage) throw InputError(fmt::format("{}: malformed tensor in data.pkl", file_));
       const std::int64_t offset = integer(item(a, 1));
@@ -346,8 +352,10 @@ class Unpickler {
                                  printable(g->module), printable(g->name)));
   }
 
-  caffe2::serialize::PyTorchStreamReader& reader_;
+  StorageLoader load_;
   std::string file_;
+  bool dry_ = false;
+  const char* begin_ = nullptr;
   const char* p_ = nullptr;
   const char* end_ = nullptr;
   std::vector<ValuePtr> stack_;
@@ -355,27 +363,9 @@ class Unpickler {
   std::vector<std::weak_ptr<Value>> made_;
 };
 
-}  // namespace
-
-std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  check_zip_sizes(path);
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error&) {
-    throw InputError(fmt::format("{}: not a zip archive written by torch.save (PyTorch >= 1.6); re-save it with "
-                                 "torch.save(model.state_dict(), path)", path));
-  }
-  if (!reader->hasRecord("data.pkl")) throw InputError(fmt::format("{}: the archive has no data.pkl", path));
-  ValuePtr root;
-  Unpickler u(*reader, path);  // owns what root holds until the tensors are taken out
-  try {
-    auto [ptr, size] = reader->getRecord("data.pkl");
-    root = u.run(static_cast<const char*>(ptr.get()), size);
-  } catch (const c10::Error& e) {  // a corrupt record, a view outside its storage
-    throw InputError(fmt::format("{}: not a readable state_dict: {}", path,
-                                 printable(std::string(e.what_without_backtrace()))));
-  }
+// The state_dict inside what a file's pickle built: a dict of tensors, or the dict under 'state_dict' (or
+// 'model_state_dict') of a checkpoint; the prefix "module." of nn.DataParallel removed.
+std::map<std::string, torch::Tensor> state_dict_of(const ValuePtr& root, const std::string& path) {
   using Dict = std::vector<std::pair<ValuePtr, ValuePtr>>;
   const auto* d = std::get_if<Dict>(&root->v);
   if (!d) throw InputError(fmt::format("{}: expected a dict of tensors (a state_dict)", path));
@@ -399,6 +389,152 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
     out = std::move(unwrapped);
   }
   return out;
+}
+
+// torch.save's format before PyTorch 1.6 (and with _use_new_zipfile_serialization=False): five pickles in a row (the
+// magic number, the protocol version 1001, the system's sizes, the object with storages as persistent ids, the
+// storage keys in the order of their data), then per key the element count (int64, little-endian) and the raw data.
+constexpr unsigned char kLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8,
+                                          0x50, 0x19, '.'};
+
+std::map<std::string, torch::Tensor> read_legacy(const std::string& path, const std::string& bytes) {
+  auto bad = [&](const std::string& what) {
+    return InputError(fmt::format("{}: not a readable checkpoint (torch.save's legacy format): {}", path, what));
+  };
+  std::size_t at = sizeof kLegacyMagic;
+  auto no_storage = [&](const std::string&, torch::ScalarType, std::int64_t) -> torch::Tensor {
+    throw bad("a storage outside the object's pickle");
+  };
+  const auto pickle = [&](Unpickler& u) {
+    ValuePtr v = u.run(bytes.data() + at, bytes.size() - at);
+    at += u.consumed();
+    return v;
+  };
+  {
+    Unpickler u(no_storage, path);
+    const auto version = pickle(u);
+    const auto* v = std::get_if<std::int64_t>(&version->v);
+    if (!v || *v != 1001) throw bad("expected protocol version 1001");
+  }
+  {
+    Unpickler u(no_storage, path);
+    const auto info = pickle(u);  // {'protocol_version': 1001, 'little_endian': True, 'type_sizes': {...}}
+    if (const auto* d = std::get_if<std::vector<std::pair<ValuePtr, ValuePtr>>>(&info->v)) {
+      for (const auto& [k, v] : *d) {
+        const auto* name = std::get_if<std::string>(&k->v);
+        const auto* flag = std::get_if<bool>(&v->v);
+        if (name && *name == "little_endian" && flag && !*flag) throw bad("saved on a big-endian machine");
+      }
+    }
+  }
+  // The object, once without its storages to learn their types and sizes, then with them.
+  struct Storage {
+    torch::ScalarType type;
+    std::int64_t numel;
+    torch::Tensor data;
+  };
+  std::map<std::string, Storage> storages;
+  const std::size_t object_at = at;
+  {
+    Unpickler u([&](const std::string& key, torch::ScalarType type, std::int64_t numel) {
+      auto [it, fresh] = storages.emplace(key, Storage{type, numel, {}});
+      if (!fresh && (it->second.type != type || it->second.numel != numel)) {
+        throw bad(fmt::format("storage {} declared twice with different types or sizes", printable(key)));
+      }
+      return torch::Tensor();
+    }, path, /*dry=*/true);
+    pickle(u);
+  }
+  std::vector<ValuePtr> keys;
+  Unpickler key_list(no_storage, path);
+  {
+    const auto list = pickle(key_list);
+    const auto* l = std::get_if<std::vector<ValuePtr>>(&list->v);
+    if (!l) throw bad("expected the list of storage keys");
+    keys = *l;
+  }
+  for (const auto& k : keys) {
+    const auto* key = std::get_if<std::string>(&k->v);
+    if (!key) throw bad("a storage key that is not a string");
+    auto it = storages.find(*key);
+    if (it == storages.end()) throw bad(fmt::format("storage {} is listed but not used", printable(*key)));
+    // Sizes checked against the bytes left before anything is allocated.
+    if (bytes.size() - at < 8) throw bad(fmt::format("truncated before storage {}", printable(*key)));
+    const auto numel = static_cast<std::int64_t>(le(bytes.data() + at, 8));
+    at += 8;
+    const std::size_t item = c10::elementSize(it->second.type);
+    if (numel != it->second.numel || std::uint64_t(numel) > (bytes.size() - at) / item) {
+      throw bad(fmt::format("storage {} declares {} elements, its data holds {} (of {} expected)", printable(*key),
+                            numel, (bytes.size() - at) / item, it->second.numel));
+    }
+    it->second.data = torch::empty({numel}, torch::TensorOptions().dtype(it->second.type));
+    std::memcpy(it->second.data.data_ptr(), bytes.data() + at, std::size_t(numel) * item);
+    at += std::size_t(numel) * item;
+  }
+  for (const auto& [key, st] : storages) {
+    if (!st.data.defined()) throw bad(fmt::format("storage {} has no data", printable(key)));
+  }
+  at = object_at;
+  Unpickler u([&](const std::string& key, torch::ScalarType, std::int64_t) { return storages.at(key).data; }, path);
+  return state_dict_of(pickle(u), path);
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(fmt::format("{}: cannot open", path));
+    char head[sizeof kLegacyMagic] = {};
+    in.read(head, sizeof head);
+    if (in.gcount() == sizeof head && std::memcmp(head, kLegacyMagic, sizeof head) == 0) {
+      in.seekg(0, std::ios::end);
+      std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
+      in.seekg(0);
+      in.read(bytes.data(), std::streamsize(bytes.size()));
+      if (!in) throw InputError(fmt::format("{}: cannot read", path));
+      try {
+        return read_legacy(path, bytes);
+      } catch (const c10::Error& e) {
+        throw InputError(fmt::format("{}: not a readable state_dict: {}", path,
+                                     printable(std::string(e.what_without_backtrace()))));
+      }
+    }
+  }
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  check_zip_sizes(path);
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error&) {
+    throw InputError(fmt::format("{}: not a checkpoint written by torch.save (a zip archive, or the format before "
+                                 "PyTorch 1.6); re-save it with torch.save(model.state_dict(), path)", path));
+  }
+  if (!reader->hasRecord("data.pkl")) throw InputError(fmt::format("{}: the archive has no data.pkl", path));
+  // Storages are records data/<key>; the element count checked against the record's real size before allocating.
+  auto from_record = [&](const std::string& key, torch::ScalarType type, std::int64_t numel) {
+    if (!reader->hasRecord("data/" + key)) {
+      throw InputError(fmt::format("{}: the archive has no record data/{}", path, printable(key)));
+    }
+    auto [ptr, bytes] = reader->getRecord("data/" + key);
+    const std::size_t item = c10::elementSize(type);
+    if (bytes / item < std::size_t(numel)) {
+      throw InputError(fmt::format("{}: record data/{} of {} bytes is shorter than its {} elements", path,
+                                   printable(key), bytes, numel));
+    }
+    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(type));
+    std::memcpy(storage.data_ptr(), ptr.get(), std::size_t(numel) * item);
+    return storage;
+  };
+  ValuePtr root;
+  Unpickler u(from_record, path);  // owns what root holds until the tensors are taken out
+  try {
+    auto [ptr, size] = reader->getRecord("data.pkl");
+    root = u.run(static_cast<const char*>(ptr.get()), size);
+  } catch (const c10::Error& e) {  // a corrupt record, a view outside its storage
+    throw InputError(fmt::format("{}: not a readable state_dict: {}", path,
+                                 printable(std::string(e.what_without_backtrace()))));
+  }
+  return state_dict_of(root, path);
 }
 
 }  // namespace anodiff::detail

@@ -1,6 +1,7 @@
 #pragma once
-// Private: reads a state_dict written by Python's torch.save (zip format): a small unpickler for what a state_dict
-// holds (LibTorch 1.13's own unpickler cannot build the OrderedDict that state_dict() returns).
+// Private: reads a state_dict written by Python's torch.save (the zip format, or the legacy one of PyTorch before 1.6
+// and of _use_new_zipfile_serialization=False): a small unpickler for what a state_dict holds (LibTorch 1.13's own
+// unpickler cannot build the OrderedDict that state_dict() returns, nor read the legacy format).
 #include <map>
 #include <string>
 
