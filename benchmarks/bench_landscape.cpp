@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     o.batch_size = b;
     const fs::path dir = fs::temp_directory_path() / "anodiff_bench_landscape";
     fs::remove_all(dir);
-    evaluate_landscape(*model, d1, d2, data, LandscapeOptions{Axis{0, 0, 1}, Axis{0, 0, 1}, 0, b, 0, 0, 1, {}},
+    evaluate_landscape(*model, d1, d2, data, LandscapeOptions{Axis{0, 0, 1}, Axis{0, 0, 1}, 0, b, 0, 0, 1, {}, {}},
                        dir / "warmup.csv");
     const double t0 = bench::now();
     evaluate_landscape(*model, d1, d2, data, o, dir / "surface.csv");

@@ -1,5 +1,6 @@
 // anodiff-hessian: the top Hessian eigenvalues along a training run (paper section 4).
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,13 +13,17 @@
 #include "anodiff/runtime.hpp"
 #include "anodiff/scripted_model.hpp"
 #include "cli.hpp"
+#include "mpi_session.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 using namespace anodiff;
 
 int main(int argc, char** argv) {
-  return cli::run("anodiff-hessian", [&] {
+  // Under mpirun the ranks are data shards: each takes its share of the fixed batches, every product is summed over
+  // the ranks (Lanczos runs the same on every rank), rank 0 writes the results.
+  cli::MpiSession mpi(argc, argv);
+  const int code = cli::run("anodiff-hessian", [&] {
     std::string run_dir, out, dtype, method, epochs_list, power_stop, model, data_name, data_dir, inputs, labels;
     std::vector<std::string> checkpoints;
     std::int64_t classes = 0;
@@ -95,7 +100,18 @@ int main(int argc, char** argv) {
     o.eigen.end = vm.count("smallest") ? SpectrumEnd::smallest : SpectrumEnd::largest;
     o.eigen.eigenvectors = vm.count("eigenvectors") > 0;
     o.warm_start = vm.count("no-warm-start") == 0;
-    o.log = cli::stderr_log;
+    o.log = mpi.rank() == 0 ? cli::stderr_log : LogSink{};
+#ifdef ANODIFF_MPI
+    std::optional<cli::MpiReduction> reduction;
+    if (mpi.ranks() > 1) {
+      reduction.emplace(mpi);
+      o.data.shards = &*reduction;
+      if (mpi.rank() == 0) {
+        std::fprintf(stderr, "anodiff-hessian: %d ranks, each the products of every %d-th batch of %lld\n", mpi.ranks(),
+                     mpi.ranks(), static_cast<long long>(o.data.batch_size));
+      }
+    }
+#endif
     const fs::path run(run_dir);
     const fs::path dir = out.empty() ? run / "hessian" : fs::path(out);
     use_all_cores();
@@ -120,9 +136,11 @@ int main(int argc, char** argv) {
     } else {
       result = hessian_along_run(run, o);
     }
+    if (mpi.rank() != 0) return 0;
     write_hessian_run(result, dir, {!vm.count("no-plots"), cli::stderr_log});
     std::printf("Hessian eigenvalues of %zu checkpoints in %s\n", result.checkpoints.size(),
                 (dir / "eigenvalues.csv").c_str());
     return 0;
   });
+  return mpi.finish(code);
 }

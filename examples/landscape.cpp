@@ -16,27 +16,17 @@
 #include "anodiff/runtime.hpp"
 #include "anodiff/scripted_model.hpp"
 #include "cli.hpp"
+#include "mpi_session.hpp"
 
-#ifdef ANODIFF_MPI
-#include <mpi.h>
-#endif
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 using namespace anodiff;
 
 int main(int argc, char** argv) {
-  int rank = 0, ranks = 1;
-#ifdef ANODIFF_MPI
-  // Under mpirun the ranks are the shards of one grid; rank 0 merges and writes the results. MPI only under a
-  // launcher (mpirun sets these): a plain run stays a plain process, without a singleton orted.
-  const bool mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_SIZE");
-  if (mpi) {
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  }
-#endif
+  // Under mpirun the ranks are the shards of one grid; rank 0 merges and writes the results.
+  cli::MpiSession mpi(argc, argv);
+  const int rank = mpi.rank(), ranks = mpi.ranks();
   const int code = cli::run("anodiff-landscape", [&] {
     std::string run_dir, out, xs, ys, norm, ignore, shard, device_name;
     std::string model, checkpoint, line_to, data_name, data_dir, inputs, labels, surface, surface_name;
@@ -184,13 +174,11 @@ int main(int argc, char** argv) {
       keep_freed_memory();
       result = landscape_of_run(run, r, dir);
     }
-#ifdef ANODIFF_MPI
     if (ranks > 1) {
-      MPI_Barrier(MPI_COMM_WORLD);
+      mpi.barrier();
       if (rank != 0) return 0;
       result.grid = read_landscape(dir, result.grid.x, result.grid.y);
     }
-#endif
     const auto& g = result.grid;
     const std::size_t total = g.x.points * g.y.points;
     if (!result.complete()) {
@@ -208,9 +196,5 @@ int main(int argc, char** argv) {
     std::printf("landscape of %zu points in %s (loss at the centre point nearest 0: see grid.csv)\n", total, dir.c_str());
     return 0;
   });
-#ifdef ANODIFF_MPI
-  if (code != 0 && ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);  // the other ranks would wait at the barrier
-  if (mpi) MPI_Finalize();
-#endif
-  return code;
+  return mpi.finish(code);
 }

@@ -15,45 +15,15 @@
 #include "anodiff/synthetic.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "cli.hpp"
+#include "mpi_session.hpp"
 
-#ifdef ANODIFF_MPI
-#include <mpi.h>
-
-namespace {
-// Under mpirun each rank holds one column range of the trajectory; the partial sums meet in MPI_Allreduce.
-class MpiReduction : public anodiff::ShardReduction {
- public:
-  MpiReduction(int rank, int ranks) : rank_(rank), ranks_(ranks) {}
-  std::size_t shards() const override { return static_cast<std::size_t>(ranks_); }
-  std::size_t shard() const override { return static_cast<std::size_t>(rank_); }
-  void sum(double* data, std::size_t count) override {
-    constexpr std::size_t kMax = std::size_t{1} << 30;  // MPI counts are int
-    for (std::size_t k = 0; k < count; k += kMax) {
-      MPI_Allreduce(MPI_IN_PLACE, data + k, static_cast<int>(std::min(kMax, count - k)), MPI_DOUBLE, MPI_SUM,
-                    MPI_COMM_WORLD);
-    }
-  }
-
- private:
-  int rank_, ranks_;
-};
-}  // namespace
-#endif
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
-  int rank = 0, ranks = 1;
-#ifdef ANODIFF_MPI
-  // MPI only under a launcher (mpirun sets these): a plain run stays a plain process, without a singleton orted.
-  const bool mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_SIZE");
-  if (mpi) {
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  }
-#endif
+  anodiff::cli::MpiSession mpi(argc, argv);
+  const int rank = mpi.rank(), ranks = mpi.ranks();
   (void)ranks;
   const int code = anodiff::cli::run("anodiff-post-analysis", [&] {
     std::string trajectory, loss, out;
@@ -116,9 +86,7 @@ int main(int argc, char** argv) {
       trajectory = (fs::path(out) / "demo_trajectory").string();
       if (!vm.count("part-length")) part_length = 1000;
     }
-#ifdef ANODIFF_MPI
-    if (ranks > 1) MPI_Barrier(MPI_COMM_WORLD);  // the demo trajectory is on disk
-#endif
+    mpi.barrier();  // the demo trajectory is on disk
     auto traj = anodiff::WeightTrajectory::load(trajectory);
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
     options.part_length = part_length;
@@ -154,7 +122,7 @@ int main(int argc, char** argv) {
         throw anodiff::InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", trajectory,
                                               traj.dimension(), ranks));
       }
-      MpiReduction reduction(rank, ranks);
+      anodiff::cli::MpiReduction reduction(mpi);
       const auto [first, count] = anodiff::shard_columns(traj.dimension(), std::size_t(ranks), std::size_t(rank));
       if (rank == 0) {
         std::fprintf(stderr, "anodiff-post-analysis: %d ranks, each a column range of about %zu parameters\n", ranks,
@@ -176,9 +144,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;
   });
-#ifdef ANODIFF_MPI
-  if (code != 0 && ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);  // the other ranks would wait in a reduction
-  if (mpi) MPI_Finalize();
-#endif
-  return code;
+  return mpi.finish(code);
 }

@@ -26,6 +26,7 @@ struct HessianOperator::Impl {
   std::size_t dimension = 0;
   std::size_t products = 0;
   double seconds = 0;
+  ShardReduction* reduction = nullptr;  // data shards: sums over the shards
 
   std::vector<torch::Tensor> split(const double* x) const {
     const auto& p0 = params.front();
@@ -91,6 +92,7 @@ void HessianOperator::apply(const double* x, double* y) {
     }
   }
   m.gather(total, y);
+  if (m.reduction) m.reduction->sum(y, m.dimension);
   ++m.products;
   m.seconds += now() - t0;
 }
@@ -108,6 +110,7 @@ std::vector<double> HessianOperator::gradient() {
   }
   std::vector<double> out(m.dimension);
   m.gather(total, out.data());
+  if (m.reduction) m.reduction->sum(out.data(), m.dimension);
   return out;
 }
 
@@ -115,8 +118,11 @@ double HessianOperator::loss() {
   torch::NoGradGuard no_grad;
   double total = 0;
   for (const auto& term : impl_->terms) total += term.weight * term.loss().item<double>();
+  if (impl_->reduction) impl_->reduction->sum(&total, 1);
   return total;
 }
+
+void HessianOperator::reduce_over(ShardReduction* reduction) { impl_->reduction = reduction; }
 
 // ------------------------------------------------------------------------------------------------ classifier data
 std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Dataset& data,
@@ -135,14 +141,24 @@ std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Datase
   const auto dtype = o.float64 ? torch::kFloat64 : torch::kFloat32;
   std::vector<HessianOperator::Term> terms;
   std::mt19937_64 unused(0);
-  for (std::int64_t start = 0; start < used; start += o.batch_size) {
+  const std::int64_t batches = (used + o.batch_size - 1) / o.batch_size;
+  const std::int64_t shards = o.shards ? std::int64_t(o.shards->shards()) : 1;
+  const std::int64_t shard = o.shards ? std::int64_t(o.shards->shard()) : 0;
+  if (batches < shards) {
+    throw std::invalid_argument(fmt::format("classifier_hessian: {} batches of {} samples cannot be split among {} "
+                                            "shards: give more batches (or a smaller batch size)", batches,
+                                            o.batch_size, shards));
+  }
+  for (std::int64_t start = shard * o.batch_size; start < used; start += shards * o.batch_size) {
     const std::vector<std::int64_t> idx(order.begin() + start, order.begin() + std::min(used, start + o.batch_size));
     auto x = make_batch(data, idx, false, unused).to(device, dtype);
     auto y = data.labels.index_select(0, torch::tensor(idx, torch::kInt64)).to(device);
     const double weight = double(idx.size()) / double(used);
     terms.push_back({[&model, x, y] { return torch::nn::functional::cross_entropy(model.forward(x), y); }, weight});
   }
-  return std::make_unique<HessianOperator>(model, std::move(terms));
+  auto op = std::make_unique<HessianOperator>(model, std::move(terms));
+  op->reduce_over(o.shards);
+  return op;
 }
 
 }  // namespace anodiff

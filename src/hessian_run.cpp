@@ -105,6 +105,7 @@ HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
     if (data.images.defined()) {
       op = classifier_hessian(*model, data, o.data, device);
     } else {  // a TorchScript model's own data-free loss
+      if (o.data.shards) throw std::invalid_argument("a data-free loss has no data to split among shards");
       if (o.data.float64) model->to(torch::kFloat64);
       model->to(device);
       if (o.data.train_mode) model->train(); else model->eval();

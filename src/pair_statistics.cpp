@@ -11,6 +11,10 @@
 #include "detail/blas.hpp"
 #include "detail/log_bins.hpp"
 
+extern "C" void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                       const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+                       const double* beta, double* c, const int* ldc);
+
 namespace anodiff {
 namespace {
 
@@ -72,6 +76,64 @@ void finish_binned(BinnedCurve& c) {
       c.mean[b] /= static_cast<double>(c.count[b]);
     }
   }
+}
+
+// Mean over i of the contour length C_{i,i+tau} = P_{i+tau} - P_i (P_t = s_1 + ... + s_t), lags 0..n-1.
+std::vector<double> mean_contour_from_steps(const std::vector<double>& s) {
+  const std::size_t n = s.size();
+  std::vector<double> prefix(n, 0.0);
+  for (std::size_t t = 1; t < n; ++t) prefix[t] = prefix[t - 1] + s[t];
+  std::vector<double> mean(n, 0.0);
+  for (std::size_t tau = 1; tau < n; ++tau) {
+    double acc = 0.0;
+    for (std::size_t i = 0; i + tau < n; ++i) acc += prefix[i + tau] - prefix[i];
+    mean[tau] = acc / static_cast<double>(n - tau);
+  }
+  return mean;
+}
+
+// Histograms of sqrt(squared[k]) (the displacements at the k-th lag of `lags` in [1, n)), as
+// displacement_histograms(): log bins common to all lags, with `rescale` divided by sqrt(msd[lag]).
+std::vector<DisplacementHistogram> histograms_from_samples(const std::vector<std::vector<double>>& squared,
+                                                           const std::vector<std::size_t>& lags, std::size_t n,
+                                                           const std::vector<double>& msd, bool rescale,
+                                                           std::size_t bins) {
+  std::vector<DisplacementHistogram> out;
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = 0.0;
+  for (std::size_t lag : lags) {
+    if (lag == 0 || lag >= n) continue;
+    const auto& sq = squared[out.size()];
+    DisplacementHistogram h;
+    h.lag = lag;
+    h.scale = rescale && msd[lag] > 0 ? std::sqrt(msd[lag]) : 1.0;
+    for (std::size_t i = 0; i + lag < n; ++i) {
+      const double r = std::sqrt(sq[i]) / h.scale;
+      if (r > 0) lo = std::min(lo, r);
+      hi = std::max(hi, r);
+    }
+    out.push_back(std::move(h));
+  }
+  if (out.empty() || !(hi > 0)) return out;
+  const auto edges = bin_edges(lo, hi, bins, Binning::logarithmic);
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    auto& h = out[k];
+    h.lo.assign(edges.begin(), edges.end() - 1);
+    h.hi.assign(edges.begin() + 1, edges.end());
+    h.count.assign(bins, 0);
+    h.density.assign(bins, 0.0);
+    std::size_t used = 0;
+    for (double sq : squared[k]) {
+      const double r = std::sqrt(sq) / h.scale;  // the same value as above
+      if (!(r > 0)) continue;
+      ++h.count[bin_of(edges, r)];
+      ++used;
+    }
+    for (std::size_t b = 0; b < bins; ++b) {
+      h.density[b] = used ? static_cast<double>(h.count[b]) / (static_cast<double>(used) * (h.hi[b] - h.lo[b])) : 0;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -208,17 +270,7 @@ std::vector<double> PairDistances::from_start() const {
 }
 
 std::vector<double> mean_contour_length(const PairDistances& distances) {
-  const std::size_t n = distances.size();
-  const auto& s = distances.step_lengths();
-  std::vector<double> prefix(n, 0.0);  // P_t = sum_{k=1}^{t} s_k
-  for (std::size_t t = 1; t < n; ++t) prefix[t] = prefix[t - 1] + s[t];
-  std::vector<double> mean(n, 0.0);
-  for (std::size_t tau = 1; tau < n; ++tau) {
-    double acc = 0.0;
-    for (std::size_t i = 0; i + tau < n; ++i) acc += prefix[i + tau] - prefix[i];
-    mean[tau] = acc / static_cast<double>(n - tau);
-  }
-  return mean;
+  return mean_contour_from_steps(distances.step_lengths());
 }
 
 BinnedCurve msd_vs_contour(const PairDistances& distances, std::size_t bins) {
@@ -293,48 +345,434 @@ std::vector<DisplacementHistogram> displacement_histograms(const PairDistances& 
                                                            const std::vector<std::size_t>& lags, bool rescale,
                                                            std::size_t bins) {
   const std::size_t n = distances.size();
-  const auto msd = distances.msd();
-  std::vector<DisplacementHistogram> out;
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = 0.0;
-  std::vector<std::vector<double>> samples;
+  std::vector<std::vector<double>> squared;
   for (std::size_t lag : lags) {
     if (lag == 0 || lag >= n) continue;
-    DisplacementHistogram h;
-    h.lag = lag;
-    h.scale = rescale && msd[lag] > 0 ? std::sqrt(msd[lag]) : 1.0;
-    std::vector<double> v;
-    v.reserve(n - lag);
-    for (std::size_t i = 0; i + lag < n; ++i) {
-      const double r = std::sqrt(distances(i, i + lag)) / h.scale;
-      v.push_back(r);
-      if (r > 0) lo = std::min(lo, r);
-      hi = std::max(hi, r);
-    }
-    samples.push_back(std::move(v));
-    out.push_back(std::move(h));
+    std::vector<double> v(n - lag);
+    for (std::size_t i = 0; i + lag < n; ++i) v[i] = distances(i, i + lag);
+    squared.push_back(std::move(v));
   }
-  if (out.empty() || !(hi > 0)) return out;
-  const auto edges = bin_edges(lo, hi, bins, Binning::logarithmic);
-  for (std::size_t k = 0; k < out.size(); ++k) {
-    auto& h = out[k];
-    h.lo.assign(edges.begin(), edges.end() - 1);
-    h.hi.assign(edges.begin() + 1, edges.end());
-    h.count.assign(bins, 0);
-    h.density.assign(bins, 0.0);
-    std::size_t used = 0;
-    for (double r : samples[k]) {
-      if (!(r > 0)) continue;
-      ++h.count[bin_of(edges, r)];
-      ++used;
-    }
-    for (std::size_t b = 0; b < bins; ++b) {
-      h.density[b] = used ? static_cast<double>(h.count[b]) / (static_cast<double>(used) * (h.hi[b] - h.lo[b])) : 0;
-    }
-  }
-  return out;
+  return histograms_from_samples(squared, lags, n, distances.msd(), rescale, bins);
 }
 
 std::vector<std::size_t> default_histogram_lags() { return {1, 2, 4, 8, 16, 32, 64, 128, 256}; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tiles (docs/pair_statistics.md, "Tiles").
+
+namespace {
+
+// Coordinates per data chunk of the tiled path (the bound of tiled_pair_memory holds for any dimension).
+constexpr std::size_t kChunk = 512;
+
+std::size_t lags_below(const std::vector<std::size_t>& lags, std::size_t n) {
+  std::size_t k = 0;
+  for (std::size_t lag : lags) k += lag >= 1 && lag < n ? 1 : 0;
+  return k;
+}
+
+// x (column-major r x w) = beta x + U V^T, U row-major r x k, V row-major w x k (rows of k values).
+void gemm_rows(std::size_t r, std::size_t w, std::size_t k, const double* u, const double* v, double beta, double* x) {
+  const char ta = 'T', tb = 'N';
+  const int ir = int(r), iw = int(w), ik = int(k);
+  const double one = 1.0;
+  dgemm_(&ta, &tb, &ir, &iw, &ik, &one, u, &ik, v, &ik, &beta, x, &ir);
+}
+
+// Reads rows [r0, r0 + rows) of the part, coordinates [col, col + w), into out (row-major rows x w), rows in parallel.
+void read_rows(const WeightTrajectory& t, std::size_t first, std::size_t r0, std::size_t rows, std::size_t col,
+               std::size_t w, double* out) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(static)
+  for (std::size_t r = 0; r < rows; ++r) {
+    try {
+      t.read(first + r0 + r, 1, col, w, out + r * w);
+    } catch (...) {
+#pragma omp critical
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+// The upper triangle of the squared distances of one part in square tiles of b snapshots, row block by row block
+// from the last; each distance by the recursion of PairDistances::compute, d(i, c) = d(i, c-1) + 2 S(i, c) + |v_c|^2
+// with S(i, c) = (w_{c-1} - w_i).v_c, carried from tile to tile along each row.
+class TileSweep {
+ public:
+  TileSweep(const WeightTrajectory& t, std::size_t first, std::size_t n, std::size_t b, const ShardSum& sum)
+      : t_(t), first_(first), n_(n), b_(b), sum_(sum), D_(t.dimension()) {
+    kw_ = std::max<std::size_t>(1, std::min(kChunk, D_));
+    tile_.resize(b_ * b_);
+    data_.resize((2 * b_ + 1) * kw_);
+    carry_.resize(b_);
+    y_.resize(b_);
+    g_.assign(n_, 0.0);
+    vv_.assign(n_, 0.0);
+  }
+
+  std::size_t bytes() const {
+    return 8 * (tile_.capacity() + data_.capacity() + carry_.capacity() + y_.capacity() + g_.capacity() + vv_.capacity());
+  }
+  std::size_t tiles() const {
+    const std::size_t nb = (n_ + b_ - 1) / b_;
+    return nb * (nb + 1) / 2;
+  }
+
+  // Squared step lengths |w_k - w_{k-1}|^2, k = 1..n-1 (summed over shards), by a pass over the data.
+  std::vector<double> squared_steps() {
+    std::vector<double> out(n_, 0.0);
+    const std::size_t rows = 2 * b_ + 1;
+    for (std::size_t k0 = 1; k0 < n_; k0 += rows - 1) {
+      const std::size_t k1 = std::min(n_, k0 + rows - 1);
+      for (std::size_t col = 0; col < D_; col += kw_) {
+        const std::size_t w = std::min(kw_, D_ - col);
+        read_rows(t_, first_, k0 - 1, k1 - k0 + 1, col, w, data_.data());
+        for (std::size_t k = k0; k < k1; ++k) {
+          const double* a = data_.data() + (k - k0) * w;
+          const double* c = a + w;
+          double s = 0.0;
+          for (std::size_t j = 0; j < w; ++j) s += (c[j] - a[j]) * (c[j] - a[j]);
+          out[k] += s;
+        }
+      }
+    }
+    if (sum_) sum_(out.data(), out.size());
+    return out;
+  }
+
+  // The last tile of a run(), rows of block 0 and columns of the last block, still held after it: visit it.
+  template <class Visit>
+  void revisit_last(Visit&& visit) {
+    const std::size_t nb = (n_ + b_ - 1) / b_;
+    const std::size_t j0 = (nb - 1) * b_;
+    visit(std::size_t{0}, std::min(n_, b_), j0, n_, static_cast<const double*>(tile_.data()));
+  }
+
+  // Calls visit(i0, i1, j0, j1, tile) for every tile (d(i, c) at (i - i0) + (c - j0) (i1 - i0), for i < c); with
+  // skip_last, not for the last one (block 0 with the last block), which revisit_last() gave.
+  template <class Visit>
+  void run(Visit&& visit, bool skip_last = false) {
+    const std::size_t nb = (n_ + b_ - 1) / b_;
+    for (std::size_t R = nb; R-- > 0;) {
+      const std::size_t i0 = R * b_, i1 = std::min(n_, i0 + b_);
+      if (skip_last && R == 0 && nb == 1) return;
+      diagonal(i0, i1);
+      visit(i0, i1, i0, i1, static_cast<const double*>(tile_.data()));
+      for (std::size_t B = R + 1; B < nb; ++B) {
+        if (skip_last && R == 0 && B + 1 == nb) return;
+        const std::size_t j0 = B * b_, j1 = std::min(n_, j0 + b_);
+        off_diagonal(i0, i1, j0, j1);
+        visit(i0, i1, j0, j1, static_cast<const double*>(tile_.data()));
+      }
+    }
+  }
+
+ private:
+  // The tile of block [i0, i1) with itself, as PairDistances::compute on the block; also G(c) = sum_{k=i0}^{c-1}
+  // v_k.v_c and |v_c|^2 for the block's columns, which the tiles of earlier row blocks use.
+  void diagonal(std::size_t i0, std::size_t i1) {
+    const std::size_t m = i1 - i0;
+    double* g = tile_.data();
+    const std::size_t lo = i0 == 0 ? 0 : i0 - 1;
+    bool first_chunk = true;
+    for (std::size_t col = 0; col < D_; col += kw_) {
+      const std::size_t w = std::min(kw_, D_ - col);
+      double* x = data_.data();
+      read_rows(t_, first_, lo, i1 - lo, col, w, x);
+      // Increments v_k, k = i0..i1-1, at rows x + (k - i0) w (v_0 = 0); rows backwards, columns in parallel.
+      const std::size_t rows = i1 - lo;
+#pragma omp parallel for schedule(static)
+      for (std::size_t j0 = 0; j0 < w; j0 += 256) {
+        const std::size_t j1 = std::min(w, j0 + 256);
+        for (std::size_t r = rows - 1; r >= 1; --r) {
+          double* row = x + r * w;
+          const double* prev = row - w;
+          for (std::size_t j = j0; j < j1; ++j) row[j] -= prev[j];
+        }
+      }
+      double* v = x;
+      if (i0 == 0) {
+        std::fill(x, x + w, 0.0);
+      } else {
+        v = x + w;
+      }
+      detail::syrk_upper_transposed(m, w, 1.0, v, w, first_chunk ? 0.0 : 1.0, g, m);
+      first_chunk = false;
+    }
+    if (first_chunk) std::fill(g, g + m * m, 0.0);  // a shard without coordinates
+    for (std::size_t c = 0; c < m; ++c) {
+      const double* col = g + c * m;
+      vv_[i0 + c] = col[c];
+      double s = 0.0;
+      for (std::size_t a = 0; a < c; ++a) s += col[a];
+      g_[i0 + c] = s;
+    }
+    // As PairDistances::compute: S(i, c) in place of C(i, c), then the recursion column by column.
+    for (std::size_t c = 1; c < m; ++c) {
+      double* col = g + c * m;
+      double running = 0.0;
+      for (std::size_t i = c; i-- > 0;) {
+        const double cic = i >= 1 ? col[i] : 0.0;
+        col[i] = running;
+        running += cic;
+      }
+    }
+    for (std::size_t c = 1; c < m; ++c) {
+      double* col = g + c * m;
+      const double* prev = g + (c - 1) * m;
+      const double ccc = col[c];
+      for (std::size_t i = 0; i + 1 < c; ++i) col[i] = prev[i] + 2.0 * col[i] + ccc;
+      col[c - 1] = ccc;
+      col[c] = 0.0;
+    }
+    for (std::size_t c = 0; c < m; ++c) std::fill(g + c * m + c, g + (c + 1) * m, 0.0);
+    for (std::size_t a = 0; a < m; ++a) carry_[a] = g[a + (m - 1) * m];  // d(i, i1 - 1), 0 for the last row
+    if (sum_) sum_(g, m * m);
+  }
+
+  // The tile of rows [i0, i1) and columns [j0, j1), i1 <= j0: S(i, c) = G(c) + (w_{j0-1} - w_e).v_c + (w_e - w_i).v_c
+  // with e = i1 - 1, the last term a matrix product of float64 differences.
+  void off_diagonal(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+    const std::size_t r = i1 - i0, w = j1 - j0;
+    double* x = tile_.data();
+    std::fill(y_.begin(), y_.begin() + std::ptrdiff_t(w), 0.0);
+    bool first_chunk = true;
+    for (std::size_t col = 0; col < D_; col += kw_) {
+      const std::size_t k = std::min(kw_, D_ - col);
+      double* u = data_.data();      // r rows: w_i, then w_e - w_i
+      double* v = u + r * k;         // w + 1 rows: w_{j0-1}, w_{j0}, ..., then m = w_{j0-1} - w_e, v_{j0}, ...
+      read_rows(t_, first_, i0, r, col, k, u);
+      read_rows(t_, first_, j0 - 1, w + 1, col, k, v);
+      const double* we = u + (r - 1) * k;
+#pragma omp parallel for schedule(static)
+      for (std::size_t q0 = 0; q0 < k; q0 += 256) {
+        const std::size_t q1 = std::min(k, q0 + 256);
+        for (std::size_t c = w; c >= 1; --c) {
+          double* row = v + c * k;
+          const double* prev = row - k;
+          for (std::size_t q = q0; q < q1; ++q) row[q] -= prev[q];
+        }
+        for (std::size_t q = q0; q < q1; ++q) v[q] -= we[q];
+        for (std::size_t a = 0; a + 1 < r; ++a) {
+          double* row = u + a * k;
+          for (std::size_t q = q0; q < q1; ++q) row[q] = we[q] - row[q];
+        }
+      }
+      std::fill(u + (r - 1) * k, u + r * k, 0.0);
+#pragma omp parallel for schedule(static)
+      for (std::size_t c = 0; c < w; ++c) {
+        const double* vc = v + (c + 1) * k;
+        double s = 0.0;
+        for (std::size_t q = 0; q < k; ++q) s += v[q] * vc[q];
+        y_[c] += s;
+      }
+      gemm_rows(r, w, k, u, v + k, first_chunk ? 0.0 : 1.0, x);
+      first_chunk = false;
+    }
+    if (first_chunk) std::fill(x, x + r * w, 0.0);  // a shard without coordinates
+    // Row by row along the columns, from the carried d(i, j0 - 1).
+#pragma omp parallel for schedule(static)
+    for (std::size_t a0 = 0; a0 < r; a0 += 64) {
+      const std::size_t a1 = std::min(r, a0 + 64);
+      for (std::size_t c = 0; c < w; ++c) {
+        const double base = g_[j0 + c] + y_[c];
+        const double vv = vv_[j0 + c];
+        double* col = x + c * r;
+        const double* prev = c == 0 ? carry_.data() : x + (c - 1) * r;
+        for (std::size_t a = a0; a < a1; ++a) col[a] = prev[a] + 2.0 * (base + col[a]) + vv;
+      }
+    }
+    for (std::size_t a = 0; a < r; ++a) carry_[a] = x[a + (w - 1) * r];
+    if (sum_) sum_(x, r * w);
+  }
+
+  const WeightTrajectory& t_;
+  std::size_t first_, n_, b_;
+  const ShardSum& sum_;
+  std::size_t D_, kw_ = 1;
+  std::vector<double> tile_, data_, carry_, y_, g_, vv_;
+};
+
+}  // namespace
+
+std::size_t untiled_pair_memory(std::size_t n, std::size_t lags) {
+  const std::size_t block = std::max<std::size_t>(std::size_t{32} << 20, 8 * 64 * n);  // block_width's column block
+  return 8 * n * n + block + 8 * n * (8 + lags);
+}
+
+std::size_t tiled_pair_memory(std::size_t n, std::size_t rows, std::size_t lags) {
+  return 8 * (rows * rows + 2 * rows + (2 * rows + 1) * kChunk + n * (10 + lags));
+}
+
+std::size_t tile_rows_within(std::size_t n, std::size_t lags, std::size_t budget) {
+  if (n == 0 || tiled_pair_memory(n, 1, lags) > budget) return 0;
+  std::size_t lo = 1, hi = n;  // tiled_pair_memory(n, lo) fits
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo + 1) / 2;
+    if (tiled_pair_memory(n, mid, lags) <= budget) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t first, std::size_t count, std::size_t rows,
+                            const std::function<void(std::size_t, std::size_t, std::size_t, std::size_t,
+                                                     const double*)>& visit,
+                            const ShardSum& sum) {
+  require_part(trajectory, first, count);
+  if (rows == 0) throw std::invalid_argument("for_each_distance_tile: tiles need at least 1 row, got 0");
+  TileSweep sweep(trajectory, first, count, std::min(rows, count), sum);
+  sweep.run(visit);
+}
+
+PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                                  const std::vector<double>& loss, const PairStatisticsOptions& options,
+                                  std::size_t memory_budget, const ShardSum& sum) {
+  require_part(trajectory, first, count);
+  const std::size_t n = count;
+  if (!loss.empty() && loss.size() != n) {
+    throw std::invalid_argument(fmt::format("tiled_pair_statistics: {} loss values for {} snapshots", loss.size(), n));
+  }
+  const std::size_t lags = lags_below(options.histogram_lags, n);
+  const std::size_t b = tile_rows_within(n, lags, memory_budget);
+  if (b == 0) {
+    throw std::invalid_argument(fmt::format(
+        "tiled_pair_statistics: a memory budget of {} bytes is below the {} bytes of tiles of one row for {} snapshots",
+        memory_budget, tiled_pair_memory(n, 1, lags), n));
+  }
+  TileSweep sweep(trajectory, first, n, b, sum);
+  PairSummary out;
+  out.tile_rows = b;
+  out.tiles = sweep.tiles();
+
+  // Step lengths and contour prefix sums first: the bins of MSD against contour length need their range.
+  out.step_lengths = sweep.squared_steps();
+  for (double& s : out.step_lengths) s = std::sqrt(std::max(0.0, s));
+  out.step_lengths[0] = 0.0;
+  const auto& s = out.step_lengths;
+  std::vector<double> prefix(n, 0.0);
+  for (std::size_t t = 1; t < n; ++t) prefix[t] = prefix[t - 1] + s[t];
+  double contour_lo = std::numeric_limits<double>::infinity();
+  for (std::size_t t = 1; t < n; ++t) {
+    if (s[t] > 0) contour_lo = std::min(contour_lo, s[t]);
+  }
+  const bool moves = contour_lo < std::numeric_limits<double>::infinity() && prefix[n - 1] > 0;
+  const auto contour_edges = moves ? bin_edges(contour_lo, prefix[n - 1], options.contour_bins, Binning::logarithmic)
+                                   : bin_edges(1.0, 2.0, options.contour_bins, Binning::logarithmic);
+  out.msd_contour = make_binned(contour_edges);
+
+  std::vector<double> msd_sum(n, 0.0);
+  out.from_start.assign(n, 0.0);
+  std::vector<std::size_t> lag_list;
+  for (std::size_t lag : options.histogram_lags) {
+    if (lag >= 1 && lag < n) lag_list.push_back(lag);
+  }
+  std::vector<std::vector<double>> samples(lag_list.size());
+  for (std::size_t k = 0; k < lag_list.size(); ++k) samples[k].assign(n - lag_list[k], 0.0);
+  const bool with_loss = !loss.empty();
+  double lin_lo = std::numeric_limits<double>::infinity(), lin_hi = 0.0;
+  double log_lo = std::numeric_limits<double>::infinity(), log_hi = 0.0;
+  // Held from here on: the sweep's buffers and these vectors (the outputs msd and mean_contour, and the prefix
+  // sums inside mean_contour_from_steps, come after the sweep's buffers are released).
+  std::size_t held = 8 * (prefix.capacity() + msd_sum.capacity() + out.from_start.capacity() +
+                          out.step_lengths.capacity());
+  for (const auto& v : samples) held += 8 * v.capacity();
+  held += sweep.bytes() + 8 * 4 * n;
+
+  // Pass 1: MSD, aging MSD, MSD against contour, histogram samples, and the range of the MSL distances.
+  sweep.run([&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+    const std::size_t r = i1 - i0;
+    for (std::size_t c = j0; c < j1; ++c) {
+      const double* col = tile + (c - j0) * r;
+      const std::size_t iend = std::min(i1, c);
+      for (std::size_t i = i0; i < iend; ++i) {
+        const double d2 = col[i - i0];
+        msd_sum[c - i] += d2;
+        if (moves) {
+          const double contour = prefix[c] - prefix[i];
+          if (contour > 0) {
+            const std::size_t bin = bin_of(contour_edges, contour);
+            out.msd_contour.x[bin] += contour;
+            out.msd_contour.mean[bin] += d2;
+            ++out.msd_contour.count[bin];
+          }
+        }
+        if (with_loss && !std::isnan(loss[i]) && !std::isnan(loss[c])) {
+          const double dr = std::sqrt(d2);
+          lin_lo = std::min(lin_lo, dr);
+          lin_hi = std::max(lin_hi, dr);
+          if (dr > 0) {
+            log_lo = std::min(log_lo, dr);
+            log_hi = std::max(log_hi, dr);
+          }
+        }
+      }
+      if (i0 == 0 && c > 0) out.from_start[c] = col[0];
+    }
+    for (std::size_t k = 0; k < lag_list.size(); ++k) {
+      const std::size_t lag = lag_list[k];
+      const std::size_t ib = std::max(i0, j0 > lag ? j0 - lag : 0), ie = std::min(i1, j1 > lag ? j1 - lag : 0);
+      for (std::size_t i = ib; i < ie; ++i) samples[k][i] = tile[(i - i0) + (i + lag - j0) * r];
+    }
+  });
+  out.passes = 1;
+  out.msd.assign(n, 0.0);
+  for (std::size_t tau = 1; tau < n; ++tau) out.msd[tau] = msd_sum[tau] / static_cast<double>(n - tau);
+  out.mean_contour = mean_contour_from_steps(out.step_lengths);
+  if (moves) finish_binned(out.msd_contour);
+  out.histograms = histograms_from_samples(samples, options.histogram_lags, n, out.msd, false, options.histogram_bins);
+  out.rescaled = histograms_from_samples(samples, options.histogram_lags, n, out.msd, true, options.histogram_bins);
+
+  // Pass 2 (with a loss series): MSL against distance in bins over the range of pass 1.
+  if (with_loss) {
+    const bool lin_any = lin_lo < std::numeric_limits<double>::infinity();
+    const bool log_any = log_lo < std::numeric_limits<double>::infinity();
+    const auto lin_edges = lin_any ? bin_edges(lin_lo, lin_hi, options.msl_bins, Binning::linear)
+                                   : bin_edges(1.0, 2.0, options.msl_bins, Binning::linear);
+    const auto log_edges = log_any ? bin_edges(log_lo, log_hi, options.msl_bins, Binning::logarithmic)
+                                   : bin_edges(1.0, 2.0, options.msl_bins, Binning::logarithmic);
+    out.msl_linear = make_binned(lin_edges);
+    out.msl_log = make_binned(log_edges);
+    if (lin_any) {
+      auto msl = [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+        const std::size_t r = i1 - i0;
+        for (std::size_t c = j0; c < j1; ++c) {
+          if (std::isnan(loss[c])) continue;
+          const double* col = tile + (c - j0) * r;
+          const std::size_t iend = std::min(i1, c);
+          for (std::size_t i = i0; i < iend; ++i) {
+            if (std::isnan(loss[i])) continue;
+            const double dr = std::sqrt(col[i - i0]);
+            const double dl = loss[c] - loss[i];
+            std::size_t bin = bin_of(lin_edges, dr);
+            out.msl_linear.x[bin] += dr;
+            out.msl_linear.mean[bin] += dl * dl;
+            ++out.msl_linear.count[bin];
+            if (dr > 0) {
+              bin = bin_of(log_edges, dr);
+              out.msl_log.x[bin] += dr;
+              out.msl_log.mean[bin] += dl * dl;
+              ++out.msl_log.count[bin];
+            }
+          }
+        }
+      };
+      // The last tile of pass 1 is still held: binned first, then not computed again.
+      sweep.revisit_last(msl);
+      if (out.tiles > 1) {
+        sweep.run(msl, true);
+        out.passes = 2;
+      }
+      finish_binned(out.msl_linear);
+      if (log_any) finish_binned(out.msl_log);
+    }
+  }
+  out.working_bytes = held;
+  return out;
+}
 
 }  // namespace anodiff

@@ -224,6 +224,26 @@ void PostAnalysisOptions::validate(std::size_t snapshots) const {
     throw std::invalid_argument(fmt::format("PostAnalysisOptions: the long band needs 1 <= lo < hi, got {}:{}",
                                             long_band_lo, long_band_hi));
   }
+  const std::size_t part = part_length == 0 ? snapshots : part_length;
+  if (part >= 2 && part <= exact_limit) {
+    std::size_t lags = 0;
+    for (std::size_t lag : histogram_lags) lags += lag >= 1 && lag < part ? 1 : 0;
+    if (untiled_pair_memory(part, lags) > pair_memory_budget && tile_rows_within(part, lags, pair_memory_budget) == 0) {
+      throw std::invalid_argument(fmt::format(
+          "PostAnalysisOptions: pair_memory_budget must hold tiles of at least one row for parts of {} snapshots "
+          "({} bytes), got {} bytes",
+          part, tiled_pair_memory(part, 1, lags), pair_memory_budget));
+    }
+  }
+}
+
+PairStatisticsOptions pair_statistics_options(const PostAnalysisOptions& options) {
+  PairStatisticsOptions p;
+  p.contour_bins = options.contour_bins;
+  p.msl_bins = options.msl_bins;
+  p.histogram_bins = options.histogram_bins;
+  p.histogram_lags = options.histogram_lags;
+  return p;
 }
 
 void pair_statistics(const PairDistances& d, const std::vector<double>& loss, const PostAnalysisOptions& options,
@@ -261,7 +281,30 @@ PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const P
     reduction->sum(&total, 1);
     dimension = std::size_t(total);
   }
-  if (r.all_pairs) {
+  std::size_t lags = 0;
+  for (std::size_t lag : options.histogram_lags) lags += lag >= 1 && lag < part.count ? 1 : 0;
+  if (r.all_pairs && untiled_pair_memory(part.count, lags) > options.pair_memory_budget) {
+    // Tiles within the budget; with shards each tile is summed over them before use.
+    ShardSum sum;
+    if (reduction) sum = [reduction](double* data, std::size_t count) { reduction->sum(data, count); };
+    const auto loss = view.loss();
+    auto p = tiled_pair_statistics(view, 0, part.count, loss, pair_statistics_options(options),
+                                   options.pair_memory_budget, sum);
+    r.pair_tile_rows = p.tile_rows;
+    r.msd = msd_curve(part, p.msd);
+    r.aging = msd_curve(part, p.from_start);
+    r.step_length = std::move(p.step_lengths);
+    r.mean_contour = std::move(p.mean_contour);
+    r.msd_contour = std::move(p.msd_contour);
+    r.contour_fit = fit_bins(r.msd_contour);
+    if (!loss.empty()) {
+      r.msl_linear = std::move(p.msl_linear);
+      r.msl_log = std::move(p.msl_log);
+      r.msl_fit = fit_bins(r.msl_log);
+    }
+    r.histograms = std::move(p.histograms);
+    r.rescaled = std::move(p.rescaled);
+  } else if (r.all_pairs) {
     auto d = PairDistances::compute(view, 0, part.count);
     if (reduction) {  // one reduction of count^2 doubles, then everything from the merged distances
       auto squared = d.squared_distances();

@@ -211,3 +211,31 @@ TEST_CASE("post_analysis of two and three coordinate shards equals the single pr
     }
   }
 }
+
+TEST_CASE("tiled pair statistics of two coordinate shards equal the single process", "[shards][pairs][tiles]") {
+  // A budget of tiles of 6 rows: 20 row blocks per part of 120, every tile summed over the shards before use.
+  const auto t = test_trajectory();
+  PostAnalysisOptions o;
+  o.part_length = 120;
+  o.layout = test_layout(t.dimension());
+  const auto single = post_analysis(t, o);  // untiled
+  o.pair_memory_budget = tiled_pair_memory(120, 6, 7);
+  const auto shards = sharded(t, o, 2);
+  for (const auto& shard : shards) {
+    REQUIRE(shard.size() == single.size());
+    for (std::size_t p = 0; p < single.size(); ++p) {
+      INFO("part " << p);
+      CHECK(single[p].pair_tile_rows == 0);
+      CHECK(shard[p].pair_tile_rows == 6);
+      same(shard[p], single[p]);
+      CHECK(shard[p].msd_contour.count == single[p].msd_contour.count);
+      close(shard[p].msd_contour.x, single[p].msd_contour.x);
+      CHECK(shard[p].msl_linear.count == single[p].msl_linear.count);
+      close(shard[p].msl_log.x, single[p].msl_log.x);
+      for (std::size_t h = 0; h < single[p].histograms.size(); ++h) {
+        close(shard[p].rescaled[h].scale, single[p].rescaled[h].scale);
+        close(shard[p].histograms[h].density, single[p].histograms[h].density);
+      }
+    }
+  }
+}

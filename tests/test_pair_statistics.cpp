@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "anodiff/msd.hpp"
 #include "anodiff/pair_statistics.hpp"
+#include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
 #include "test_helpers.hpp"
 
@@ -151,4 +153,208 @@ TEST_CASE("contour length, MSD against contour, MSL and histograms equal direct 
     const auto r = displacement_histograms(d, {4}, true, 12);
     CHECK(r[0].scale == Approx(std::sqrt(d.msd()[4])));
   }
+}
+
+namespace {
+
+void close_to(double a, double b, double rel = 1e-12) {
+  if (std::isnan(a) || std::isnan(b)) {
+    CHECK(std::isnan(a) == std::isnan(b));
+    return;
+  }
+  CHECK(std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b)) + 1e-300);
+}
+
+void close_to(const std::vector<double>& a, const std::vector<double>& b, double rel = 1e-12) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) close_to(a[k], b[k], rel);
+}
+
+void same_curve(const BinnedCurve& a, const BinnedCurve& b) {
+  CHECK(a.count == b.count);
+  close_to(a.lo, b.lo);
+  close_to(a.hi, b.hi);
+  close_to(a.x, b.x);
+  close_to(a.mean, b.mean);
+}
+
+void same_histograms(const std::vector<DisplacementHistogram>& a, const std::vector<DisplacementHistogram>& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    CHECK(a[k].lag == b[k].lag);
+    close_to(a[k].scale, b[k].scale);
+    CHECK(a[k].count == b[k].count);
+    close_to(a[k].lo, b[k].lo);
+    close_to(a[k].hi, b[k].hi);
+    close_to(a[k].density, b[k].density);
+  }
+}
+
+// A Brownian part with a loss series (none at snapshot 0, as in a recorded run).
+WeightTrajectory brownian_with_loss(std::size_t T, std::size_t D, unsigned seed) {
+  auto t = synthetic::brownian(T, D, 0.1, seed);
+  std::vector<double> loss(T);
+  for (std::size_t i = 0; i < T; ++i) loss[i] = std::exp(-0.01 * double(i)) + 0.1 * std::sin(0.37 * double(i));
+  loss[0] = std::nan("");
+  t.set_loss(loss);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("pair distance tiles equal the brute force and the untiled matrix for any tile size", "[pairs][tiles]") {
+  const auto t = WeightTrajectory::from_rows(test::random_rows(61, 700, 5), 700);  // two data chunks of 512
+  const auto slow = PairDistances::brute_force(t, 3, 53);
+  const auto fast = PairDistances::compute(t, 3, 53);
+  for (std::size_t rows : {1, 3, 7, 20, 53, 80}) {
+    INFO("tiles of " << rows << " rows");
+    std::vector<std::size_t> seen(53 * 53, 0);
+    double worst = 0, worst_untiled = 0;
+    for_each_distance_tile(t, 3, 53, rows, [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+      CHECK(i1 - i0 <= rows);
+      CHECK(j1 - j0 <= rows);
+      for (std::size_t c = j0; c < j1; ++c) {
+        for (std::size_t i = i0; i < std::min(i1, c); ++i) {
+          const double d = tile[(i - i0) + (c - j0) * (i1 - i0)];
+          ++seen[i + c * 53];
+          worst = std::max(worst, std::fabs(d - slow(i, c)) / slow(i, c));
+          worst_untiled = std::max(worst_untiled, std::fabs(d - fast(i, c)) / fast(i, c));
+        }
+      }
+    });
+    for (std::size_t c = 0; c < 53; ++c) {
+      for (std::size_t i = 0; i < 53; ++i) CHECK(seen[i + c * 53] == (i < c ? 1u : 0u));
+    }
+    INFO("worst relative error " << worst << " (against the untiled " << worst_untiled << ")");
+    CHECK(worst < 1e-12);
+    CHECK(worst_untiled < 1e-12);
+  }
+  CHECK_THROWS_AS(for_each_distance_tile(t, 0, 61, 0, [](auto...) {}), std::invalid_argument);
+}
+
+TEST_CASE("tiled pair statistics equal the untiled ones under any memory budget", "[pairs][tiles]") {
+  const std::size_t T = 150, D = 40;
+  const auto t = brownian_with_loss(T, D, 11);
+  const auto loss = t.loss();
+  const PairStatisticsOptions o;
+  const auto d = PairDistances::compute(t, 0, T);
+  const auto msl_lin = msl_vs_distance(d, loss, Binning::linear, o.msl_bins);
+  const auto msl_log = msl_vs_distance(d, loss, Binning::logarithmic, o.msl_bins);
+  const std::size_t lags = 8;  // 1..128 below 150
+  for (std::size_t rows : {1, 3, 7, 64, 150}) {
+    INFO("budget for tiles of " << rows << " rows");
+    const std::size_t budget = tiled_pair_memory(T, rows, lags);
+    CHECK(tile_rows_within(T, lags, budget) == rows);
+    CHECK(tile_rows_within(T, lags, budget - 1) == rows - 1);
+    const auto p = tiled_pair_statistics(t, 0, T, loss, o, budget);
+    CHECK(p.tile_rows == rows);
+    CHECK(p.passes == (rows < T ? 2u : 1u));
+    CHECK(p.working_bytes <= budget);
+    close_to(p.msd, d.msd());
+    close_to(p.from_start, d.from_start());
+    close_to(p.step_lengths, d.step_lengths());
+    close_to(p.mean_contour, mean_contour_length(d));
+    same_curve(p.msd_contour, msd_vs_contour(d, o.contour_bins));
+    same_curve(p.msl_linear, msl_lin);
+    same_curve(p.msl_log, msl_log);
+    same_histograms(p.histograms, displacement_histograms(d, o.histogram_lags, false, o.histogram_bins));
+    same_histograms(p.rescaled, displacement_histograms(d, o.histogram_lags, true, o.histogram_bins));
+  }
+  SECTION("without a loss series: one pass, no MSL") {
+    const auto p = tiled_pair_statistics(t, 10, 100, {}, o, tiled_pair_memory(100, 9, 7));
+    CHECK(p.passes == 1);
+    CHECK(p.msl_linear.count.empty());
+    const auto part = PairDistances::compute(t, 10, 100);
+    close_to(p.msd, part.msd());
+    same_curve(p.msd_contour, msd_vs_contour(part, o.contour_bins));
+  }
+  SECTION("errors name what was expected") {
+    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, loss, o, tiled_pair_memory(T, 1, lags) - 1), std::invalid_argument);
+    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, std::vector<double>(3), o, 1 << 30), std::invalid_argument);
+    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, 1, {}, o, 1 << 30), std::invalid_argument);
+  }
+}
+
+TEST_CASE("tiled pair distances stay exact to 1e-9 when steps are 1e-5 of the spread", "[pairs][precision][tiles]") {
+  // The trajectory of the untiled precision test, in tiles of 700 rows (8 row blocks; off-diagonal tiles as far as
+  // 4300 snapshots from their rows, across the jump).
+  const std::size_t T = 5000, D = 8;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> n(0.0, 1e-5);
+  std::vector<double> rows(T * D);
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t j = 0; j < D; ++j) {
+      const double prev = t ? rows[(t - 1) * D + j] : 1000.0;
+      rows[t * D + j] = prev + n(rng) + (t == T / 2 ? 0.35 : 0.0);
+    }
+  }
+  std::vector<double> x = rows;
+  const auto traj = WeightTrajectory::from_rows(std::move(rows), D);
+  double worst_pair = 0;
+  std::vector<double> msd_sum(T, 0.0);
+  for_each_distance_tile(traj, 0, T, 700, [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+    for (std::size_t c = j0; c < j1; ++c) {
+      for (std::size_t i = i0; i < std::min(i1, c); ++i) {
+        const double d = tile[(i - i0) + (c - j0) * (i1 - i0)];
+        msd_sum[c - i] += d;
+        if (i % 97 != 0) continue;
+        double s = 0;
+        for (std::size_t k = 0; k < D; ++k) s += (x[c * D + k] - x[i * D + k]) * (x[c * D + k] - x[i * D + k]);
+        worst_pair = std::max(worst_pair, std::fabs(d - s) / s);
+      }
+    }
+  });
+  INFO("worst relative pair error " << worst_pair);
+  CHECK(worst_pair < 1e-9);
+  const auto ref = test::brute_msd(traj);
+  double worst = 0;
+  for (std::size_t tau = 1; tau < T; ++tau) worst = std::max(worst, std::fabs(msd_sum[tau] / double(T - tau) - ref[tau]) / ref[tau]);
+  INFO("worst relative MSD error " << worst);
+  CHECK(worst < 1e-9);
+}
+
+TEST_CASE("post-analysis takes tiles when the pair matrix exceeds the budget, with the same results", "[pairs][tiles]") {
+  const auto t = brownian_with_loss(260, 30, 4);
+  PostAnalysisOptions o;
+  o.part_length = 130;
+  const auto untiled = post_analysis(t, o);
+  for (std::size_t rows : {5, 40}) {
+    o.pair_memory_budget = tiled_pair_memory(130, rows, 8);
+    const auto tiled = post_analysis(t, o);
+    REQUIRE(tiled.size() == untiled.size());
+    for (std::size_t p = 0; p < tiled.size(); ++p) {
+      INFO("part " << p << ", tiles of " << rows << " rows");
+      CHECK(untiled[p].pair_tile_rows == 0);
+      CHECK(tiled[p].pair_tile_rows == rows);
+      CHECK(tiled[p].all_pairs);
+      close_to(tiled[p].msd.msd, untiled[p].msd.msd);
+      close_to(tiled[p].aging.msd, untiled[p].aging.msd);
+      close_to(tiled[p].step_length, untiled[p].step_length);
+      close_to(tiled[p].mean_contour, untiled[p].mean_contour);
+      same_curve(tiled[p].msd_contour, untiled[p].msd_contour);
+      same_curve(tiled[p].msl_linear, untiled[p].msl_linear);
+      same_curve(tiled[p].msl_log, untiled[p].msl_log);
+      same_histograms(tiled[p].histograms, untiled[p].histograms);
+      same_histograms(tiled[p].rescaled, untiled[p].rescaled);
+      close_to(tiled[p].contour_fit.exponent, untiled[p].contour_fit.exponent, 1e-10);
+      close_to(tiled[p].msl_fit.exponent, untiled[p].msl_fit.exponent, 1e-10);
+    }
+  }
+}
+
+TEST_CASE("a pair memory budget below one row of tiles is refused by validate()", "[pairs][tiles]") {
+  PostAnalysisOptions o;
+  o.part_length = 1000;
+  o.pair_memory_budget = tiled_pair_memory(1000, 1, 9) - 1;
+  CHECK_THROWS_AS(o.validate(5000), std::invalid_argument);
+  try {
+    o.validate(5000);
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("pair_memory_budget") != std::string::npos);
+  }
+  o.pair_memory_budget = tiled_pair_memory(1000, 1, 9);
+  CHECK_NOTHROW(o.validate(5000));
+  o.pair_memory_budget = 1000;
+  o.exact_limit = 999;  // no pair statistics: any budget
+  CHECK_NOTHROW(o.validate(5000));
 }

@@ -11,6 +11,7 @@
 
 #include "anodiff/datasets.hpp"
 #include "anodiff/models.hpp"
+#include "anodiff/shard_reduction.hpp"
 #include "anodiff/spectrum.hpp"
 
 namespace anodiff {
@@ -39,6 +40,11 @@ class HessianOperator : public SymmetricOperator {
   std::vector<double> gradient();
   /// The loss sum_i w_i L_i.
   double loss();
+  /// Data shards: every product, gradient and loss is summed over the shards of `reduction` (each shard's operator
+  /// holding its own terms, weighted for the whole), so that every shard's operator is the Hessian of the loss over
+  /// all shards' data: one all-reduce of D doubles per product. nullptr (the default): this process alone. The
+  /// reduction must outlive the operator's use.
+  void reduce_over(ShardReduction* reduction);
   /// Products computed so far.
   [[nodiscard]] std::size_t products() const;
   /// Seconds spent in products so far.
@@ -56,10 +62,15 @@ struct HessianDataOptions {
   bool train_mode = false;        ///< BN in train mode (batch statistics) instead of eval mode.
   bool float64 = false;           ///< Products in float64 (the model is converted).
   std::uint64_t seed = 0;         ///< Which samples form the batches (a seeded permutation).
+  ShardReduction* shards = nullptr;  ///< Data shards (e.g. MPI ranks): this shard takes the batches b with
+                                     ///< b % shards == shard, the products are summed over the shards
+                                     ///< (HessianOperator::reduce_over); nullptr: every batch here.
 };
 
 /// The Hessian of the mean cross-entropy of `model` over fixed batches of `data` (no augmentation); the terms are
-/// weighted by batch size so that several batches give the mean over their samples.
+/// weighted by batch size so that several batches give the mean over their samples. With options.shards, this
+/// shard's batches only, reduced over the shards: the same operator on every shard, equal to the one-process one
+/// up to rounding. Throws std::invalid_argument when there are fewer batches than shards.
 [[nodiscard]] std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Dataset& data,
                                                                   const HessianDataOptions& options,
                                                                   torch::Device device);

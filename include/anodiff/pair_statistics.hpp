@@ -1,6 +1,7 @@
 #pragma once
 /// \file pair_statistics.hpp  All-pairs geometry of one trajectory part: distances, contour length, MSL, histograms.
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "anodiff/weight_trajectory.hpp"
@@ -88,5 +89,69 @@ std::vector<DisplacementHistogram> displacement_histograms(const PairDistances& 
 
 /// The lags 1, 2, 4, ..., 256 (the study's histogram lags).
 std::vector<std::size_t> default_histogram_lags();
+
+/// Bin counts and histogram lags of the all-pairs statistics (the fields of PostAnalysisOptions of the same names).
+struct PairStatisticsOptions {
+  std::size_t contour_bins = 40;    ///< Log bins of MSD against contour length.
+  std::size_t msl_bins = 50;        ///< Bins of MSL against distance (linear and logarithmic).
+  std::size_t histogram_bins = 40;  ///< Log bins of the displacement histograms.
+  std::vector<std::size_t> histogram_lags = default_histogram_lags();  ///< Lags of the histograms.
+};
+
+/// Every all-pairs statistic of one part, as the functions above compute them from a PairDistances.
+struct PairSummary {
+  std::vector<double> msd;           ///< Time-averaged MSD at lags 0..n-1 (PairDistances::msd()).
+  std::vector<double> from_start;    ///< |w_tau - w_0|^2 at lags 0..n-1 (PairDistances::from_start()).
+  std::vector<double> step_lengths;  ///< s_k, k = 1..n-1 (element 0 is 0).
+  std::vector<double> mean_contour;  ///< mean_contour_length().
+  BinnedCurve msd_contour;           ///< msd_vs_contour().
+  BinnedCurve msl_linear;            ///< msl_vs_distance(), linear bins; no bins without a loss series.
+  BinnedCurve msl_log;               ///< msl_vs_distance(), logarithmic bins; no bins without a loss series.
+  std::vector<DisplacementHistogram> histograms;  ///< displacement_histograms() without rescaling.
+  std::vector<DisplacementHistogram> rescaled;    ///< The same divided by sqrt(MSD(tau)).
+  std::size_t tile_rows = 0;         ///< Snapshots per tile side (rows = columns).
+  std::size_t tiles = 0;             ///< Tiles of the upper triangle visited per pass.
+  std::size_t passes = 0;            ///< Passes over the tiles: 2 with a loss series (MSL bin edges) and more than
+                                     ///< one tile (the second reuses the first's last tile), else 1.
+  std::size_t working_bytes = 0;     ///< Bytes of the buffers held at the peak (tiles, data chunk, per-lag vectors).
+};
+
+/// Sums partial values over coordinate shards in place (an all-reduce: every shard calls it in the same order with
+/// the same count); empty for a single process.
+using ShardSum = std::function<void(double* data, std::size_t count)>;
+
+/// Bytes the untiled path (PairDistances::compute and the statistics from it) holds for a part of n snapshots with
+/// `lags` histogram lags: the n x n matrix, the column block of the Gram matrix and the per-lag vectors.
+std::size_t untiled_pair_memory(std::size_t n, std::size_t lags);
+
+/// Bytes tiled_pair_statistics() holds at most for a part of n snapshots in tiles of `rows` x `rows`, whatever the
+/// dimension: the tile, a data chunk of (2 rows + 1) x 512 coordinates, and (10 + lags) vectors of n doubles.
+std::size_t tiled_pair_memory(std::size_t n, std::size_t rows, std::size_t lags);
+
+/// The largest tile side (at most n) whose tiled_pair_memory() fits `budget` bytes; 0 when not even one row fits.
+std::size_t tile_rows_within(std::size_t n, std::size_t lags, std::size_t budget);
+
+/// Visits the squared distances of snapshots [first, first + count) in square tiles of at most `rows` snapshots a
+/// side, as tiled_pair_statistics() computes them: visit(i0, i1, j0, j1, tile) gets |w_i - w_c|^2 at
+/// tile[(i - i0) + (c - j0) (i1 - i0)] for i0 <= i < i1, j0 <= c < j1 and i < c (other entries are unspecified),
+/// the row blocks from the last, each from its diagonal tile rightwards. With `sum`, as in tiled_pair_statistics().
+/// Throws std::invalid_argument for count < 2, a part outside the trajectory or rows 0.
+void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t first, std::size_t count, std::size_t rows,
+                            const std::function<void(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1,
+                                                     const double* tile)>& visit,
+                            const ShardSum& sum = {});
+
+/// The all-pairs statistics of snapshots [first, first + count) without the count x count matrix: the upper
+/// triangle of squared distances is computed in tiles of at most tile_rows_within(count, lags, memory_budget) rows
+/// and columns, each used and dropped (docs/pair_statistics.md, "Tiles"). Each distance comes from the same
+/// increment recursion as PairDistances::compute, carried across tiles, so it is as accurate; the results equal
+/// the untiled ones up to the order of additions (1e-12 relative; counts exactly, but for a pair within rounding
+/// of a bin edge). With a loss series (one value per snapshot, NaN where none) and more than one tile the tiles are
+/// computed twice, the first pass finding the MSL bin range (the last tile of the first pass is reused). With `sum`, `trajectory` is one coordinate shard and every partial
+/// quantity (step lengths, each tile) is summed over shards before use. Throws std::invalid_argument for count < 2,
+/// a part outside the trajectory, a loss of another length, or a budget below one row of tiles.
+PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
+                                  const std::vector<double>& loss, const PairStatisticsOptions& options,
+                                  std::size_t memory_budget, const ShardSum& sum = {});
 
 }  // namespace anodiff

@@ -12,6 +12,7 @@
 #include "anodiff/parameter_layout.hpp"
 #include "anodiff/pair_statistics.hpp"
 #include "anodiff/progress.hpp"
+#include "anodiff/shard_reduction.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
 namespace anodiff {
@@ -20,7 +21,12 @@ namespace anodiff {
 struct PostAnalysisOptions {
   std::size_t part_length = 0;     ///< Snapshots per part; 0 = the whole trajectory.
   std::size_t window = 20;         ///< Lag window of the local exponent beta(tau).
-  std::size_t exact_limit = 5000;  ///< Longer parts get the MSD by FFT only (no all-pairs statistics).
+  std::size_t exact_limit = 20000; ///< Pair statistics for parts up to this length; longer parts get the MSD by FFT
+                                   ///< only (no all-pairs statistics: O(P^2 D) time).
+  std::size_t pair_memory_budget = std::size_t{1} << 30;  ///< Bytes the pair statistics of a part may hold: a part
+                                   ///< whose P x P matrix (untiled_pair_memory) does not fit is done in tiles
+                                   ///< (tiled_pair_statistics), the same results. Default 1 GiB (untiled up to
+                                   ///< about 11,000 snapshots).
   std::size_t contour_bins = 40;   ///< Log bins of MSD against contour length.
   std::size_t msl_bins = 50;       ///< Bins of MSL against distance (linear and logarithmic).
   std::size_t histogram_bins = 40; ///< Log bins of the displacement histograms.
@@ -35,7 +41,8 @@ struct PostAnalysisOptions {
   LogSink log;                     ///< Progress with ETA, and a note on snapshots left out; none by default.
 
   /// Checks the options against a trajectory of `snapshots` snapshots without analysing anything; throws
-  /// std::invalid_argument naming the option and its value (a part that does not fit, window 0, an empty band).
+  /// std::invalid_argument naming the option and its value (a part that does not fit, window 0, an empty band, a
+  /// pair_memory_budget below tiles of one row for parts that get the pair statistics).
   void validate(std::size_t snapshots) const;
 };
 
@@ -54,6 +61,7 @@ struct MotionResult {
 struct PartResult {
   Part part;                         ///< Which snapshots.
   bool all_pairs = false;            ///< False when the part exceeded exact_limit (MSD by FFT; no pair statistics).
+  std::size_t pair_tile_rows = 0;    ///< Rows of the tiles of the pair statistics; 0 = untiled (or no pairs).
   MsdCurve msd;                      ///< Time-averaged MSD.
   LocalExponentCurve beta;           ///< Local exponent.
   MsdCurve aging;                    ///< |w(start + tau) - w(start)|^2.
@@ -79,21 +87,6 @@ struct PartResult {
 /// Analyses every part (progress to options.log).
 [[nodiscard]] std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
 
-/// The reduction that joins coordinate shards of one trajectory (e.g. MPI ranks, each holding a column range):
-/// every shard calls sum() in the same order with the same count, and each call replaces data[0, count) on every
-/// shard by the sum over shards (an all-reduce). anodiff-post-analysis implements it with MPI_Allreduce; a test
-/// can implement it in one process. Shards are numbered in column order.
-class ShardReduction {
- public:
-  virtual ~ShardReduction() = default;
-  /// Number of shards.
-  virtual std::size_t shards() const = 0;
-  /// This shard's index, 0..shards()-1, in column order (shard k holds columns before shard k + 1's).
-  virtual std::size_t shard() const = 0;
-  /// All-reduce: data[0, count) becomes the sum over shards.
-  virtual void sum(double* data, std::size_t count) = 0;
-};
-
 /// Column range [first, first + count) of shard `index` of `shards`, contiguous and as equal as possible; with a
 /// layout whose groups need whole tensors the ranges still cut anywhere (the group norms are reduced).
 std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::size_t shards, std::size_t index);
@@ -101,7 +94,8 @@ std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::si
 /// One coordinate shard's analysis of a part: `shard` is trajectory.columns(first, count) (its column_offset()
 /// places it in the layout), and `reduction` joins the shards. Every shard gets the same PartResult, equal to
 /// analyse_part() on the whole trajectory up to rounding (sums over coordinates in another order): per part one
-/// reduction of count^2 doubles (pair distances; 2 count for parts above exact_limit), two for the tail index
+/// reduction of count^2 doubles (pair distances; with tiles one of count (step lengths) and one per tile, twice
+/// with a loss series; 2 count for parts above exact_limit), two for the tail index
 /// (count x shards row counts; the block sums), two with a layout (count x groups squared norms; count).
 [[nodiscard]] PartResult analyse_part(const WeightTrajectory& shard, const Part& part, const PostAnalysisOptions& options,
                                       ShardReduction& reduction);
@@ -114,5 +108,8 @@ std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::si
 /// MSD against contour, MSL (with `loss`, one value per snapshot, or empty) and the histograms, as analyse_part().
 void pair_statistics(const PairDistances& distances, const std::vector<double>& loss, const PostAnalysisOptions& options,
                      PartResult& result);
+
+/// The binning options of PostAnalysisOptions for the pair statistics functions.
+PairStatisticsOptions pair_statistics_options(const PostAnalysisOptions& options);
 
 }  // namespace anodiff

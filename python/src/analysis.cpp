@@ -241,6 +241,8 @@ void init_analysis(py::module_& m) {
   py::class_<PartResult> part(m, "PartResult", "Everything the post-analysis computed for one part.");
   part.def_readonly("part", &PartResult::part, "Which snapshots (Part).")
       .def_readonly("all_pairs", &PartResult::all_pairs, "False when the part exceeded exact_limit (no pair statistics).")
+      .def_readonly("pair_tile_rows", &PartResult::pair_tile_rows,
+                    "Rows of the tiles its pair statistics were computed in (0: untiled, the whole P x P matrix).")
       .def_readonly("msd", &PartResult::msd, "Time-averaged MSD (MsdCurve).")
       .def_readonly("beta", &PartResult::beta, "Local exponent (LocalExponentCurve).")
       .def_readonly("aging", &PartResult::aging, "|w(start + tau) - w(start)|^2 (MsdCurve).")
@@ -422,7 +424,8 @@ void init_analysis(py::module_& m) {
 
   m.def(
       "post_analysis",
-      [](py::handle x, std::size_t part_length, std::size_t window, std::size_t exact_limit, std::size_t contour_bins,
+      [](py::handle x, std::size_t part_length, std::size_t window, std::size_t exact_limit,
+         std::size_t pair_memory_budget, std::size_t contour_bins,
          std::size_t msl_bins, std::size_t histogram_bins, py::object histogram_lags, std::size_t tail_block,
          py::object fit, py::object short_band, py::object long_band, py::object layout, py::object loss,
          py::object log) {
@@ -432,6 +435,7 @@ void init_analysis(py::module_& m) {
         o.part_length = part_length;
         o.window = window;
         o.exact_limit = exact_limit;
+        o.pair_memory_budget = pair_memory_budget;
         o.contour_bins = contour_bins;
         o.msl_bins = msl_bins;
         o.histogram_bins = histogram_bins;
@@ -454,18 +458,20 @@ void init_analysis(py::module_& m) {
         }
         return parts;
       },
-      py::arg("x"), py::kw_only(), py::arg("part_length") = 0, py::arg("window") = 20, py::arg("exact_limit") = 5000,
-      py::arg("contour_bins") = 40, py::arg("msl_bins") = 50, py::arg("histogram_bins") = 40,
+      py::arg("x"), py::kw_only(), py::arg("part_length") = 0, py::arg("window") = 20, py::arg("exact_limit") = 20000,
+      py::arg("pair_memory_budget") = std::size_t{1} << 30, py::arg("contour_bins") = 40, py::arg("msl_bins") = 50, py::arg("histogram_bins") = 40,
       py::arg("histogram_lags") = py::none(), py::arg("tail_block") = 0, py::arg("fit") = py::none(),
       py::arg("short_band") = py::make_tuple(4.0, 40.0), py::arg("long_band") = py::none(),
       py::arg("layout") = "auto", py::arg("loss") = py::none(), py::arg("log") = py::none(),
-      "post_analysis(x, *, part_length=0, window=20, exact_limit=5000, contour_bins=40, msl_bins=50,\n"
-      "              histogram_bins=40, histogram_lags=None, tail_block=0, fit=None, short_band=(4, 40),\n"
+      "post_analysis(x, *, part_length=0, window=20, exact_limit=20000, pair_memory_budget=2**30,\n"
+      "              contour_bins=40, msl_bins=50, histogram_bins=40, histogram_lags=None, tail_block=0, fit=None, short_band=(4, 40),\n"
       "              long_band=None, layout='auto', loss=None, log=None) -> list[PartResult]\n\n"
       "Every analysis of anodiff-post-analysis for each part (docs/msd.md, docs/pair_statistics.md): MSD, local\n"
       "exponent, aging MSD, two-regime fit, band exponents, radial/angular motion (with a layout that has\n"
       "scale-invariant groups), step lengths, contour length, MSD against contour, MSL (with a loss), displacement\n"
       "histograms and tail index. The results are the C++ library's, arrays as numpy.\n\n"
+      "exact_limit: the longest part that gets the pair statistics; pair_memory_budget: bytes they may hold (a\n"
+      "part whose P x P matrix exceeds it is computed in tiles, exactly; docs/pair_statistics.md).\n"
       "x: array, Trajectory or path. fit: CrossoverOptions. long_band: (lo, hi), default 0.3 T .. 0.9 T.\n"
       "layout: 'auto' (the trajectory's layout.csv), a ParameterLayout or None. loss: per-snapshot losses (default:\n"
       "steps.csv). log: a callable receiving progress lines. write_post_analysis() writes the CSVs.");
