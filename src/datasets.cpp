@@ -147,6 +147,77 @@ torch::Tensor make_batch(const Dataset& data, const std::vector<std::int64_t>& i
   return (x - mean) / stdv;
 }
 
+DeviceBatches::DeviceBatches(const Dataset& data, torch::Device device) : device_(device) {
+  const auto& im = data.images;
+  const bool u8 = im.defined() && im.scalar_type() == torch::kUInt8;
+  if (!im.defined() || im.dim() != 4 || im.size(2) != 32 || im.size(3) != 32 ||
+      !(u8 || im.scalar_type() == torch::kFloat32)) {
+    throw std::invalid_argument(fmt::format(
+        "DeviceBatches: expected uint8 or float32 images of shape (N, C, 32, 32), found {} of shape {}",
+        im.defined() ? std::string(c10::toString(im.scalar_type())) : std::string("none"),
+        im.defined() ? fmt::format("({})", fmt::join(im.sizes(), ", ")) : std::string("()")));
+  }
+  const std::int64_t C = im.size(1);
+  if (std::int64_t(data.mean.size()) != C || std::int64_t(data.std.size()) != C) {
+    throw std::invalid_argument(fmt::format("DeviceBatches: expected {} per-channel means and stds, found {} and {}", C,
+                                            data.mean.size(), data.std.size()));
+  }
+  images_ = im.to(device_);
+  labels_ = data.labels.to(device_);
+  // The normalisation as make_batch computes it, on the CPU (the same float operations on the same values), so the
+  // device only looks values up: bit-identical whatever the device does for a division by a scalar.
+  auto mean = torch::tensor(data.mean, torch::kFloat32).view({1, C, 1, 1});
+  auto stdv = torch::tensor(data.std, torch::kFloat32).view({1, C, 1, 1});
+  if (u8) {
+    auto v = torch::arange(256, torch::kFloat32).div_(255.0).view({1, 1, 1, 256});
+    table_ = ((v - mean) / stdv).reshape({C * 256}).to(device_);
+    channel_base_ = (torch::arange(C, torch::kInt64) * 256).view({1, C, 1, 1}).to(device_);
+  } else {
+    mean_ = mean.to(device_);
+    std_ = stdv.to(device_);
+  }
+}
+
+torch::Tensor DeviceBatches::index_on_device(const std::vector<std::int64_t>& indices) const {
+  const std::int64_t n = std::int64_t(indices.size());
+  auto index = torch::from_blob(const_cast<std::int64_t*>(indices.data()), {n}, torch::kInt64);
+  return device_.is_cpu() ? index : index.to(device_);
+}
+
+torch::Tensor DeviceBatches::images(const std::vector<std::int64_t>& indices, bool augment,
+                                    std::mt19937_64& generator) const {
+  const std::int64_t B = std::int64_t(indices.size()), C = images_.size(1);
+  torch::Tensor x = images_.index_select(0, index_on_device(indices));
+  if (augment) {
+    // make_batch's draws, in its order: dy, dx, flip of image 0, then of image 1, ...
+    std::uniform_int_distribution<int> offset(0, 8), coin(0, 1);
+    auto draws = torch::empty({3, B}, torch::kInt64);
+    auto* d = draws.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < B; ++i) {
+      d[i] = offset(generator);
+      d[B + i] = offset(generator);
+      d[2 * B + i] = coin(generator);
+    }
+    if (!device_.is_cpu()) draws = draws.to(device_);
+    // Output pixel (y, x) of image i is padded pixel (y + dy, x' + dx) of the 40x40 zero padding, x' = 31 - x when
+    // flipped: one gather over the flattened padded images.
+    const auto r = torch::arange(32, torch::TensorOptions().dtype(torch::kInt64).device(device_)).view({1, 32});
+    const auto rows = r + draws[0].view({B, 1});
+    const auto cols = torch::where(draws[2].view({B, 1}).to(torch::kBool), 31 - r, r) + draws[1].view({B, 1});
+    const auto where = (rows.unsqueeze(2) * 40 + cols.unsqueeze(1)).view({B, 1, 1024}).expand({B, C, 1024});
+    x = torch::constant_pad_nd(x, {4, 4, 4, 4}, 0).view({B, C, 1600}).gather(2, where).view({B, C, 32, 32});
+  }
+  if (table_.defined()) {
+    // Padded pixels are byte 0, whose normalised value is make_batch's for its zero padding.
+    return table_.index_select(0, (x.to(torch::kInt64) + channel_base_).view({-1})).view({B, C, 32, 32});
+  }
+  return (x - mean_) / std_;
+}
+
+torch::Tensor DeviceBatches::labels(const std::vector<std::int64_t>& indices) const {
+  return labels_.index_select(0, index_on_device(indices));
+}
+
 std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);

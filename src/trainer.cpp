@@ -54,21 +54,26 @@ void write_text_durably(const fs::path& path, const std::string& text) {
   detail::write_file_durably(path, text, nullptr, 0);
 }
 
-// An archive written durably: a temporary name of this process's own, fsync, rename (as the trajectory's chunks), so
-// a run killed at any moment never leaves a torn checkpoint.
-void save_archive(torch::serialize::OutputArchive& archive, const fs::path& path) {
+// An archive's bytes; checkpoints are written durably from them (detail::write_file_durably: a temporary name of this
+// process's own, fsync, rename, as the trajectory's chunks), so a run killed at any moment never leaves a torn one.
+std::string archive_bytes(torch::serialize::OutputArchive& archive) {
   std::string bytes;
   archive.save_to([&](const void* data, std::size_t n) {
     bytes.append(static_cast<const char*>(data), n);
     return n;
   });
-  detail::write_file_durably(path, bytes, nullptr, 0);
+  return bytes;
+}
+
+// A module's checkpoint as bytes: the weights as they are now (the archive only refers to the tensors until then).
+std::string module_bytes(const torch::nn::Module& m) {
+  torch::serialize::OutputArchive archive;
+  m.save(archive);
+  return archive_bytes(archive);
 }
 
 void save_module(const torch::nn::Module& m, const fs::path& path) {
-  torch::serialize::OutputArchive archive;
-  m.save(archive);
-  save_archive(archive, path);
+  detail::write_file_durably(path, module_bytes(m), nullptr, 0);
 }
 
 void load_module(torch::nn::Module& m, const fs::path& path, torch::Device device) {
@@ -301,6 +306,10 @@ std::vector<EpochMetrics> Trainer::run() {
     if (proj) proj->commit();
     if (grads) grads->commit();
   };
+  // Batches assembled on the training device (the data uploaded once, the augmentation batched), or make_batch's
+  // per-image path on the CPU: the same values bit for bit.
+  std::optional<DeviceBatches> batches;
+  if (o.device_batches) batches.emplace(data_.train, device_);
 
   const std::int64_t last = last_checkpoint(dir_);
   if (last >= 0) {
@@ -354,9 +363,15 @@ std::vector<EpochMetrics> Trainer::run() {
     std::vector<std::int64_t> idx;
     for (std::int64_t step = 0; step < steps; ++step) {
       idx.assign(order.begin() + step * o.batch_size, order.begin() + std::min(n, (step + 1) * o.batch_size));
-      auto x = make_batch(data_.train, idx, o.augment, gen).to(device_);
+      torch::Tensor x, y;
+      if (batches) {
+        x = batches->images(idx, o.augment, gen);
+        y = batches->labels(idx);
+      } else {
+        x = make_batch(data_.train, idx, o.augment, gen).to(device_);
+        y = data_.train.labels.index_select(0, torch::from_blob(idx.data(), {std::int64_t(idx.size())}, torch::kInt64)).to(device_);
+      }
       if (device_.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      auto y = data_.train.labels.index_select(0, torch::from_blob(idx.data(), {std::int64_t(idx.size())}, torch::kInt64)).to(device_);
       auto logits = model_->forward(x);
       auto loss = torch::nn::functional::cross_entropy(logits, y);
       optimizer.zero_grad();
@@ -401,22 +416,42 @@ std::vector<EpochMetrics> Trainer::run() {
                         detail::NpyType::float32, {D}, meanf.data());
       noise.write_csv(dir_ / "gradients" / "noise.csv");
     }
-    commit();
+    if (grads) grads->commit();
     const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
     const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test.loss, test.error,
                                      seconds, double(n) / seconds};
     for (std::size_t c = 0; c < row.size(); ++c) metrics.columns[c].push_back(row[c]);
     metrics.write_csv(dir_ / "metrics.csv");
     if (o.plots) plot_metrics(dir_, o.log);
+    // The epoch's end: the trajectory's and the sketch's chunks, then the optimiser state and the checkpoint, each
+    // written durably, in this order. With a recorder this runs on its worker after the epoch's last snapshot, while
+    // the next epoch's first steps run (they wait once 4 snapshots do); the checkpoint is taken now, as bytes. The
+    // metrics and the gradients were written above: a resume cuts them back to the last checkpoint.
+    std::string optimizer_state;
     if (o.momentum > 0) {
       torch::serialize::OutputArchive a;
       optimizer.save(a);
-      save_archive(a, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch));
+      optimizer_state = archive_bytes(a);
     }
-    save_module(*model_, checkpoint_path(dir_, epoch));
+    auto finish = [&traj, &proj, dir = dir_, epoch, optimizer_state = std::move(optimizer_state),
+                   checkpoint = module_bytes(*model_)] {
+      if (traj) traj->commit();
+      if (proj) proj->commit();
+      if (!optimizer_state.empty()) {
+        detail::write_file_durably(dir / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch), optimizer_state,
+                                   nullptr, 0);
+      }
+      detail::write_file_durably(checkpoint_path(dir, epoch), checkpoint, nullptr, 0);
+    };
+    if (snapshots) {
+      snapshots->post(std::move(finish));
+    } else {
+      finish();
+    }
     log_line(o.log, fmt::format("epoch {}/{}: train loss {:.4f} error {:.4f}, test loss {:.4f} error {:.4f}, {:.0f} images/s",
                                 epoch, o.epochs, row[1], row[2], test.loss, test.error, row[6]));
   }
+  if (snapshots) snapshots->drain();  // the last epoch's chunks and checkpoint are on disk when run() returns
   std::vector<EpochMetrics> out;
   for (std::size_t r = 0; r < metrics.rows(); ++r) {
     EpochMetrics m;

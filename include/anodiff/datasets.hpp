@@ -61,6 +61,34 @@ DataSplit load_dataset(const std::string& name, const std::filesystem::path& dir
 torch::Tensor make_batch(const Dataset& data, const std::vector<std::int64_t>& indices, bool augment,
                          std::mt19937_64& generator);
 
+/// A data set held on a training device for mini-batches assembled there (the Trainer's path): the images and
+/// labels are uploaded once (uint8 images stay uint8), each batch is gathered with index_select on the device, the
+/// random crop from the 4-pixel zero padding and the horizontal flip are one gather for the whole batch (per-image row
+/// and column indices), and uint8 pixels are normalised through a per-channel lookup table computed on the CPU.
+/// images() draws (dy, dx, flip) per image from the generator in make_batch's order and returns make_batch's values
+/// bit for bit, whatever the device, so that a run's batches do not depend on the path or the device.
+class DeviceBatches {
+ public:
+  /// Uploads `data` to `device` (on the CPU the tensors are shared, not copied). Throws std::invalid_argument if the
+  /// images are not uint8 or float32 (N, C, 32, 32) with one mean and std per channel.
+  DeviceBatches(const Dataset& data, torch::Device device);
+  /// The normalised float32 batch (B, C, 32, 32) of the samples `indices`, on the device: make_batch's values.
+  torch::Tensor images(const std::vector<std::int64_t>& indices, bool augment, std::mt19937_64& generator) const;
+  /// The labels (int64, B) of the samples `indices`, on the device.
+  torch::Tensor labels(const std::vector<std::int64_t>& indices) const;
+  /// The device the data are on.
+  torch::Device device() const { return device_; }
+
+ private:
+  torch::Tensor index_on_device(const std::vector<std::int64_t>& indices) const;
+
+  torch::Device device_;
+  torch::Tensor images_, labels_;
+  torch::Tensor table_;          // uint8 data: (C * 256) normalised values, entry c * 256 + v
+  torch::Tensor channel_base_;   // uint8 data: int64 (1, C, 1, 1), c * 256
+  torch::Tensor mean_, std_;     // float data: float32 (1, C, 1, 1)
+};
+
 /// The sample order of one epoch: a permutation of 0..n-1 drawn from (seed, epoch) alone, so that a resumed run
 /// sees the same order.
 std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, std::int64_t epoch);

@@ -31,6 +31,10 @@ struct TrainerOptions {
   std::size_t projection = 0;        ///< k > 0: also record a k-dimensional count sketch of it (projection/).
   bool save_gradients = false;       ///< Record every mini-batch gradient, epoch means and noise norms.
   std::string device = "auto";       ///< cpu, cuda or auto.
+  /// Assemble the mini-batches on the training device (DeviceBatches: the data uploaded once, the augmentation
+  /// batched); false: make_batch's per-image path on the CPU, the reference. Both give the same batches bit for bit,
+  /// so this does not enter config.txt.
+  bool device_batches = true;
   std::int64_t limit_train = 0;      ///< Use only the first N training samples (0 = all).
   std::int64_t limit_test = 0;       ///< Use only the first N test samples (0 = all).
   std::filesystem::path init_from;   ///< A PyTorch state_dict (torch.save) to start from instead of the seed's init.

@@ -12,6 +12,12 @@ SnapshotQueue::SnapshotQueue(Sink sink, std::size_t capacity)
 SnapshotQueue::~SnapshotQueue() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // Keep everything up to the last task (an epoch's queued commit), drop the snapshots after it.
+    auto last = items_.end();
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (it->task) last = it;
+    }
+    items_.erase(last == items_.end() ? items_.begin() : last + 1, items_.end());
     stop_ = true;
   }
   changed_.notify_all();
@@ -27,7 +33,14 @@ void SnapshotQueue::rethrow_locked() {
 }
 
 void SnapshotQueue::push(const torch::nn::Module& module, std::vector<double> row) {
-  Item item{parameter_snapshot(module), std::move(row)};
+  enqueue(Item{parameter_snapshot(module), std::move(row), {}});
+}
+
+void SnapshotQueue::post(std::function<void()> task) {
+  enqueue(Item{{}, {}, std::move(task)});
+}
+
+void SnapshotQueue::enqueue(Item item) {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return items_.size() < capacity_ || error_; });
   rethrow_locked();
@@ -47,16 +60,20 @@ void SnapshotQueue::run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [&] { return stop_ || !items_.empty(); });
-      if (stop_) return;
+      if (items_.empty()) return;  // stopped, nothing left to run
       item = std::move(items_.front());
       items_.pop_front();
       busy_ = true;
     }
     std::exception_ptr error;
     try {
-      torch::NoGradGuard no_grad;
-      const auto host = item.flat.to(torch::kCPU).contiguous();
-      sink_(host.data_ptr<float>(), item.row);
+      if (item.task) {
+        item.task();
+      } else {
+        torch::NoGradGuard no_grad;
+        const auto host = item.flat.to(torch::kCPU).contiguous();
+        sink_(host.data_ptr<float>(), item.row);
+      }
     } catch (...) {
       error = std::current_exception();
     }
