@@ -5,7 +5,7 @@ Usage: PYTHONPATH=build/python /usr/bin/python3 benchmarks/bench_python_recorder
        [steps=20] [threads=2] [device=cpu]
 
 The study's ResNet-20 (reference/study_models.py, D = 272,474) on a fixed CIFAR-shaped batch, SGD with momentum.
-Each round runs `steps` steps of each loop, interleaved: plain (no recording), recorded (the two-line Recorder: every
+Each round runs `steps` steps of each loop, interleaved (the order rotated from round to round): plain (no recording), recorded (the two-line Recorder: every
 step's weights, one chunk per round written durably by end_epoch() with its checkpoint), and recorded with extras
 (grad_norm and lr columns, a 10,000-dimensional count sketch). Every step of every loop is timed, end_epoch()
 included; prints the mean step of each and the overhead against plain (target <= 5% at batch 128 on the CPU), in
@@ -65,8 +65,9 @@ for _ in range(3):  # warm-up
 times = {"plain": [], "recorded": [], "recorded+extras": []}
 cpu = {mode: 0.0 for mode in times}      # CPU seconds of the whole process (the worker thread included)
 inside = {mode: 0.0 for mode in times}   # wall seconds spent in rec.step() and rec.end_epoch()
+modes = list(times)
 for r in range(rounds):
-    for mode in times:
+    for mode in modes[r % 3:] + modes[:r % 3]:  # each loop first in some rounds: no bias from the order
         rec = recorders.get(mode)
         c0 = time.process_time()
         for s in range(steps):
