@@ -87,16 +87,21 @@ int main(int argc, char** argv) {
       if (!vm.count("part-length")) part_length = 1000;
     }
     mpi.barrier();  // the demo trajectory is on disk
-    auto traj = anodiff::WeightTrajectory::load(trajectory);
+    // A sharded trajectory directory with a shard per rank: rank r maps only shard r (its columns of the whole).
+    const auto shard_dirs = anodiff::WeightTrajectory::shard_directories(trajectory);
+    const bool shard_per_rank = ranks > 1 && shard_dirs.size() == static_cast<std::size_t>(ranks);
+    auto traj = shard_per_rank ? anodiff::WeightTrajectory::load_shard(trajectory, std::size_t(rank))
+                               : anodiff::WeightTrajectory::load(trajectory);
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
     options.part_length = part_length;
     options.fit.noise_floor = vm.count("no-noise-floor") == 0;
     std::tie(options.short_band_lo, options.short_band_hi) = anodiff::cli::parse_band("short-band", short_band);
     if (!long_band.empty()) std::tie(options.long_band_lo, options.long_band_hi) = anodiff::cli::parse_band("long-band", long_band);
-    if (layout.empty() && fs::is_directory(trajectory) && fs::exists(fs::path(trajectory) / "layout.csv")) {
-      layout = (fs::path(trajectory) / "layout.csv").string();
+    if (!layout.empty()) {
+      options.layout = anodiff::ParameterLayout::read_csv(layout);
+    } else {
+      options.layout = anodiff::ParameterLayout::find(trajectory);  // layout.csv, or the shards' layouts joined
     }
-    if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);
     std::optional<anodiff::LayerGrouping> grouping;
     if (!per_layer.empty()) {
       try {
@@ -111,13 +116,30 @@ int main(int argc, char** argv) {
     options.window = window;
     if (rank == 0) options.log = anodiff::cli::stderr_log;
     options.validate(traj.size());  // before any work
-    if (rank == 0) {
+    if (rank == 0 && !shard_per_rank) {
       std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots of %zu parameters\n", trajectory.c_str(),
                    traj.size(), traj.dimension());
     }
     std::vector<anodiff::PartResult> parts;
+#ifndef ANODIFF_MPI
+    (void)shard_per_rank;  // a sharded directory is read as one trajectory
+#endif
 #ifdef ANODIFF_MPI
-    if (ranks > 1) {  // each rank analyses a column range; every rank gets the merged results, rank 0 writes
+    // Each rank analyses its shard or a column range; every rank gets the merged results, rank 0 writes.
+    if (shard_per_rank) {
+      anodiff::cli::MpiReduction reduction(mpi);
+      {
+        if (rank == 0) {
+          std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots in %d shards; %d ranks, each its shard\n",
+                       trajectory.c_str(), traj.size(), ranks, ranks);
+        }
+        parts = anodiff::post_analysis(traj, options, reduction);
+        if (rank != 0) return 0;
+        traj = anodiff::WeightTrajectory::load(trajectory);  // the whole, for --per-layer
+        if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
+      }
+    }
+    if (ranks > 1 && !shard_per_rank) {
       if (traj.dimension() < static_cast<std::size_t>(ranks)) {
         throw anodiff::InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", trajectory,
                                               traj.dimension(), ranks));

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
         ("save-gradients", "also record every mini-batch gradient, epoch means and noise norms")
         ("project", po::value(&o.projection)->default_value(0), "also record a K-dimensional sketch of theta")
         ("no-weights", "do not record the full parameter vector (with --project: the sketch only)")
+        ("record-shards", po::value(&o.record_shards)->default_value(1),
+         "write the trajectory as N column shards of whole tensors (trajectory/shard_k; docs/formats.md)")
         ("device", po::value(&o.device)->default_value("auto"), "cpu, cuda or auto")
         ("limit-train", po::value(&o.limit_train)->default_value(0), "use only the first N training samples")
         ("limit-test", po::value(&o.limit_test)->default_value(0), "use only the first N test samples")

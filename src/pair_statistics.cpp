@@ -594,6 +594,230 @@ class TileSweep {
   std::vector<double> tile_, data_, carry_, y_, g_, vv_;
 };
 
+// The first of rows [i0, i1) that `share` bins (i % shards == shard); rows then go in steps of share.shards.
+std::size_t first_owned_row(std::size_t i0, const PairShare& share) {
+  return i0 + (share.shard + share.shards - i0 % share.shards) % share.shards;
+}
+
+// BinnedCurve sums (x, mean, count) appended to / read back from a buffer of doubles for a reduction; counts are
+// below 2^53, so exact as doubles.
+void pack(const BinnedCurve& c, std::vector<double>& buffer) {
+  buffer.insert(buffer.end(), c.x.begin(), c.x.end());
+  buffer.insert(buffer.end(), c.mean.begin(), c.mean.end());
+  for (std::size_t k : c.count) buffer.push_back(static_cast<double>(k));
+}
+std::size_t unpack(BinnedCurve& c, const std::vector<double>& buffer, std::size_t at) {
+  const std::size_t bins = c.count.size();
+  std::copy(buffer.begin() + std::ptrdiff_t(at), buffer.begin() + std::ptrdiff_t(at + bins), c.x.begin());
+  std::copy(buffer.begin() + std::ptrdiff_t(at + bins), buffer.begin() + std::ptrdiff_t(at + 2 * bins), c.mean.begin());
+  for (std::size_t b = 0; b < bins; ++b) c.count[b] = static_cast<std::size_t>(buffer[at + 2 * bins + b]);
+  return at + 3 * bins;
+}
+
+// The additive accumulators of the all-pairs statistics of one part, fed tile by tile (the untiled matrix is one
+// tile; docs/pair_statistics.md, "Splitting the binning over shards"). Each process bins the pairs (i, c), i < c,
+// of the rows its PairShare owns: the MSD sums by lag, the contour bins, the MSL range and bins, the mean contour
+// length. With several shards the finish_* steps sum these over the shards (ShardSum); a minimum or maximum travels
+// in one slot per shard (the others add zeros, exactly), so every shard gets the same bin edges and sums. The
+// aging MSD and the histogram samples (P values per lag) are taken by every shard from every tile.
+class PairBinning {
+ public:
+  PairBinning(std::size_t n, const std::vector<double>& loss, const PairStatisticsOptions& options, PairShare share,
+              const ShardSum& sum)
+      : n_(n), loss_(loss), options_(options), share_(share), sum_(sum), with_loss_(!loss.empty()) {
+    if (share_.shards == 0 || share_.shard >= share_.shards) {
+      throw std::invalid_argument(fmt::format("pair statistics: shard {} of {}", share_.shard, share_.shards));
+    }
+    if (share_.shards > 1 && !sum_) {
+      throw std::invalid_argument(
+          fmt::format("pair statistics: binning split over {} shards needs a ShardSum", share_.shards));
+    }
+    msd_sum_.assign(n_, 0.0);
+    from_start_.assign(n_, 0.0);
+    for (std::size_t lag : options_.histogram_lags) {
+      if (lag >= 1 && lag < n_) lag_list_.push_back(lag);
+    }
+    samples_.resize(lag_list_.size());
+    for (std::size_t k = 0; k < lag_list_.size(); ++k) samples_[k].assign(n_ - lag_list_[k], 0.0);
+  }
+
+  // The step lengths s_k (element 0 is 0), summed over shards: the contour prefix sums and bin range.
+  void set_step_lengths(std::vector<double> steps) {
+    steps_ = std::move(steps);
+    prefix_.assign(n_, 0.0);
+    for (std::size_t t = 1; t < n_; ++t) prefix_[t] = prefix_[t - 1] + steps_[t];
+    double lo = std::numeric_limits<double>::infinity();
+    for (std::size_t t = 1; t < n_; ++t) {
+      if (steps_[t] > 0) lo = std::min(lo, steps_[t]);
+    }
+    moves_ = lo < std::numeric_limits<double>::infinity() && prefix_[n_ - 1] > 0;
+    contour_edges_ = moves_ ? bin_edges(lo, prefix_[n_ - 1], options_.contour_bins, Binning::logarithmic)
+                            : bin_edges(1.0, 2.0, options_.contour_bins, Binning::logarithmic);
+    msd_contour_ = make_binned(contour_edges_);
+  }
+
+  // Bytes of the P-vectors held (step lengths, prefix sums, MSD sums, aging MSD, histogram samples).
+  std::size_t bytes() const {
+    std::size_t b = 8 * (steps_.capacity() + prefix_.capacity() + msd_sum_.capacity() + from_start_.capacity());
+    for (const auto& v : samples_) b += 8 * v.capacity();
+    return b;
+  }
+
+  // Pass 1 over a tile (d(i, c) at (i - i0) + (c - j0) (i1 - i0) for i < c): MSD sums, contour bins, MSL range of
+  // the owned rows; aging MSD and histogram samples of every row.
+  void first_pass(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+    const std::size_t r = i1 - i0, step = share_.shards, begin = first_owned_row(i0, share_);
+    for (std::size_t c = j0; c < j1; ++c) {
+      const double* col = tile + (c - j0) * r;
+      const std::size_t iend = std::min(i1, c);
+      for (std::size_t i = begin; i < iend; i += step) {
+        const double d2 = col[i - i0];
+        msd_sum_[c - i] += d2;
+        if (moves_) {
+          const double contour = prefix_[c] - prefix_[i];
+          if (contour > 0) {
+            const std::size_t bin = bin_of(contour_edges_, contour);
+            msd_contour_.x[bin] += contour;
+            msd_contour_.mean[bin] += d2;
+            ++msd_contour_.count[bin];
+          }
+        }
+        if (with_loss_ && !std::isnan(loss_[i]) && !std::isnan(loss_[c])) {
+          const double dr = std::sqrt(d2);
+          lin_lo_ = std::min(lin_lo_, dr);
+          lin_hi_ = std::max(lin_hi_, dr);
+          if (dr > 0) {
+            log_lo_ = std::min(log_lo_, dr);
+            log_hi_ = std::max(log_hi_, dr);
+          }
+        }
+      }
+      if (i0 == 0 && c > 0) from_start_[c] = col[0];
+    }
+    for (std::size_t k = 0; k < lag_list_.size(); ++k) {
+      const std::size_t lag = lag_list_[k];
+      const std::size_t ib = std::max(i0, j0 > lag ? j0 - lag : 0), ie = std::min(i1, j1 > lag ? j1 - lag : 0);
+      for (std::size_t i = ib; i < ie; ++i) samples_[k][i] = tile[(i - i0) + (i + lag - j0) * r];
+    }
+  }
+
+  // After pass 1: sums the accumulators over shards; MSD, aging MSD, step and mean contour lengths, MSD against
+  // contour and the histograms into `out`, and the MSL bin edges.
+  void finish_first_pass(PairSummary& out) {
+    const std::size_t S = share_.shards;
+    // Mean contour length C_{i,i+tau} = P_{i+tau} - P_i over the owned i (in the order of mean_contour_length()).
+    out.mean_contour.assign(n_, 0.0);
+    for (std::size_t tau = 1; tau < n_; ++tau) {
+      double acc = 0.0;
+      for (std::size_t i = first_owned_row(0, share_); i + tau < n_; i += S) acc += prefix_[i + tau] - prefix_[i];
+      out.mean_contour[tau] = acc;
+    }
+    if (S > 1) {
+      sum_(msd_sum_.data(), n_);
+      sum_(out.mean_contour.data(), n_);
+      std::vector<double> buffer;
+      pack(msd_contour_, buffer);
+      const std::size_t ranges = buffer.size();
+      buffer.resize(ranges + 4 * S, 0.0);
+      const double mine[4] = {lin_lo_, lin_hi_, log_lo_, log_hi_};
+      for (std::size_t k = 0; k < 4; ++k) buffer[ranges + k * S + share_.shard] = mine[k];
+      sum_(buffer.data(), buffer.size());
+      unpack(msd_contour_, buffer, 0);
+      lin_lo_ = log_lo_ = std::numeric_limits<double>::infinity();
+      lin_hi_ = log_hi_ = 0.0;
+      for (std::size_t s = 0; s < S; ++s) {
+        lin_lo_ = std::min(lin_lo_, buffer[ranges + s]);
+        lin_hi_ = std::max(lin_hi_, buffer[ranges + S + s]);
+        log_lo_ = std::min(log_lo_, buffer[ranges + 2 * S + s]);
+        log_hi_ = std::max(log_hi_, buffer[ranges + 3 * S + s]);
+      }
+    }
+    for (std::size_t tau = 1; tau < n_; ++tau) out.mean_contour[tau] /= static_cast<double>(n_ - tau);
+    out.msd.assign(n_, 0.0);
+    for (std::size_t tau = 1; tau < n_; ++tau) out.msd[tau] = msd_sum_[tau] / static_cast<double>(n_ - tau);
+    out.from_start = from_start_;
+    out.step_lengths = steps_;
+    if (moves_) finish_binned(msd_contour_);
+    out.msd_contour = msd_contour_;
+    out.histograms = histograms_from_samples(samples_, options_.histogram_lags, n_, out.msd, false,
+                                             options_.histogram_bins);
+    out.rescaled = histograms_from_samples(samples_, options_.histogram_lags, n_, out.msd, true,
+                                           options_.histogram_bins);
+    if (with_loss_) {
+      lin_any_ = lin_lo_ < std::numeric_limits<double>::infinity();
+      log_any_ = log_lo_ < std::numeric_limits<double>::infinity();
+      lin_edges_ = lin_any_ ? bin_edges(lin_lo_, lin_hi_, options_.msl_bins, Binning::linear)
+                            : bin_edges(1.0, 2.0, options_.msl_bins, Binning::linear);
+      log_edges_ = log_any_ ? bin_edges(log_lo_, log_hi_, options_.msl_bins, Binning::logarithmic)
+                            : bin_edges(1.0, 2.0, options_.msl_bins, Binning::logarithmic);
+      msl_linear_ = make_binned(lin_edges_);
+      msl_log_ = make_binned(log_edges_);
+    }
+  }
+
+  // Whether the MSL bins need pass 2 (a loss series and a pair with two losses).
+  bool msl_needed() const { return with_loss_ && lin_any_; }
+
+  // Pass 2 over a tile: the MSL bins (linear and logarithmic) of the owned rows.
+  void second_pass(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+    const std::size_t r = i1 - i0, step = share_.shards, begin = first_owned_row(i0, share_);
+    for (std::size_t c = j0; c < j1; ++c) {
+      if (std::isnan(loss_[c])) continue;
+      const double* col = tile + (c - j0) * r;
+      const std::size_t iend = std::min(i1, c);
+      for (std::size_t i = begin; i < iend; i += step) {
+        if (std::isnan(loss_[i])) continue;
+        const double dr = std::sqrt(col[i - i0]);
+        const double dl = loss_[c] - loss_[i];
+        std::size_t bin = bin_of(lin_edges_, dr);
+        msl_linear_.x[bin] += dr;
+        msl_linear_.mean[bin] += dl * dl;
+        ++msl_linear_.count[bin];
+        if (dr > 0) {
+          bin = bin_of(log_edges_, dr);
+          msl_log_.x[bin] += dr;
+          msl_log_.mean[bin] += dl * dl;
+          ++msl_log_.count[bin];
+        }
+      }
+    }
+  }
+
+  // After pass 2: the MSL bins summed over shards into `out` (empty without a loss series).
+  void finish_second_pass(PairSummary& out) {
+    if (!with_loss_) return;
+    if (lin_any_) {
+      if (share_.shards > 1) {
+        std::vector<double> buffer;
+        pack(msl_linear_, buffer);
+        pack(msl_log_, buffer);
+        sum_(buffer.data(), buffer.size());
+        unpack(msl_log_, buffer, unpack(msl_linear_, buffer, 0));
+      }
+      finish_binned(msl_linear_);
+      if (log_any_) finish_binned(msl_log_);
+    }
+    out.msl_linear = msl_linear_;
+    out.msl_log = msl_log_;
+  }
+
+ private:
+  std::size_t n_;
+  const std::vector<double>& loss_;
+  const PairStatisticsOptions& options_;
+  PairShare share_;
+  const ShardSum& sum_;
+  bool with_loss_;
+  std::vector<double> steps_, prefix_, msd_sum_, from_start_;
+  std::vector<std::size_t> lag_list_;
+  std::vector<std::vector<double>> samples_;
+  bool moves_ = false, lin_any_ = false, log_any_ = false;
+  std::vector<double> contour_edges_, lin_edges_, log_edges_;
+  BinnedCurve msd_contour_, msl_linear_, msl_log_;
+  double lin_lo_ = std::numeric_limits<double>::infinity(), lin_hi_ = 0.0;
+  double log_lo_ = std::numeric_limits<double>::infinity(), log_hi_ = 0.0;
+};
+
 }  // namespace
 
 std::size_t untiled_pair_memory(std::size_t n, std::size_t lags) {
@@ -631,7 +855,7 @@ void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t firs
 
 PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
                                   const std::vector<double>& loss, const PairStatisticsOptions& options,
-                                  std::size_t memory_budget, const ShardSum& sum) {
+                                  std::size_t memory_budget, const ShardSum& sum, PairShare share) {
   require_part(trajectory, first, count);
   const std::size_t n = count;
   if (!loss.empty() && loss.size() != n) {
@@ -649,129 +873,56 @@ PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_
   out.tile_rows = b;
   out.tiles = sweep.tiles();
 
-  // Step lengths and contour prefix sums first: the bins of MSD against contour length need their range.
+  // Step lengths first: the bins of MSD against contour length need their range.
   out.step_lengths = sweep.squared_steps();
-  for (double& s : out.step_lengths) s = std::sqrt(std::max(0.0, s));
+  for (double& v : out.step_lengths) v = std::sqrt(std::max(0.0, v));
   out.step_lengths[0] = 0.0;
-  const auto& s = out.step_lengths;
-  std::vector<double> prefix(n, 0.0);
-  for (std::size_t t = 1; t < n; ++t) prefix[t] = prefix[t - 1] + s[t];
-  double contour_lo = std::numeric_limits<double>::infinity();
-  for (std::size_t t = 1; t < n; ++t) {
-    if (s[t] > 0) contour_lo = std::min(contour_lo, s[t]);
-  }
-  const bool moves = contour_lo < std::numeric_limits<double>::infinity() && prefix[n - 1] > 0;
-  const auto contour_edges = moves ? bin_edges(contour_lo, prefix[n - 1], options.contour_bins, Binning::logarithmic)
-                                   : bin_edges(1.0, 2.0, options.contour_bins, Binning::logarithmic);
-  out.msd_contour = make_binned(contour_edges);
-
-  std::vector<double> msd_sum(n, 0.0);
-  out.from_start.assign(n, 0.0);
-  std::vector<std::size_t> lag_list;
-  for (std::size_t lag : options.histogram_lags) {
-    if (lag >= 1 && lag < n) lag_list.push_back(lag);
-  }
-  std::vector<std::vector<double>> samples(lag_list.size());
-  for (std::size_t k = 0; k < lag_list.size(); ++k) samples[k].assign(n - lag_list[k], 0.0);
-  const bool with_loss = !loss.empty();
-  double lin_lo = std::numeric_limits<double>::infinity(), lin_hi = 0.0;
-  double log_lo = std::numeric_limits<double>::infinity(), log_hi = 0.0;
-  // Held from here on: the sweep's buffers and these vectors (the outputs msd and mean_contour, and the prefix
-  // sums inside mean_contour_from_steps, come after the sweep's buffers are released).
-  std::size_t held = 8 * (prefix.capacity() + msd_sum.capacity() + out.from_start.capacity() +
-                          out.step_lengths.capacity());
-  for (const auto& v : samples) held += 8 * v.capacity();
-  held += sweep.bytes() + 8 * 4 * n;
+  PairBinning binning(n, loss, options, share, sum);
+  binning.set_step_lengths(std::move(out.step_lengths));
+  // Held from here on: the sweep's buffers and the binning's vectors (the outputs msd and mean_contour come after
+  // the sweep's buffers could be released).
+  const std::size_t held = sweep.bytes() + binning.bytes() + 8 * 4 * n;
 
   // Pass 1: MSD, aging MSD, MSD against contour, histogram samples, and the range of the MSL distances.
   sweep.run([&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
-    const std::size_t r = i1 - i0;
-    for (std::size_t c = j0; c < j1; ++c) {
-      const double* col = tile + (c - j0) * r;
-      const std::size_t iend = std::min(i1, c);
-      for (std::size_t i = i0; i < iend; ++i) {
-        const double d2 = col[i - i0];
-        msd_sum[c - i] += d2;
-        if (moves) {
-          const double contour = prefix[c] - prefix[i];
-          if (contour > 0) {
-            const std::size_t bin = bin_of(contour_edges, contour);
-            out.msd_contour.x[bin] += contour;
-            out.msd_contour.mean[bin] += d2;
-            ++out.msd_contour.count[bin];
-          }
-        }
-        if (with_loss && !std::isnan(loss[i]) && !std::isnan(loss[c])) {
-          const double dr = std::sqrt(d2);
-          lin_lo = std::min(lin_lo, dr);
-          lin_hi = std::max(lin_hi, dr);
-          if (dr > 0) {
-            log_lo = std::min(log_lo, dr);
-            log_hi = std::max(log_hi, dr);
-          }
-        }
-      }
-      if (i0 == 0 && c > 0) out.from_start[c] = col[0];
-    }
-    for (std::size_t k = 0; k < lag_list.size(); ++k) {
-      const std::size_t lag = lag_list[k];
-      const std::size_t ib = std::max(i0, j0 > lag ? j0 - lag : 0), ie = std::min(i1, j1 > lag ? j1 - lag : 0);
-      for (std::size_t i = ib; i < ie; ++i) samples[k][i] = tile[(i - i0) + (i + lag - j0) * r];
-    }
+    binning.first_pass(i0, i1, j0, j1, tile);
   });
   out.passes = 1;
-  out.msd.assign(n, 0.0);
-  for (std::size_t tau = 1; tau < n; ++tau) out.msd[tau] = msd_sum[tau] / static_cast<double>(n - tau);
-  out.mean_contour = mean_contour_from_steps(out.step_lengths);
-  if (moves) finish_binned(out.msd_contour);
-  out.histograms = histograms_from_samples(samples, options.histogram_lags, n, out.msd, false, options.histogram_bins);
-  out.rescaled = histograms_from_samples(samples, options.histogram_lags, n, out.msd, true, options.histogram_bins);
+  binning.finish_first_pass(out);
 
   // Pass 2 (with a loss series): MSL against distance in bins over the range of pass 1.
-  if (with_loss) {
-    const bool lin_any = lin_lo < std::numeric_limits<double>::infinity();
-    const bool log_any = log_lo < std::numeric_limits<double>::infinity();
-    const auto lin_edges = lin_any ? bin_edges(lin_lo, lin_hi, options.msl_bins, Binning::linear)
-                                   : bin_edges(1.0, 2.0, options.msl_bins, Binning::linear);
-    const auto log_edges = log_any ? bin_edges(log_lo, log_hi, options.msl_bins, Binning::logarithmic)
-                                   : bin_edges(1.0, 2.0, options.msl_bins, Binning::logarithmic);
-    out.msl_linear = make_binned(lin_edges);
-    out.msl_log = make_binned(log_edges);
-    if (lin_any) {
-      auto msl = [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
-        const std::size_t r = i1 - i0;
-        for (std::size_t c = j0; c < j1; ++c) {
-          if (std::isnan(loss[c])) continue;
-          const double* col = tile + (c - j0) * r;
-          const std::size_t iend = std::min(i1, c);
-          for (std::size_t i = i0; i < iend; ++i) {
-            if (std::isnan(loss[i])) continue;
-            const double dr = std::sqrt(col[i - i0]);
-            const double dl = loss[c] - loss[i];
-            std::size_t bin = bin_of(lin_edges, dr);
-            out.msl_linear.x[bin] += dr;
-            out.msl_linear.mean[bin] += dl * dl;
-            ++out.msl_linear.count[bin];
-            if (dr > 0) {
-              bin = bin_of(log_edges, dr);
-              out.msl_log.x[bin] += dr;
-              out.msl_log.mean[bin] += dl * dl;
-              ++out.msl_log.count[bin];
-            }
-          }
-        }
-      };
-      // The last tile of pass 1 is still held: binned first, then not computed again.
-      sweep.revisit_last(msl);
-      if (out.tiles > 1) {
-        sweep.run(msl, true);
-        out.passes = 2;
-      }
-      finish_binned(out.msl_linear);
-      if (log_any) finish_binned(out.msl_log);
+  if (binning.msl_needed()) {
+    auto msl = [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
+      binning.second_pass(i0, i1, j0, j1, tile);
+    };
+    // The last tile of pass 1 is still held: binned first, then not computed again.
+    sweep.revisit_last(msl);
+    if (out.tiles > 1) {
+      sweep.run(msl, true);
+      out.passes = 2;
     }
   }
+  binning.finish_second_pass(out);
   out.working_bytes = held;
+  return out;
+}
+
+PairSummary pair_summary(const PairDistances& distances, const std::vector<double>& loss,
+                         const PairStatisticsOptions& options, const ShardSum& sum, PairShare share) {
+  const std::size_t n = distances.size();
+  if (!loss.empty() && loss.size() != n) {
+    throw std::invalid_argument(fmt::format("pair_summary: {} loss values for {} snapshots", loss.size(), n));
+  }
+  PairBinning binning(n, loss, options, share, sum);
+  binning.set_step_lengths(distances.step_lengths());
+  PairSummary out;
+  // The whole matrix is one tile: d(i, c) at i + c n.
+  const double* matrix = distances.squared_distances().data();
+  binning.first_pass(0, n, 0, n, matrix);
+  out.passes = 1;
+  binning.finish_first_pass(out);
+  if (binning.msl_needed()) binning.second_pass(0, n, 0, n, matrix);
+  binning.finish_second_pass(out);
   return out;
 }
 

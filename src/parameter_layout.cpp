@@ -8,6 +8,8 @@
 
 #include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "detail/npy.hpp"
 #include "detail/printable.hpp"
 
 namespace anodiff {
@@ -94,6 +96,49 @@ ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
     layout.tensors.push_back(std::move(t));
   }
   return layout;
+}
+
+ParameterLayout ParameterLayout::read_sharded(const std::filesystem::path& directory) {
+  const auto shards = WeightTrajectory::shard_directories(directory);
+  if (shards.empty()) {
+    throw InputError(fmt::format("{}: expected a sharded trajectory directory (shard_000, ...), found none",
+                                 directory.string()));
+  }
+  ParameterLayout whole;
+  for (const auto& dir : shards) {
+    const auto file = dir / "layout.csv";
+    if (!std::filesystem::exists(file)) {
+      throw InputError(fmt::format("{}: expected the layout of this shard, found no file", file.string()));
+    }
+    ParameterLayout part = read_csv(file);
+    // The shard's dimension from its first chunk's header (the chunks' own check is WeightTrajectory::load's).
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name != "chunk_000000.npy") continue;
+      const auto a = detail::npy_open(e.path());
+      if (a.shape.size() == 2 && a.shape[1] != part.dimension()) {
+        throw InputError(fmt::format("{}: expected tensors of {} coordinates in all (the shard's chunks), found {}",
+                                     file.string(), a.shape[1], part.dimension()));
+      }
+    }
+    const std::size_t shift = whole.dimension();
+    const int group_shift = static_cast<int>(whole.groups());
+    for (auto& t : part.tensors) {
+      t.offset += shift;
+      if (t.group >= 0) t.group += group_shift;
+      whole.tensors.push_back(std::move(t));
+    }
+  }
+  return whole;
+}
+
+std::optional<ParameterLayout> ParameterLayout::find(const std::filesystem::path& trajectory) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(trajectory, ec)) return std::nullopt;
+  if (std::filesystem::exists(trajectory / "layout.csv")) return read_csv(trajectory / "layout.csv");
+  const auto shards = WeightTrajectory::shard_directories(trajectory);
+  if (shards.empty() || !std::filesystem::exists(shards.front() / "layout.csv")) return std::nullopt;
+  return read_sharded(trajectory);
 }
 
 }  // namespace anodiff

@@ -189,12 +189,22 @@ double sharded_step_tail_index(const WeightTrajectory& t, std::size_t block, Sha
     for (std::size_t s = 0; s < me; ++s) g += std::size_t(counts[r * S + s]);
     for (std::size_t s = 0; s < S; ++s) base += std::size_t(counts[r * S + s]);
     t.read(r + 1, 1, 0, D, cur.data());
-    for (std::size_t j = 0; j < D; ++j) {
+    // The block of the row's first sample and the position in it, then counted along (no division per sample);
+    // the block's sum is carried in a register, in the same order of additions as y[b] += x.
+    std::size_t b = g / block, at = g % block;
+    double acc = b < blocks ? y[b] : 0.0;
+    for (std::size_t j = 0; j < D && b < blocks; ++j) {
       const double x = cur[j] - prev[j];
       if (x == 0.0 || x != x) continue;
-      const std::size_t b = g++ / block;
-      if (b < blocks) y[b] += x;
+      acc += x;
+      if (++at == block) {
+        y[b] = acc;
+        at = 0;
+        ++b;
+        acc = b < blocks ? y[b] : 0.0;
+      }
     }
+    if (b < blocks) y[b] = acc;
     std::swap(prev, cur);
   }
   reduction.sum(y.data(), y.size());
@@ -266,6 +276,23 @@ void pair_statistics(const PairDistances& d, const std::vector<double>& loss, co
 
 namespace {
 
+// The fields of a PairSummary into a part's result (r.part set), with the power-law fits of its bins.
+void take_pair_summary(PairSummary p, bool with_loss, PartResult& r) {
+  r.msd = msd_curve(r.part, p.msd);
+  r.aging = msd_curve(r.part, p.from_start);
+  r.step_length = std::move(p.step_lengths);
+  r.mean_contour = std::move(p.mean_contour);
+  r.msd_contour = std::move(p.msd_contour);
+  r.contour_fit = fit_bins(r.msd_contour);
+  if (with_loss) {
+    r.msl_linear = std::move(p.msl_linear);
+    r.msl_log = std::move(p.msl_log);
+    r.msl_fit = fit_bins(r.msl_log);
+  }
+  r.histograms = std::move(p.histograms);
+  r.rescaled = std::move(p.rescaled);
+}
+
 // analyse_part of the whole trajectory (no reduction) or of one coordinate shard.
 PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const PostAnalysisOptions& options,
                    ShardReduction* reduction) {
@@ -283,35 +310,32 @@ PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const P
   }
   std::size_t lags = 0;
   for (std::size_t lag : options.histogram_lags) lags += lag >= 1 && lag < part.count ? 1 : 0;
+  // With shards, the sum over shards of the distances (or each tile's), and the binning of the pairs split over
+  // the shards (PairShare: each bins its rows' pairs, then the accumulators are summed).
+  ShardSum sum;
+  PairShare share;
+  if (reduction) {
+    sum = [reduction](double* data, std::size_t count) { reduction->sum(data, count); };
+    share = PairShare{reduction->shards(), reduction->shard()};
+  }
   if (r.all_pairs && untiled_pair_memory(part.count, lags) > options.pair_memory_budget) {
-    // Tiles within the budget; with shards each tile is summed over them before use.
-    ShardSum sum;
-    if (reduction) sum = [reduction](double* data, std::size_t count) { reduction->sum(data, count); };
+    // Tiles within the budget.
     const auto loss = view.loss();
     auto p = tiled_pair_statistics(view, 0, part.count, loss, pair_statistics_options(options),
-                                   options.pair_memory_budget, sum);
+                                   options.pair_memory_budget, sum, share);
     r.pair_tile_rows = p.tile_rows;
-    r.msd = msd_curve(part, p.msd);
-    r.aging = msd_curve(part, p.from_start);
-    r.step_length = std::move(p.step_lengths);
-    r.mean_contour = std::move(p.mean_contour);
-    r.msd_contour = std::move(p.msd_contour);
-    r.contour_fit = fit_bins(r.msd_contour);
-    if (!loss.empty()) {
-      r.msl_linear = std::move(p.msl_linear);
-      r.msl_log = std::move(p.msl_log);
-      r.msl_fit = fit_bins(r.msl_log);
-    }
-    r.histograms = std::move(p.histograms);
-    r.rescaled = std::move(p.rescaled);
+    take_pair_summary(std::move(p), !loss.empty(), r);
   } else if (r.all_pairs) {
     auto d = PairDistances::compute(view, 0, part.count);
-    if (reduction) {  // one reduction of count^2 doubles, then everything from the merged distances
+    if (reduction) {  // one reduction of count^2 doubles, then each shard bins its share of the pairs
       auto squared = d.squared_distances();
       reduction->sum(squared.data(), squared.size());
       d = PairDistances::from_squared_distances(part.count, std::move(squared));
+      const auto loss = view.loss();
+      take_pair_summary(pair_summary(d, loss, pair_statistics_options(options), sum, share), !loss.empty(), r);
+    } else {
+      pair_statistics(d, view.loss(), options, r);
     }
-    pair_statistics(d, view.loss(), options, r);
   } else {
     auto by_lag = msd_fft(view, 0, part.count);
     mo.part_length = 0;

@@ -144,7 +144,7 @@ AnalysedRun train_and_analyse(Stages& stages, const std::string& what, TrainerOp
     PostAnalysisOptions p;
     p.part_length = part_length;
     p.log = log;
-    if (fs::exists(a.run / "trajectory" / "layout.csv")) p.layout = ParameterLayout::read_csv(a.run / "trajectory" / "layout.csv");
+    p.layout = ParameterLayout::find(a.run / "trajectory");  // layout.csv, or a sharded trajectory's joined
     p.validate(trajectory.size());
     auto parts = post_analysis(trajectory, p);
     write_post_analysis(parts, analysis, output);

@@ -33,7 +33,7 @@ const std::vector<std::string> kMetricColumns = {"epoch",      "train_loss", "tr
                                                  "test_error", "seconds",    "images_per_second"};
 
 std::vector<std::pair<std::string, std::string>> config_of(const TrainerOptions& o) {
-  return {{"model", o.model},
+  std::vector<std::pair<std::string, std::string>> config = {{"model", o.model},
           {"dataset", o.dataset},
           {"data_dir", o.data_dir.string()},
           {"batch_size", std::to_string(o.batch_size)},
@@ -48,6 +48,54 @@ std::vector<std::pair<std::string, std::string>> config_of(const TrainerOptions&
           {"projection", std::to_string(o.projection)},
           {"save_gradients", o.save_gradients ? "1" : "0"},
           {"init_from", o.init_from.string()}};
+  if (o.record_shards > 1) config.emplace_back("record_shards", std::to_string(o.record_shards));
+  return config;
+}
+
+// The shards of a layout for record_shards = n: consecutive ranges [first, end) of whole tensors, a scale-invariant
+// group never cut, each range ending at the first allowed cut at or past k D / n. Throws InputError if the model has
+// fewer places to cut than n - 1.
+std::vector<std::pair<std::size_t, std::size_t>> layout_shards(const ParameterLayout& layout, std::size_t n) {
+  const auto& t = layout.tensors;
+  const std::size_t D = layout.dimension();
+  std::vector<std::pair<std::size_t, std::size_t>> shards;  // tensor index ranges
+  std::size_t first = 0;
+  for (std::size_t i = 0; i + 1 < t.size() && shards.size() + 1 < n; ++i) {
+    const bool may_cut = t[i].group < 0 || t[i + 1].group != t[i].group;
+    const std::size_t end = t[i].offset + t[i].size;
+    // Cut once this shard reaches its share, or when the remaining cuts are all needed for the remaining shards.
+    std::size_t cuts_left = 0;
+    for (std::size_t j = i; j + 1 < t.size(); ++j) cuts_left += (t[j].group < 0 || t[j + 1].group != t[j].group);
+    const bool share = end * n >= (shards.size() + 1) * D;
+    if (may_cut && (share || cuts_left <= n - 1 - shards.size())) {
+      shards.emplace_back(first, i + 1);
+      first = i + 1;
+    }
+  }
+  shards.emplace_back(first, t.size());
+  if (shards.size() != n) {
+    throw InputError(fmt::format("record_shards: expected {} shards of whole tensors (a scale-invariant group kept "
+                                 "whole), found only {} possible", n, shards.size()));
+  }
+  return shards;
+}
+
+// Shard [first, end) of a layout, offsets from 0 and scale-invariant groups numbered from 0 in order.
+ParameterLayout layout_part(const ParameterLayout& layout, std::size_t first, std::size_t end) {
+  ParameterLayout part;
+  std::vector<int> seen;
+  const std::size_t base = layout.tensors[first].offset;
+  for (std::size_t i = first; i < end; ++i) {
+    ParameterTensor tensor = layout.tensors[i];
+    tensor.offset -= base;
+    if (tensor.group >= 0) {
+      auto it = std::find(seen.begin(), seen.end(), tensor.group);
+      if (it == seen.end()) it = seen.insert(seen.end(), tensor.group);
+      tensor.group = static_cast<int>(it - seen.begin());
+    }
+    part.tensors.push_back(std::move(tensor));
+  }
+  return part;
 }
 
 void write_text_durably(const fs::path& path, const std::string& text) {
@@ -184,6 +232,9 @@ void TrainerOptions::validate() const {
   if (limit_train < 0 || limit_test < 0) {
     fail(fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
   }
+  if (record_shards < 1 || record_shards > 1000) {
+    fail(fmt::format("record_shards must lie in [1, 1000], got {}", record_shards));
+  }
   const auto names = model_names();
   if (std::find(names.begin(), names.end(), model) == names.end()) {
     fail(fmt::format("unknown model '{}': expected one of {}", model, fmt::join(names, ", ")));
@@ -222,6 +273,14 @@ Trainer::Trainer(TrainerOptions options, DataSplit data)
                                      (dir_ / "config.txt").string(), key, found, value));
       }
     }
+    // record_shards enters config.txt only above 1 (so that older runs compare equal): an unsharded rerun of a
+    // sharded run is refused as well.
+    auto sharded = std::find_if(old.begin(), old.end(), [](const auto& kv) { return kv.first == "record_shards"; });
+    if (o.record_shards <= 1 && sharded != old.end() && sharded->second != "1") {
+      throw InputError(fmt::format("{}: this run directory holds a run with record_shards = {}; these options ask "
+                                   "for 1 (use another output folder or remove the directory)",
+                                   (dir_ / "config.txt").string(), sharded->second));
+    }
   } else {
     std::string text = "# anodiff training run; epochs may be raised to continue it\n";
     for (const auto& [k, v] : config) text += k + " = " + v + "\n";
@@ -256,11 +315,28 @@ std::vector<EpochMetrics> Trainer::run() {
   const auto& o = options_;
   const std::int64_t steps = steps_per_epoch();
   const std::size_t D = parameter_count(*model_);
-  std::optional<TrajectoryWriter> traj, proj, grads;
+  std::optional<TrajectoryWriter> proj, grads;
+  // The weights: one writer, or one per shard (record_shards), shard k writing coordinates [shard_first[k], ...).
+  std::vector<TrajectoryWriter> traj;
+  std::vector<std::size_t> shard_first;
   std::optional<RandomProjection> sketch;
   if (o.record_weights) {
-    traj.emplace(dir_ / "trajectory", D, kStepColumns);
-    parameter_layout(*model_).write_csv(dir_ / "trajectory" / "layout.csv");  // which coordinates are which tensor
+    const ParameterLayout layout = parameter_layout(*model_);  // which coordinates are which tensor
+    if (o.record_shards <= 1) {
+      traj.emplace_back(dir_ / "trajectory", D, kStepColumns);
+      shard_first.push_back(0);
+      layout.write_csv(dir_ / "trajectory" / "layout.csv");
+    } else {
+      const auto ranges = layout_shards(layout, o.record_shards);
+      traj.reserve(ranges.size());
+      for (std::size_t k = 0; k < ranges.size(); ++k) {
+        const ParameterLayout part = layout_part(layout, ranges[k].first, ranges[k].second);
+        const fs::path shard_dir = dir_ / "trajectory" / fmt::format("shard_{:03d}", k);
+        traj.emplace_back(shard_dir, part.dimension(), kStepColumns);
+        shard_first.push_back(layout.tensors[ranges[k].first].offset);
+        part.write_csv(shard_dir / "layout.csv");
+      }
+    }
   }
   if (o.projection > 0) {
     sketch.emplace(D, o.projection, o.seed);
@@ -288,9 +364,9 @@ std::vector<EpochMetrics> Trainer::run() {
   // Each step's weights go to the writers on a worker thread (a snapshot on the device, copied to the host there),
   // so that the copy and the append overlap the next step; every epoch's commit waits for them.
   std::optional<detail::SnapshotQueue> snapshots;
-  if (traj || proj) {
+  if (!traj.empty() || proj) {
     snapshots.emplace([&](const float* w, const std::vector<double>& row) {
-      if (traj) traj->append(w, row);
+      for (std::size_t k = 0; k < traj.size(); ++k) traj[k].append(w + shard_first[k], row);
       if (proj) {
         sketch->apply(w, s.data());
         proj->append(s.data(), row);
@@ -302,7 +378,7 @@ std::vector<EpochMetrics> Trainer::run() {
   };
   auto commit = [&] {
     if (snapshots) snapshots->drain();
-    if (traj) traj->commit();
+    for (auto& w : traj) w.commit();
     if (proj) proj->commit();
     if (grads) grads->commit();
   };
@@ -322,13 +398,15 @@ std::vector<EpochMetrics> Trainer::run() {
       optimizer.load(a);
     }
     const std::size_t expected = 1 + std::size_t(last) * std::size_t(steps);
-    for (auto* wr : {&traj, &proj}) {
-      if (!*wr) continue;
-      if ((*wr)->committed() < expected) {
+    std::vector<TrajectoryWriter*> writers;
+    for (auto& w : traj) writers.push_back(&w);
+    if (proj) writers.push_back(&*proj);
+    for (auto* wr : writers) {  // every shard truncated to the checkpoint (one may be a chunk ahead after a kill)
+      if (wr->committed() < expected) {
         throw InputError(fmt::format("{}: {} snapshots recorded, but the checkpoint of epoch {} needs {}",
-                                     dir_.string(), (*wr)->committed(), last, expected));
+                                     dir_.string(), wr->committed(), last, expected));
       }
-      (*wr)->truncate(expected);
+      wr->truncate(expected);
     }
     if (grads) grads->truncate(std::size_t(last) * std::size_t(steps));
     if (fs::exists(dir_ / "metrics.csv")) metrics = StepTable::read_csv(dir_ / "metrics.csv");
@@ -337,7 +415,8 @@ std::vector<EpochMetrics> Trainer::run() {
     keep_epochs_up_to(noise, last);
     if (last < o.epochs) log_line(o.log, fmt::format("anodiff: resuming {} after epoch {}", dir_.string(), last));
   } else {
-    for (auto* wr : {&traj, &proj, &grads}) {
+    for (auto& w : traj) w.truncate(0);
+    for (auto* wr : {&proj, &grads}) {
       if (*wr) (*wr)->truncate(0);
     }
     record(0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
@@ -435,7 +514,7 @@ std::vector<EpochMetrics> Trainer::run() {
     }
     auto finish = [&traj, &proj, dir = dir_, epoch, optimizer_state = std::move(optimizer_state),
                    checkpoint = module_bytes(*model_)] {
-      if (traj) traj->commit();
+      for (auto& w : traj) w.commit();
       if (proj) proj->commit();
       if (!optimizer_state.empty()) {
         detail::write_file_durably(dir / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch), optimizer_state,

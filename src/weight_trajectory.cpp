@@ -3,6 +3,7 @@
 #include "anodiff/csv.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -66,13 +67,69 @@ bool is_chunk_name(const std::string& name) {
   return true;
 }
 
-std::vector<fs::path> chunk_files(const fs::path& dir) {
+}  // namespace
+
+std::vector<fs::path> WeightTrajectory::chunk_files(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_regular_file() && is_chunk_name(e.path().filename().string())) files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+namespace {
+
+// Exactly shard_NNN (three digits).
+bool is_shard_name(const std::string& name) {
+  return name.size() == 9 && name.rfind("shard_", 0) == 0 && std::isdigit(static_cast<unsigned char>(name[6])) &&
+         std::isdigit(static_cast<unsigned char>(name[7])) && std::isdigit(static_cast<unsigned char>(name[8]));
+}
+
+// What the chunk headers of one shard say: its dimension, snapshots, and the rows of its last chunk.
+struct ShardExtent {
+  fs::path directory;
+  std::size_t dimension = 0;
+  std::size_t snapshots = 0;
+  std::size_t last_chunk_rows = 0;
+};
+
+ShardExtent shard_extent(const fs::path& dir) {
+  ShardExtent e;
+  e.directory = dir;
+  const auto files = WeightTrajectory::chunk_files(dir);
+  if (files.empty()) {
+    throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory shard, found none",
+                                 dir.string()));
+  }
+  for (const auto& f : files) {
+    const auto a = detail::npy_open(f);
+    if (a.shape.size() != 2) {
+      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
+                                   f.string(), a.shape.size()));
+    }
+    e.dimension = a.shape[1];
+    e.snapshots += a.shape[0];
+    e.last_chunk_rows = a.shape[0];
+  }
+  return e;
+}
+
+// The snapshot count common to the shards: a shard may be ahead of the smallest count by its whole last chunk (a
+// run killed between the shards' writes), by nothing else.
+std::size_t common_snapshots(const std::vector<ShardExtent>& extents) {
+  std::size_t common = extents.front().snapshots;
+  std::size_t smallest = 0;
+  for (std::size_t k = 0; k < extents.size(); ++k) {
+    if (extents[k].snapshots < common) common = extents[k].snapshots, smallest = k;
+  }
+  for (const auto& e : extents) {
+    if (e.snapshots != common && e.snapshots - e.last_chunk_rows != common) {
+      throw InputError(fmt::format("{}: expected {} snapshots (as {}), or that many plus one last chunk, found {}",
+                                   e.directory.string(), common, extents[smallest].directory.string(), e.snapshots));
+    }
+  }
+  return common;
 }
 
 }  // namespace
@@ -83,6 +140,14 @@ struct WeightTrajectory::Impl {
   std::size_t size = 0;
   std::vector<Chunk> chunks;
   std::vector<std::shared_ptr<const void>> owners;  // mappings or in-memory buffers
+  // A sharded directory: the shards' data (chunks empty), shard k holding columns [shard_first[k], + its dimension).
+  std::vector<std::shared_ptr<const Impl>> shards;
+  std::vector<std::size_t> shard_first;
+  std::size_t column_base = 0;  // the first column's index in the whole (a shard opened alone by load_shard)
+
+  // Rows [row, row + count) x columns [col, col + cols) into `out`, a row every `stride` values.
+  void read_block(std::size_t row, std::size_t count, std::size_t col, std::size_t cols, double* out,
+                  std::size_t stride) const;
 
   void add(Chunk c, std::shared_ptr<const void> owner) {
     c.first = size;
@@ -132,9 +197,6 @@ void StepTable::write_csv(const fs::path& path) const {
 WeightTrajectory::WeightTrajectory() : impl_(std::make_shared<Impl>()) {}
 
 WeightTrajectory WeightTrajectory::load(const fs::path& path) {
-  auto impl = std::make_shared<Impl>();
-  impl->source = path;
-  WeightTrajectory t;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file or directory", path.string()));
   // The study's own files (study_trajectory.hpp): a .mat or .h5 file, or a directory of per-epoch ones.
   auto study = [&path](const std::vector<fs::path>& files) {
@@ -144,8 +206,92 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
     s.impl_ = std::move(with_source);
     return s;
   };
-  if (!fs::is_directory(path) && is_study_file(path)) return study({path});
-  auto add_file = [&](const fs::path& file) {
+  if (!fs::is_directory(path)) {
+    if (is_study_file(path)) return study({path});
+    auto impl = std::make_shared<Impl>();
+    impl->source = path;
+    auto a = detail::npy_open(path);
+    if (a.shape.size() != 2) {
+      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
+                                   path.string(), a.shape.size()));
+    }
+    impl->dimension = a.shape[1];
+    Chunk c;
+    c.rows = a.shape[0];
+    c.type = a.type;
+    c.data = a.data;
+    c.file = path;
+    impl->add(c, a.mapping);
+    if (impl->dimension == 0) throw InputError(fmt::format("{}: snapshots have 0 parameters", path.string()));
+    // Without a snapshot the dimension is not bounded by the file's size (a (0, 2^60) array holds no bytes).
+    if (impl->size == 0) throw InputError(fmt::format("{}: expected at least one snapshot, found 0", path.string()));
+    WeightTrajectory t;
+    t.count_ = impl->size;
+    t.impl_ = std::move(impl);
+    return t;
+  }
+  const auto shard_dirs = shard_directories(path);
+  if (shard_dirs.empty()) {
+    if (WeightTrajectory::chunk_files(path).empty()) {
+      if (auto per_epoch = study_trajectory_files(path); !per_epoch.empty()) return study(per_epoch);
+    }
+    return load_chunk_directory(path);
+  }
+  // A sharded directory: every shard mapped as a trajectory directory, read side by side.
+  std::vector<ShardExtent> extents;
+  for (const auto& d : shard_dirs) extents.push_back(shard_extent(d));
+  const std::size_t common = common_snapshots(extents);
+  auto impl = std::make_shared<Impl>();
+  impl->source = path;
+  impl->size = common;
+  WeightTrajectory t;
+  for (std::size_t k = 0; k < shard_dirs.size(); ++k) {
+    WeightTrajectory shard = load_chunk_directory(shard_dirs[k]);
+    if (shard.size() != extents[k].snapshots) {
+      throw InputError(fmt::format("{}: the chunks changed while they were read ({} then {} snapshots)",
+                                   shard_dirs[k].string(), extents[k].snapshots, shard.size()));
+    }
+    shard = shard.slice(0, common);
+    if (k == 0) {
+      t.steps_ = shard.steps_;
+    } else {
+      const auto* mine = shard.steps_.column("step");
+      const auto* first = t.steps_.column("step");
+      if ((mine == nullptr) != (first == nullptr)) {
+        throw InputError(fmt::format("{}: expected {} step column (as {}), found {}",
+                                     (shard_dirs[k] / "steps.csv").string(), first ? "a" : "no",
+                                     shard_dirs[0].string(), mine ? "one" : "none"));
+      }
+      for (std::size_t r = 0; mine && r < common; ++r) {
+        const double a = (*first)[r], b = (*mine)[r];
+        if (!(a == b || (std::isnan(a) && std::isnan(b)))) {
+          throw InputError(fmt::format("{}: expected step {} in row {} (as {}), found {}",
+                                       (shard_dirs[k] / "steps.csv").string(), a, r + 1,
+                                       (shard_dirs[0] / "steps.csv").string(), b));
+        }
+      }
+    }
+    impl->shard_first.push_back(impl->dimension);
+    impl->dimension += shard.impl_->dimension;
+    impl->shards.push_back(shard.impl_);
+  }
+  t.count_ = common;
+  t.impl_ = std::move(impl);
+  if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
+  return t;
+}
+
+WeightTrajectory WeightTrajectory::load_chunk_directory(const fs::path& path) {
+  auto impl = std::make_shared<Impl>();
+  impl->source = path;
+  WeightTrajectory t;
+  const auto files = WeightTrajectory::chunk_files(path);
+  if (files.empty()) {
+    throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory directory (or the study's "
+                                 "model_E_sub_loss_w.mat / .h5 files, or shard_NNN subdirectories), found none",
+                                 path.string()));
+  }
+  for (const auto& file : files) {
     auto a = detail::npy_open(file);
     if (a.shape.size() != 2) {
       throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
@@ -163,35 +309,72 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
     c.data = a.data;
     c.file = file;
     impl->add(c, a.mapping);
-  };
-  if (fs::is_directory(path)) {
-    const auto files = chunk_files(path);
-    if (files.empty()) {
-      if (auto per_epoch = study_trajectory_files(path); !per_epoch.empty()) return study(per_epoch);
-      throw InputError(fmt::format("{}: expected chunk_NNNNNN.npy files in this trajectory directory (or the study's "
-                                   "model_E_sub_loss_w.mat / .h5 files), found none", path.string()));
+  }
+  const fs::path csv = path / "steps.csv";
+  if (fs::exists(csv)) {
+    StepTable table = StepTable::read_csv(csv);
+    if (table.rows() < impl->size) {
+      throw InputError(fmt::format("{}: expected at least {} rows (one per snapshot), found {}", csv.string(),
+                                   impl->size, table.rows()));
     }
-    for (const auto& f : files) add_file(f);
-    const fs::path csv = path / "steps.csv";
-    if (fs::exists(csv)) {
-      StepTable table = StepTable::read_csv(csv);
-      if (table.rows() < impl->size) {
-        throw InputError(fmt::format("{}: expected at least {} rows (one per snapshot), found {}", csv.string(),
-                                     impl->size, table.rows()));
-      }
-      for (auto& col : table.columns) col.resize(impl->size);  // rows past the last complete chunk are dropped
-      t.steps_ = std::move(table);
-    }
-  } else {
-    add_file(path);
+    for (auto& col : table.columns) col.resize(impl->size);  // rows past the last complete chunk are dropped
+    t.steps_ = std::move(table);
   }
   if (impl->dimension == 0) throw InputError(fmt::format("{}: snapshots have 0 parameters", path.string()));
-  // Without a snapshot the dimension is not bounded by the file's size (a (0, 2^60) array holds no bytes).
   if (impl->size == 0) throw InputError(fmt::format("{}: expected at least one snapshot, found 0", path.string()));
   t.count_ = impl->size;
   t.impl_ = std::move(impl);
   if (const auto* loss = t.steps_.column("loss")) t.loss_ = *loss;
   return t;
+}
+
+std::vector<fs::path> WeightTrajectory::shard_directories(const fs::path& directory) {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec)) return dirs;
+  for (const auto& e : fs::directory_iterator(directory)) {
+    if (e.is_directory() && is_shard_name(e.path().filename().string())) dirs.push_back(e.path());
+  }
+  if (dirs.empty()) return dirs;
+  std::sort(dirs.begin(), dirs.end());
+  for (std::size_t k = 0; k < dirs.size(); ++k) {
+    const std::string expected = fmt::format("shard_{:03d}", k);
+    if (dirs[k].filename().string() != expected) {
+      throw InputError(fmt::format("{}: expected the shards shard_000 to shard_{:03d} without a gap, found no {}",
+                                   directory.string(), dirs.size() - 1, expected));
+    }
+  }
+  if (!WeightTrajectory::chunk_files(directory).empty()) {
+    throw InputError(fmt::format("{}: expected either chunk_NNNNNN.npy files or shard_NNN subdirectories, found both",
+                                 directory.string()));
+  }
+  return dirs;
+}
+
+WeightTrajectory WeightTrajectory::load_shard(const fs::path& directory, std::size_t index) {
+  if (!fs::exists(directory)) throw InputError(fmt::format("{}: no such file or directory", directory.string()));
+  const auto shard_dirs = shard_directories(directory);
+  if (index >= shard_dirs.size()) {
+    throw InputError(fmt::format("{}: expected a sharded trajectory directory with a shard_{:03d}, found {} shards",
+                                 directory.string(), index, shard_dirs.size()));
+  }
+  std::vector<ShardExtent> extents;
+  std::size_t first_column = 0;
+  for (std::size_t k = 0; k < shard_dirs.size(); ++k) {
+    extents.push_back(shard_extent(shard_dirs[k]));
+    if (k < index) first_column += extents.back().dimension;
+  }
+  const std::size_t common = common_snapshots(extents);
+  WeightTrajectory shard = load_chunk_directory(shard_dirs[index]);
+  if (shard.size() < common) {
+    throw InputError(fmt::format("{}: the chunks changed while they were read ({} then {} snapshots)",
+                                 shard_dirs[index].string(), extents[index].snapshots, shard.size()));
+  }
+  shard = shard.slice(0, common);
+  auto impl = std::make_shared<Impl>(*shard.impl_);
+  impl->column_base = first_column;
+  shard.impl_ = std::move(impl);
+  return shard;
 }
 
 WeightTrajectory WeightTrajectory::from_buffer(std::shared_ptr<const void> owner, const void* data, bool float64,
@@ -245,23 +428,26 @@ void WeightTrajectory::set_loss(std::vector<double> loss, const fs::path& from) 
   loss_ = std::move(loss);
 }
 
-void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols,
-                            double* out) const {
-  const std::size_t D = impl_->dimension;
-  if (first + count > count_ || col + cols > dimension()) {
-    throw std::out_of_range(fmt::format("WeightTrajectory::read: rows [{}, {}) x columns [{}, {}) outside {} x {}",
-                                        first, first + count, col, col + cols, count_, dimension()));
+void WeightTrajectory::Impl::read_block(std::size_t row, std::size_t count, std::size_t col, std::size_t cols,
+                                        double* out, std::size_t stride) const {
+  if (!shards.empty()) {  // each shard's part of the column range, into its columns of `out`
+    for (std::size_t k = 0; k < shards.size(); ++k) {
+      const std::size_t lo = std::max(col, shard_first[k]);
+      const std::size_t hi = std::min(col + cols, shard_first[k] + shards[k]->dimension);
+      if (lo >= hi) continue;
+      shards[k]->read_block(row, count, lo - shard_first[k], hi - lo, out + (lo - col), stride);
+    }
+    return;
   }
-  col += col_first_;
-  const auto& chunks = impl_->chunks;
-  std::size_t row = first_ + first;
+  const std::size_t D = dimension;
+  std::size_t r = row;
   const std::size_t end = row + count;
-  auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
-                             [](std::size_t r, const Chunk& c) { return r < c.first; });
+  auto it = std::upper_bound(chunks.begin(), chunks.end(), r,
+                             [](std::size_t x, const Chunk& c) { return x < c.first; });
   --it;
-  for (; row < end; ++row, out += cols) {
-    while (row >= it->first + it->rows) ++it;
-    const std::size_t offset = (row - it->first) * D + col;
+  for (; r < end; ++r, out += stride) {
+    while (r >= it->first + it->rows) ++it;
+    const std::size_t offset = (r - it->first) * D + col;
     const std::size_t bad =
         it->type == NpyType::float32
             ? convert<float>(it->data + offset * sizeof(float), cols, out)
@@ -270,10 +456,22 @@ void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t co
       throw InputError(fmt::format("{}: expected finite weights, found {} at snapshot {} (row {} of this file), "
                                    "parameter {}",
                                    it->file.empty() ? std::string("in-memory trajectory") : it->file.string(),
-                                   out[bad], row, row - it->first, col + bad));
+                                   out[bad], r, r - it->first, col + bad));
     }
   }
 }
+
+void WeightTrajectory::read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols,
+                            double* out) const {
+  if (first + count > count_ || col + cols > dimension()) {
+    throw std::out_of_range(fmt::format("WeightTrajectory::read: rows [{}, {}) x columns [{}, {}) outside {} x {}",
+                                        first, first + count, col, col + cols, count_, dimension()));
+  }
+  if (count == 0 || cols == 0) return;
+  impl_->read_block(first_ + first, count, col_first_ + col, cols, out, cols);
+}
+
+std::size_t WeightTrajectory::column_offset() const { return impl_->column_base + col_first_; }
 
 std::vector<double> WeightTrajectory::snapshot(std::size_t t) const {
   std::vector<double> w(dimension());
@@ -337,7 +535,7 @@ TrajectoryWriter::TrajectoryWriter(fs::path directory, std::size_t dimension, st
   for (const auto& e : fs::directory_iterator(directory_)) {
     if (e.path().extension() == ".tmp") fs::remove(e.path());  // a write that never completed
   }
-  for (const auto& f : chunk_files(directory_)) {
+  for (const auto& f : WeightTrajectory::chunk_files(directory_)) {
     const auto a = detail::npy_open(f);
     if (a.shape.size() != 2 || a.shape[1] != dimension_) {
       throw InputError(fmt::format("{}: expected a chunk of {} parameters per snapshot, found shape ({})",

@@ -14,25 +14,31 @@ x = np.cumsum(rng.standard_normal((300, 37)) * rng.random(37) ** 3, axis=0).asty
 x[:, 5:8] = 0.5  # frozen coordinates: zero increments for the tail index
 np.save("traj.npy", x)
 np.save("loss.npy", rng.random(300))
+# The same as a sharded trajectory directory (docs/formats.md): columns [0, 18) and [18, 37), chunks of 100.
+import os
+for k, (lo, hi) in enumerate([(0, 18), (18, 37)]):
+    d = os.path.join("sharded", "shard_%03d" % k)
+    os.makedirs(d)
+    for c in range(3):
+        np.save(os.path.join(d, "chunk_%06d.npy" % c), x[100 * c:100 * (c + 1), lo:hi])
+    with open(os.path.join(d, "steps.csv"), "w") as f:
+        f.write("step,epoch,loss\n" + "".join("%d,%d,\n" % (t, t // 100) for t in range(300)))
 PY
-"$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --no-plots --out single > single.txt 2> single.log ||
-  { echo "FAIL: single process"; cat single.log; fail=1; }
-mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 \
-  --no-plots --out ranks > ranks.txt 2> ranks.log || { echo "FAIL: mpirun -np 2"; cat ranks.log; fail=1; }
-grep -q "2 ranks" ranks.log || { echo "FAIL: not run as 2 ranks (built without ANODIFF_WITH_MPI?)"; cat ranks.log; fail=1; }
-/usr/bin/python3 - <<'PY' || fail=1
+compare() {  # compare DIR_A DIR_B: every CSV equal to the printed digits
+/usr/bin/python3 - "$1" "$2" <<'PY' || fail=1
 import csv, math, os, sys
-files = sorted(f for f in os.listdir("single") if f.endswith(".csv"))
+first, second = sys.argv[1], sys.argv[2]
+files = sorted(f for f in os.listdir(first) if f.endswith(".csv"))
 assert len(files) >= 8, files
-assert sorted(f for f in os.listdir("ranks") if f.endswith(".csv")) == files
+assert sorted(f for f in os.listdir(second) if f.endswith(".csv")) == files
 worst, rounded, fits = 0.0, 0, 0.0
 def resolution(text):  # one unit in the last significant digit of a printed number
     mantissa, _, exponent = text.lower().lstrip("+-").partition("e")
     whole, _, fraction = mantissa.partition(".")
     return 10.0 ** (int(exponent or 0) - len(fraction))
 for f in files:
-    a = list(csv.reader(open(os.path.join("single", f))))
-    b = list(csv.reader(open(os.path.join("ranks", f))))
+    a = list(csv.reader(open(os.path.join(first, f))))
+    b = list(csv.reader(open(os.path.join(second, f))))
     assert len(a) == len(b), f
     for ra, rb in zip(a, b):
         assert len(ra) == len(rb), (f, ra, rb)
@@ -55,9 +61,28 @@ for f in files:
                 assert abs(x - y) <= 1.01 * max(resolution(u), resolution(v)), (f, u, v, rel)
                 rounded += 1
             worst = max(worst, rel)
-print(f"ok: {len(files)} CSV files of mpirun -np 2 equal the single process to the printed digits "
+print(f"ok: {len(files)} CSV files of {second} equal {first} to the printed digits "
       f"({rounded} values one unit apart in the last printed digit; the fits within {fits:.1e} relative)")
 PY
+}
+"$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --no-plots --out single > single.txt 2> single.log ||
+  { echo "FAIL: single process"; cat single.log; fail=1; }
+mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 \
+  --no-plots --out ranks > ranks.txt 2> ranks.log || { echo "FAIL: mpirun -np 2"; cat ranks.log; fail=1; }
+grep -q "2 ranks" ranks.log || { echo "FAIL: not run as 2 ranks (built without ANODIFF_WITH_MPI?)"; cat ranks.log; fail=1; }
+compare single ranks
 diff <(grep -v "^anodiff" single.txt) <(grep -v "^anodiff" ranks.txt) > /dev/null ||
   { echo "FAIL: the summary tables differ"; diff single.txt ranks.txt; fail=1; }
+# A sharded trajectory directory: read as one by a single process, shard by shard under mpirun -np 2.
+"$bin" --trajectory sharded --loss loss.npy --part-length 100 --no-plots --out sharded_single > sharded_single.txt \
+  2> sharded_single.log || { echo "FAIL: single process on the sharded directory"; cat sharded_single.log; fail=1; }
+compare single sharded_single
+mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory sharded --loss loss.npy --part-length 100 \
+  --no-plots --out sharded_ranks > sharded_ranks.txt 2> sharded_ranks.log ||
+  { echo "FAIL: mpirun -np 2 on the sharded directory"; cat sharded_ranks.log; fail=1; }
+grep -q "each its shard" sharded_ranks.log ||
+  { echo "FAIL: the ranks did not read a shard each"; cat sharded_ranks.log; fail=1; }
+compare single sharded_ranks
+diff <(grep -v "^anodiff" single.txt) <(grep -v "^anodiff" sharded_ranks.txt) > /dev/null ||
+  { echo "FAIL: the summary tables differ (sharded)"; diff single.txt sharded_ranks.txt; fail=1; }
 exit $fail

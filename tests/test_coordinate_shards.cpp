@@ -2,60 +2,25 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <string>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "anodiff/error.hpp"
 #include "anodiff/pair_statistics.hpp"
+#include "anodiff/parameter_layout.hpp"
 #include "anodiff/post_analysis.hpp"
 #include "anodiff/synthetic.hpp"
+#include "anodiff/weight_trajectory.hpp"
+#include "test_helpers.hpp"
 
 using namespace anodiff;
 
 namespace {
-
-// An all-reduce among `shards` threads of one process, summing in shard order.
-class ThreadReduction {
- public:
-  explicit ThreadReduction(std::size_t shards) : partial_(shards) {}
-  class Member : public ShardReduction {
-   public:
-    Member(ThreadReduction& all, std::size_t index) : all_(all), index_(index) {}
-    std::size_t shards() const override { return all_.partial_.size(); }
-    std::size_t shard() const override { return index_; }
-    void sum(double* data, std::size_t count) override { all_.sum(index_, data, count); }
-
-   private:
-    ThreadReduction& all_;
-    std::size_t index_;
-  };
-
- private:
-  void sum(std::size_t index, double* data, std::size_t count) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const std::size_t generation = generation_;
-    partial_[index].assign(data, data + count);
-    if (++arrived_ == partial_.size()) {
-      result_.assign(count, 0.0);
-      for (const auto& p : partial_) {
-        for (std::size_t k = 0; k < count; ++k) result_[k] += p[k];
-      }
-      arrived_ = 0;
-      ++generation_;
-      ready_.notify_all();
-    } else {
-      ready_.wait(lock, [&] { return generation_ != generation; });
-    }
-    std::copy(result_.begin(), result_.end(), data);
-  }
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::vector<std::vector<double>> partial_;
-  std::vector<double> result_;
-  std::size_t arrived_ = 0, generation_ = 0;
-};
 
 void close(double a, double b, double rel = 1e-12) {
   if (std::isnan(a) || std::isnan(b)) {
@@ -100,12 +65,12 @@ ParameterLayout test_layout(std::size_t D) {
 }
 
 std::vector<std::vector<PartResult>> sharded(const WeightTrajectory& t, const PostAnalysisOptions& o, std::size_t S) {
-  ThreadReduction all(S);
+  test::ThreadReduction all(S);
   std::vector<std::vector<PartResult>> out(S);
   std::vector<std::thread> threads;
   for (std::size_t s = 0; s < S; ++s) {
     threads.emplace_back([&, s] {
-      ThreadReduction::Member member(all, s);
+      test::ThreadReduction::Member member(all, s);
       const auto [first, count] = shard_columns(t.dimension(), S, s);
       out[s] = post_analysis(t.columns(first, count), o, member);
     });
@@ -237,5 +202,190 @@ TEST_CASE("tiled pair statistics of two coordinate shards equal the single proce
         close(shard[p].histograms[h].density, single[p].histograms[h].density);
       }
     }
+  }
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes columns [first, first + count) of `t` as the trajectory directory `dir` (a chunk every 100 snapshots, the
+// first `snapshots` only), with the matching slice of `layout` (offsets from 0).
+void write_columns(const WeightTrajectory& t, const ParameterLayout& layout, std::size_t first, std::size_t count,
+                   const fs::path& dir, std::size_t snapshots) {
+  TrajectoryWriter writer(dir, count);
+  std::vector<double> row(count);
+  std::vector<float> rowf(count);
+  const auto& steps = t.steps();
+  const auto loss = t.loss();
+  for (std::size_t r = 0; r < snapshots; ++r) {
+    t.read(r, 1, first, count, row.data());
+    for (std::size_t j = 0; j < count; ++j) rowf[j] = static_cast<float>(row[j]);
+    writer.append(rowf.data(), {steps.columns[0][r], steps.columns[1][r], loss[r]});
+    if ((r + 1) % 100 == 0) writer.commit();
+  }
+  writer.commit();
+  ParameterLayout part;
+  for (const auto& tensor : layout.tensors) {
+    if (tensor.offset < first || tensor.offset >= first + count) continue;
+    part.tensors.push_back(tensor);
+    part.tensors.back().offset -= first;
+  }
+  part.write_csv(dir / "layout.csv");
+}
+
+// The test trajectory as float32 values (what a recorded directory holds).
+WeightTrajectory float32_trajectory() {
+  const auto t = test_trajectory();
+  std::vector<double> all(t.size() * t.dimension());
+  t.read(0, t.size(), 0, t.dimension(), all.data());
+  std::vector<float> rows(all.begin(), all.end());
+  auto out = WeightTrajectory::from_rows(std::move(rows), t.dimension(), t.steps());
+  out.set_loss(t.loss());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a sharded trajectory directory reads as one trajectory, and shard by shard", "[shards][trajectory]") {
+  const auto t = float32_trajectory();
+  const auto layout = test_layout(t.dimension());  // tensors of 30, 25, 40, 35 coordinates
+  test::TempDir whole_dir, sharded_dir;
+  write_columns(t, layout, 0, t.dimension(), whole_dir.path, t.size());
+  // Two shards of whole tensors: [0, 55) and [55, 130).
+  write_columns(t, layout, 0, 55, sharded_dir.path / "shard_000", t.size());
+  write_columns(t, layout, 55, 75, sharded_dir.path / "shard_001", t.size());
+  fs::create_directories(sharded_dir.path / "shard_002.tmp");  // other names are ignored
+  fs::create_directories(sharded_dir.path / "shard_3");
+
+  const auto whole = WeightTrajectory::load(whole_dir.path);
+  const auto sharded = WeightTrajectory::load(sharded_dir.path);
+  REQUIRE(sharded.size() == whole.size());
+  REQUIRE(sharded.dimension() == whole.dimension());
+  CHECK(sharded.column_offset() == 0);
+  CHECK(WeightTrajectory::shard_directories(sharded_dir.path).size() == 2);
+  CHECK(WeightTrajectory::shard_directories(whole_dir.path).empty());
+  std::vector<double> a(t.size() * t.dimension()), b(a.size());
+  whole.read(0, t.size(), 0, t.dimension(), a.data());
+  sharded.read(0, t.size(), 0, t.dimension(), b.data());
+  CHECK(a == b);
+  // A block across the shard boundary and the chunk boundaries, and one inside shard 1.
+  std::vector<double> c(150 * 20), d(c.size());
+  whole.read(50, 150, 45, 20, c.data());
+  sharded.read(50, 150, 45, 20, d.data());
+  CHECK(c == d);
+  whole.slice(10, 200).columns(60, 50).read(5, 150, 3, 20, c.data());
+  sharded.slice(10, 200).columns(60, 50).read(5, 150, 3, 20, d.data());
+  CHECK(c == d);
+  CHECK(sharded.steps().names == whole.steps().names);
+  close(sharded.loss(), whole.loss());
+
+  // The layout of the whole: the shards' concatenated, offsets shifted, groups renumbered.
+  const auto joined = ParameterLayout::read_sharded(sharded_dir.path);
+  REQUIRE(joined.tensors.size() == 4);
+  CHECK(joined.dimension() == 130);
+  CHECK(joined.tensors[2].offset == 55);
+  CHECK(joined.tensors[0].group == 0);
+  CHECK(joined.tensors[2].group == 2);  // shard 1's groups 1 and 0 follow shard 0's one group
+  CHECK(joined.tensors[3].group == 1);
+  CHECK(ParameterLayout::find(sharded_dir.path).has_value());
+  CHECK(ParameterLayout::find(whole_dir.path)->dimension() == 130);
+
+  // Shard by shard: column_offset() places each in the whole, and the sharded analysis equals the single one.
+  const auto s1 = WeightTrajectory::load_shard(sharded_dir.path, 1);
+  CHECK(s1.column_offset() == 55);
+  CHECK(s1.dimension() == 75);
+  CHECK(s1.size() == t.size());
+  whole.read(0, t.size(), 55, 75, a.data());
+  std::vector<double> e(t.size() * 75);
+  s1.read(0, t.size(), 0, 75, e.data());
+  CHECK(std::equal(e.begin(), e.end(), a.begin()));
+  CHECK(s1.columns(5, 10).column_offset() == 60);
+  CHECK_THROWS_AS(WeightTrajectory::load_shard(sharded_dir.path, 2), InputError);
+  CHECK_THROWS_AS(WeightTrajectory::load_shard(whole_dir.path, 0), InputError);
+
+  PostAnalysisOptions o;
+  o.part_length = 120;
+  o.layout = joined;
+  const auto single = post_analysis(whole, o);
+  CHECK(single.size() == 2);
+  const auto as_one = post_analysis(sharded, o);
+  for (std::size_t p = 0; p < single.size(); ++p) same(as_one[p], single[p]);
+  test::ThreadReduction all(2);
+  std::vector<std::vector<PartResult>> out(2);
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < 2; ++s) {
+    threads.emplace_back([&, s] {
+      test::ThreadReduction::Member member(all, s);
+      out[s] = post_analysis(WeightTrajectory::load_shard(sharded_dir.path, s), o, member);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& shard : out) {
+    REQUIRE(shard.size() == single.size());
+    for (std::size_t p = 0; p < single.size(); ++p) same(shard[p], single[p]);
+  }
+}
+
+TEST_CASE("sharded trajectory directories: a shard one chunk ahead is cut, other mismatches refused",
+          "[shards][errors]") {
+  const auto t = float32_trajectory();  // 240 snapshots
+  const auto layout = test_layout(t.dimension());
+  auto message = [](const fs::path& dir) {
+    try {
+      (void)WeightTrajectory::load(dir);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  SECTION("a shard ahead by its last chunk (killed between the shards' writes) is read to the common count") {
+    test::TempDir dir;
+    write_columns(t, layout, 0, 55, dir.path / "shard_000", 240);
+    write_columns(t, layout, 55, 75, dir.path / "shard_001", 200);
+    const auto s = WeightTrajectory::load(dir.path);
+    CHECK(s.size() == 200);
+    CHECK(s.steps().rows() == 200);
+    CHECK(s.loss().size() == 200);
+    CHECK(WeightTrajectory::load_shard(dir.path, 0).size() == 200);
+    std::vector<double> a(130), b(130);
+    s.read(199, 1, 0, 130, a.data());
+    t.read(199, 1, 0, 130, b.data());
+    for (std::size_t j = 0; j < 130; ++j) CHECK(a[j] == static_cast<double>(static_cast<float>(b[j])));
+  }
+  SECTION("shards further apart are refused, naming the shard and both counts") {
+    test::TempDir dir;
+    write_columns(t, layout, 0, 55, dir.path / "shard_000", 240);
+    write_columns(t, layout, 55, 75, dir.path / "shard_001", 100);
+    const auto m = message(dir.path);
+    CHECK(m.find("shard_000") != std::string::npos);
+    CHECK(m.find("expected 100 snapshots") != std::string::npos);
+    CHECK(m.find("found 240") != std::string::npos);
+    CHECK_THROWS_AS(WeightTrajectory::load_shard(dir.path, 1), InputError);
+  }
+  SECTION("a gap in the shard numbers, or chunks beside the shards, is refused") {
+    test::TempDir dir;
+    write_columns(t, layout, 0, 55, dir.path / "shard_000", 240);
+    write_columns(t, layout, 55, 75, dir.path / "shard_002", 240);
+    CHECK(message(dir.path).find("found no shard_001") != std::string::npos);
+    fs::rename(dir.path / "shard_002", dir.path / "shard_001");
+    CHECK(WeightTrajectory::load(dir.path).dimension() == 130);
+    write_columns(t, layout, 0, 130, dir.path, 240);
+    CHECK(message(dir.path).find("found both") != std::string::npos);
+  }
+  SECTION("shards of other steps are refused") {
+    test::TempDir dir;
+    write_columns(t, layout, 0, 55, dir.path / "shard_000", 239);
+    write_columns(t.slice(1, 239), layout, 55, 75, dir.path / "shard_001", 239);
+    const auto m = message(dir.path);
+    CHECK(m.find("shard_001") != std::string::npos);
+    CHECK(m.find("expected step 0 in row 1") != std::string::npos);
+  }
+  SECTION("a shard whose layout.csv is not its dimension is refused by read_sharded") {
+    test::TempDir dir;
+    write_columns(t, layout, 0, 55, dir.path / "shard_000", 240);
+    write_columns(t, layout, 55, 75, dir.path / "shard_001", 240);
+    test_layout(130).write_csv(dir.path / "shard_001" / "layout.csv");
+    CHECK_THROWS_AS(ParameterLayout::read_sharded(dir.path), InputError);
   }
 }

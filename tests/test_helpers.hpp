@@ -1,6 +1,9 @@
 #pragma once
 // Helpers shared by the tests: temporary directories and raw files.
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "anodiff/shard_reduction.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
 /// Leaves the running test as skipped: ctest reports it "Skipped" (the SKIP_REGULAR_EXPRESSION of
@@ -128,5 +132,50 @@ inline std::vector<double> brute_msd(const WeightTrajectory& t) {
   return m;
 }
 
+
+/// An all-reduce among `shards` threads of one process, summing in shard order: the in-process stand-in for MPI of
+/// the shard tests. sum(index, data, count) returns on every shard once all have called it; member(index) is shard
+/// `index` as a ShardReduction.
+class ThreadReduction {
+ public:
+  explicit ThreadReduction(std::size_t shards) : partial_(shards) {}
+  /// Shard `index` of the reduction.
+  class Member : public ShardReduction {
+   public:
+    Member(ThreadReduction& all, std::size_t index) : all_(all), index_(index) {}
+    std::size_t shards() const override { return all_.partial_.size(); }
+    std::size_t shard() const override { return index_; }
+    void sum(double* data, std::size_t count) override { all_.sum(index_, data, count); }
+
+   private:
+    ThreadReduction& all_;
+    std::size_t index_;
+  };
+  /// Replaces data[0, count) by the sum over the shards, once every shard has called it.
+  void sum(std::size_t index, double* data, std::size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::size_t generation = generation_;
+    partial_[index].assign(data, data + count);
+    if (++arrived_ == partial_.size()) {
+      result_.assign(count, 0.0);
+      for (const auto& p : partial_) {
+        for (std::size_t k = 0; k < count; ++k) result_[k] += p[k];
+      }
+      arrived_ = 0;
+      ++generation_;
+      ready_.notify_all();
+    } else {
+      ready_.wait(lock, [&] { return generation_ != generation; });
+    }
+    std::copy(result_.begin(), result_.end(), data);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<std::vector<double>> partial_;
+  std::vector<double> result_;
+  std::size_t arrived_ = 0, generation_ = 0;
+};
 
 }  // namespace anodiff::test

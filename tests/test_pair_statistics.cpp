@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "anodiff/msd.hpp"
 #include "anodiff/pair_statistics.hpp"
@@ -357,4 +361,89 @@ TEST_CASE("a pair memory budget below one row of tiles is refused by validate()"
   o.pair_memory_budget = 1000;
   o.exact_limit = 999;  // no pair statistics: any budget
   CHECK_NOTHROW(o.validate(5000));
+}
+
+namespace {
+
+// The pair summary of `shards` coordinate shards of t, each in its own thread binning its share of the pairs:
+// untiled (budget 0: the shards' distance matrices summed, then pair_summary) or tiled within `budget`.
+std::vector<PairSummary> split_summaries(const WeightTrajectory& t, const std::vector<double>& loss,
+                                         const PairStatisticsOptions& o, std::size_t shards, std::size_t budget) {
+  test::ThreadReduction all(shards);
+  std::vector<PairSummary> out(shards);
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < shards; ++s) {
+    threads.emplace_back([&, s] {
+      const ShardSum sum = [&all, s](double* data, std::size_t count) { all.sum(s, data, count); };
+      const PairShare share{shards, s};
+      const std::size_t base = t.dimension() / shards, extra = t.dimension() % shards;
+      const auto part = t.columns(s * base + std::min(s, extra), base + (s < extra ? 1 : 0));
+      if (budget == 0) {
+        auto squared = PairDistances::compute(part, 0, t.size()).squared_distances();
+        sum(squared.data(), squared.size());
+        const auto d = PairDistances::from_squared_distances(t.size(), std::move(squared));
+        out[s] = pair_summary(d, loss, o, sum, share);
+      } else {
+        out[s] = tiled_pair_statistics(part, 0, t.size(), loss, o, budget, sum, share);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pair binning split over 2 and 3 shards equals the single process, untiled and tiled", "[pairs][shards]") {
+  const std::size_t T = 97, D = 30;
+  const auto t = brownian_with_loss(T, D, 23);
+  const PairStatisticsOptions o;
+  const auto d = PairDistances::compute(t, 0, T);
+  const std::size_t lags = 7;  // 1..64 below 97
+  for (bool with_loss : {true, false}) {
+    const std::vector<double> loss = with_loss ? t.loss() : std::vector<double>{};
+    for (std::size_t shards : {2, 3}) {
+      for (std::size_t rows : {0, 5, 13, 97}) {  // 0: untiled
+        INFO((with_loss ? "with" : "without") << " a loss series, " << shards << " shards, tiles of " << rows
+                                              << " rows (0: untiled)");
+        const auto all = split_summaries(t, loss, o, shards, rows ? tiled_pair_memory(T, rows, lags) : 0);
+        for (const auto& p : all) {
+          close_to(p.msd, d.msd());
+          close_to(p.from_start, d.from_start());
+          close_to(p.step_lengths, d.step_lengths());
+          close_to(p.mean_contour, mean_contour_length(d));
+          same_curve(p.msd_contour, msd_vs_contour(d, o.contour_bins));
+          if (with_loss) {
+            same_curve(p.msl_linear, msl_vs_distance(d, loss, Binning::linear, o.msl_bins));
+            same_curve(p.msl_log, msl_vs_distance(d, loss, Binning::logarithmic, o.msl_bins));
+          } else {
+            CHECK(p.msl_linear.count.empty());
+            CHECK(p.msl_log.count.empty());
+          }
+          same_histograms(p.histograms, displacement_histograms(d, o.histogram_lags, false, o.histogram_bins));
+          same_histograms(p.rescaled, displacement_histograms(d, o.histogram_lags, true, o.histogram_bins));
+        }
+        // Every shard gets the same summary, bit for bit (NaN in the empty bins).
+        auto identical = [](const std::vector<double>& a, const std::vector<double>& b) {
+          REQUIRE(a.size() == b.size());
+          for (std::size_t k = 0; k < a.size(); ++k) CHECK((a[k] == b[k] || (std::isnan(a[k]) && std::isnan(b[k]))));
+        };
+        for (const auto& p : all) {
+          identical(p.msd, all.front().msd);
+          identical(p.msd_contour.x, all.front().msd_contour.x);
+          identical(p.msl_log.mean, all.front().msl_log.mean);
+        }
+      }
+    }
+  }
+  SECTION("one shard bins every pair; a split needs a ShardSum") {
+    const auto loss = t.loss();
+    const auto p = pair_summary(d, loss, o);
+    same_curve(p.msd_contour, msd_vs_contour(d, o.contour_bins));
+    same_curve(p.msl_linear, msl_vs_distance(d, loss, Binning::linear, o.msl_bins));
+    CHECK_THROWS_AS(pair_summary(d, loss, o, {}, PairShare{2, 0}), std::invalid_argument);
+    CHECK_THROWS_AS(pair_summary(d, loss, o, [](double*, std::size_t) {}, PairShare{2, 2}), std::invalid_argument);
+    CHECK_THROWS_AS(pair_summary(d, std::vector<double>(3), o), std::invalid_argument);
+    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, loss, o, 1 << 30, {}, PairShare{3, 1}), std::invalid_argument);
+  }
 }

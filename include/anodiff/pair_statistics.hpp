@@ -120,6 +120,24 @@ struct PairSummary {
 /// the same count); empty for a single process.
 using ShardSum = std::function<void(double* data, std::size_t count)>;
 
+/// The pairs (i < j) one process bins when the D-independent binning of the pair statistics is split over
+/// coordinate shards: those of rows i with i % shards == shard (docs/pair_statistics.md, "Splitting the binning over
+/// shards"). The default, one shard, bins every pair.
+struct PairShare {
+  std::size_t shards = 1;  ///< Processes splitting the binning; 1 = this one bins every pair.
+  std::size_t shard = 0;   ///< This process's index, 0..shards-1.
+};
+
+/// Every all-pairs statistic of a part from its (merged) distances, as msd(), from_start(), mean_contour_length(),
+/// msd_vs_contour(), msl_vs_distance() (linear and logarithmic, with `loss`: one value per snapshot, NaN where none,
+/// or empty) and displacement_histograms() give them. With a `share` of several shards, each shard bins only the
+/// pairs of its rows and `sum` (required then) adds the partial bin sums, counts, MSD and contour sums and the MSL
+/// range over the shards (three reductions of at most count doubles, four with a loss series), so every shard gets
+/// the same summary, equal to the single process's up to the order of additions (1e-12 relative; counts exactly).
+/// tile_rows, tiles and working_bytes stay 0. Throws std::invalid_argument for a loss of another length or a share without `sum`.
+PairSummary pair_summary(const PairDistances& distances, const std::vector<double>& loss,
+                         const PairStatisticsOptions& options, const ShardSum& sum = {}, PairShare share = {});
+
 /// Bytes the untiled path (PairDistances::compute and the statistics from it) holds for a part of n snapshots with
 /// `lags` histogram lags: the n x n matrix, the column block of the Gram matrix and the per-lag vectors.
 std::size_t untiled_pair_memory(std::size_t n, std::size_t lags);
@@ -147,11 +165,13 @@ void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t firs
 /// increment recursion as PairDistances::compute, carried across tiles, so it is as accurate; the results equal
 /// the untiled ones up to the order of additions (1e-12 relative; counts exactly, but for a pair within rounding
 /// of a bin edge). With a loss series (one value per snapshot, NaN where none) and more than one tile the tiles are
-/// computed twice, the first pass finding the MSL bin range (the last tile of the first pass is reused). With `sum`, `trajectory` is one coordinate shard and every partial
-/// quantity (step lengths, each tile) is summed over shards before use. Throws std::invalid_argument for count < 2,
-/// a part outside the trajectory, a loss of another length, or a budget below one row of tiles.
+/// computed twice, the first pass finding the MSL bin range (the last tile of the first pass is reused). With `sum`,
+/// `trajectory` is one coordinate shard and every partial quantity (step lengths, each tile) is summed over shards
+/// before use; with a `share` of several shards as well, each shard bins only the pairs of its rows of every tile
+/// and the accumulators are summed as in pair_summary(). Throws std::invalid_argument for count < 2, a part outside
+/// the trajectory, a loss of another length, a budget below one row of tiles, or a share without `sum`.
 PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
                                   const std::vector<double>& loss, const PairStatisticsOptions& options,
-                                  std::size_t memory_budget, const ShardSum& sum = {});
+                                  std::size_t memory_budget, const ShardSum& sum = {}, PairShare share = {});
 
 }  // namespace anodiff

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ struct ParameterLayout {
   void write_csv(const std::filesystem::path& path) const;
   /// Reads a layout.csv; throws InputError naming the file and line for a malformed row, a gap or an overlap.
   [[nodiscard]] static ParameterLayout read_csv(const std::filesystem::path& path);
+  /// The layout of a sharded trajectory directory (shard_000, shard_001, ...; WeightTrajectory::load): the shards'
+  /// layout.csv concatenated, each shard's offsets shifted by the coordinates of the shards before it and its
+  /// scale-invariant groups renumbered after theirs (a group lies within one shard). Throws InputError naming the
+  /// file if a shard has no layout.csv or one whose dimension is not the shard's.
+  [[nodiscard]] static ParameterLayout read_sharded(const std::filesystem::path& directory);
+  /// The layout of a trajectory directory: its layout.csv, or read_sharded() for a sharded one; nullopt for a file
+  /// or a directory without a layout (an unsharded one without layout.csv, a sharded one whose shard_000 has none).
+  [[nodiscard]] static std::optional<ParameterLayout> find(const std::filesystem::path& trajectory);
 };
 
 }  // namespace anodiff

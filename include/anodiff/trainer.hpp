@@ -29,6 +29,10 @@ struct TrainerOptions {
   bool augment = true;               ///< Random crop (4-pixel zero padding) and horizontal flip.
   bool record_weights = true;        ///< Record the full parameter vector after every step (trajectory/).
   std::size_t projection = 0;        ///< k > 0: also record a k-dimensional count sketch of it (projection/).
+  /// n > 1: record the weights as a sharded trajectory directory (trajectory/shard_000 ... shard_{n-1}, each its
+  /// slice of the layout; docs/formats.md): the parameter tensors split into n consecutive groups of whole tensors
+  /// (a scale-invariant group kept whole) of about equal size. Enters config.txt when above 1.
+  std::size_t record_shards = 1;
   bool save_gradients = false;       ///< Record every mini-batch gradient, epoch means and noise norms.
   std::string device = "auto";       ///< cpu, cuda or auto.
   /// Assemble the mini-batches on the training device (DeviceBatches: the data uploaded once, the augmentation

@@ -31,7 +31,25 @@ class WeightTrajectory {
   /// directory (`chunk_NNNNNN.npy` in name order, temporary files ignored, plus `steps.csv`); or the study's own
   /// files (study_trajectory.hpp): a `.mat` / `.h5` file, or a directory of per-epoch `model_E_sub_loss_w.mat` / `.h5`
   /// (read into memory). Throws InputError naming the file on bad input.
+  /// A sharded trajectory directory (subdirectories `shard_000`, `shard_001`, ..., each a trajectory directory
+  /// holding a consecutive slice of the coordinates; docs/formats.md) is opened as one trajectory whose read()
+  /// spans the shards' files without concatenating them (a read of a column range touches only the shards it
+  /// covers); steps and loss come from shard 0, whose step column every shard must repeat. A shard one chunk ahead
+  /// of the others (a run killed between the shards' writes) is read up to the others' count; any other difference
+  /// in snapshot count, and a directory with both chunks and shards, throws InputError naming the directory.
   static WeightTrajectory load(const std::filesystem::path& path);
+  /// Shard `index` of a sharded trajectory directory alone (only its files are mapped; the other shards' chunk
+  /// headers are read for their dimensions and counts): column_offset() is its first coordinate in the whole, so
+  /// that analyse_part(shard, part, options, reduction) (post_analysis.hpp) takes it as it is. Its snapshot count
+  /// is the one load() gives the whole. Throws InputError if `directory` is not sharded or has no such shard.
+  static WeightTrajectory load_shard(const std::filesystem::path& directory, std::size_t index);
+  /// The shard subdirectories `shard_000`, `shard_001`, ... of a sharded trajectory directory, in order; empty for
+  /// any other path. Only exact three-digit names count (`shard_000.tmp` or `shard_1` are ignored). Throws
+  /// InputError if the numbers have a gap or the directory also holds chunks.
+  static std::vector<std::filesystem::path> shard_directories(const std::filesystem::path& directory);
+  /// The chunk files of a trajectory directory, in order: exactly `chunk_NNNNNN.npy` (six or more digits), so that
+  /// temporary files (`chunk_000000.npy.1234.tmp`, Python's `chunk_000000.npy.tmp.npy`) are never taken for chunks.
+  static std::vector<std::filesystem::path> chunk_files(const std::filesystem::path& directory);
   /// A trajectory held in memory: `rows` holds T x `dimension` values, snapshot after snapshot.
   static WeightTrajectory from_rows(std::vector<float> rows, std::size_t dimension, StepTable steps = {});
   /// As above, float64.
@@ -69,11 +87,13 @@ class WeightTrajectory {
   /// post_analysis.hpp; docs/scaling.md).
   /// Throws std::out_of_range if the range lies outside the dimension.
   WeightTrajectory columns(std::size_t first, std::size_t count) const;
-  /// Index of this view's first coordinate in the underlying data (0 unless made by columns()).
-  std::size_t column_offset() const { return col_first_; }
+  /// Index of this view's first coordinate in the whole trajectory: 0 unless made by columns() or load_shard().
+  std::size_t column_offset() const;
 
  private:
   struct Impl;
+  /// Opens a directory of chunk_NNNNNN.npy plus steps.csv (one shard, or an unsharded trajectory directory).
+  static WeightTrajectory load_chunk_directory(const std::filesystem::path& directory);
   std::shared_ptr<const Impl> impl_;
   std::size_t first_ = 0;
   std::size_t count_ = 0;

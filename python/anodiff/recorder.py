@@ -21,6 +21,8 @@ import numpy as np
 __all__ = ["Recorder", "flat_parameters", "parameter_layout"]
 
 CHECKPOINT = "recorder_checkpoint.pt"
+_SHARD_CHECKPOINT_NAME = "recorder_checkpoint_%012d.pt"  # a shard's checkpoints, by snapshot count
+_SHARD_CHECKPOINT = re.compile(r"recorder_checkpoint_([0-9]{12})\.pt")
 _CHUNK = re.compile(r"chunk_[0-9]{6,}\.npy")
 _BASE_COLUMNS = ("step", "epoch", "loss")
 
@@ -276,14 +278,34 @@ class Recorder:
       beside `path`), identical to anodiff-train --project k --seed `seed` (anodiff.RandomProjection).
     weights: False records the projection only. resume: False starts over, deleting the chunks there.
     groups: scale-invariant groups of layout.csv (see parameter_layout). queue_size: steps in flight.
+    shard: (k, n) records `model` (rank k's part of a model sharded over n ranks, or the k-th of n groups of its
+      modules) as shard k of a sharded trajectory directory: ``path/shard_{k:03d}``, an ordinary trajectory directory
+      with this part's layout; anodiff.load_trajectory(path) reads the n shards as one (docs/formats.md). Each shard
+      keeps its last two checkpoints (``recorder_checkpoint_SNAPSHOTS.pt``) and resumes at the newest one that every
+      shard has, so that shards killed between their checkpoints resume at the same step. No projection.
     """
 
     def __init__(self, model, path, *, optimizer=None, stateful=(), columns=(), chunk_steps=0,
                  max_chunk_bytes=1 << 30, projection=0, seed=0, projection_path=None, weights=True, resume=True,
-                 groups="auto", queue_size=8):
+                 groups="auto", queue_size=8, shard=None):
         import torch  # the user's own, imported only now
         self._torch = torch
         self.path = os.fspath(path)
+        self.shard = None
+        if shard is not None:
+            try:
+                k, n = (int(v) for v in shard)
+            except (TypeError, ValueError):
+                raise ValueError(f"anodiff.Recorder: shard must be (k, n), this shard's index and the number of "
+                                 f"shards, got {shard!r}") from None
+            if not 0 <= k < n or n > 1000:
+                raise ValueError(f"anodiff.Recorder: shard (k, n) needs 0 <= k < n <= 1000, got {shard!r}")
+            if projection > 0:
+                raise ValueError("anodiff.Recorder: a shard records no projection (the sketch of the whole is not "
+                                 "a column slice); record it with an unsharded Recorder")
+            self.shard = (k, n)
+            self.trajectory_path = self.path
+            self.path = os.path.join(self.path, "shard_%03d" % k)
         self.model, self.optimizer, self.stateful = model, optimizer, list(stateful)
         self._named = _named_parameters(model)
         if not self._named:
@@ -335,6 +357,8 @@ class Recorder:
         else:
             for w in self._writers:
                 w.truncate(0)
+            if self.shard is not None:
+                self._drop_shard_checkpoints(0)  # a fresh start: no checkpoint of an earlier run stays
         self._closed = False
         self._worker = threading.Thread(target=self._work, name="anodiff.Recorder", daemon=True)
         self._worker.start()
@@ -489,7 +513,7 @@ class Recorder:
             blob = io.BytesIO()
             torch.save(self._state(), blob)  # now: the model and optimizer of this very step
             state = blob.getvalue()
-        self._queue.put(("commit", state))
+        self._queue.put(("commit", state, self.step_count + 1))
         self._pending = 0
 
     def _state(self):
@@ -505,9 +529,47 @@ class Recorder:
             s["cuda_rng"] = torch.cuda.get_rng_state_all()
         return s
 
+    def _shard_checkpoints(self, directory):
+        """{snapshots: file} of the checkpoints of a shard directory."""
+        found = {}
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return found
+        for name in names:
+            m = _SHARD_CHECKPOINT.fullmatch(name)
+            if m:
+                found[int(m.group(1))] = os.path.join(directory, name)
+        return found
+
+    def _write_checkpoint(self, payload, snapshots):
+        if self.shard is None:
+            write_durably(os.path.join(self._home, CHECKPOINT), [payload])
+            return
+        write_durably(os.path.join(self._home, _SHARD_CHECKPOINT_NAME % snapshots), [payload])
+        for n in sorted(self._shard_checkpoints(self._home))[:-2]:  # keep the last two
+            os.remove(os.path.join(self._home, _SHARD_CHECKPOINT_NAME % n))
+
+    def _drop_shard_checkpoints(self, above):
+        for n, f in self._shard_checkpoints(self._home).items():
+            if n > above:
+                os.remove(f)
+
     def _checkpoint_state(self):
         path = os.path.join(self._home, CHECKPOINT)
-        if not os.path.exists(path) or all(w.committed == 0 for w in self._writers):
+        if self.shard is not None:
+            # The newest checkpoint that every shard has (a kill may land between two shards' checkpoints).
+            k, n = self.shard
+            common = None
+            for j in range(n):
+                have = set(self._shard_checkpoints(os.path.join(self.trajectory_path, "shard_%03d" % j)))
+                common = have if common is None else common & have
+            mine = self._shard_checkpoints(self._home)
+            if not common or all(w.committed == 0 for w in self._writers):
+                return None
+            path = mine[max(common)]
+            self._drop_shard_checkpoints(max(common))
+        elif not os.path.exists(path) or all(w.committed == 0 for w in self._writers):
             return None
         torch = self._torch
         import pickle
@@ -577,7 +639,7 @@ class Recorder:
                         w.commit()
                     self._call_hook("committed")
                     if payload is not None:
-                        write_durably(os.path.join(self._home, CHECKPOINT), [payload])
+                        self._write_checkpoint(payload, rest[0])
                         self._call_hook("checkpoint")
             except BaseException as e:  # noqa: B902 - handed to the training loop
                 self._error = e

@@ -29,6 +29,9 @@ struct Trajectory {
   /// Read-only numpy views of each chunk (a loaded file or directory) or of the array it was made from.
   std::vector<py::object> chunks;
   std::optional<ParameterLayout> layout;
+  /// A sharded trajectory directory's shards (WeightTrajectory::load_shard, each with its own chunks and layout);
+  /// empty otherwise. `chunks` is then empty: the whole has no file of its own.
+  std::vector<Trajectory> shards;
   /// The study's .mat/.h5 file or directory it was read from, when `trajectory` holds a copy of it (else empty:
   /// trajectory.source()).
   std::filesystem::path source;

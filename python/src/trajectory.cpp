@@ -16,15 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The reader's rule (src/weight_trajectory.cpp): exactly chunk_NNNNNN.npy, six or more digits.
-bool is_chunk_name(const std::string& name) {
-  if (name.size() < 16 || name.rfind("chunk_", 0) != 0 || name.compare(name.size() - 4, 4, ".npy") != 0) return false;
-  for (std::size_t i = 6; i + 4 < name.size(); ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-  }
-  return true;
-}
-
 // A read-only numpy view of a memory-mapped .npy (2-D, float32 or float64), keeping the mapping alive.
 py::object mapped_view(const fs::path& file) {
   auto a = anodiff::detail::npy_open(file);
@@ -86,6 +77,25 @@ Trajectory from_array(py::handle x, const char* what, StepTable steps = {}) {
   return t;
 }
 
+// Views of the chunk files covering the first `rows` snapshots (a shard ahead of the others is cut to their count).
+std::vector<py::object> chunk_views(const fs::path& dir, std::size_t rows) {
+  std::vector<py::object> views;
+  std::size_t seen = 0;
+  for (const auto& f : WeightTrajectory::chunk_files(dir)) {
+    if (seen >= rows) break;
+    py::object v = mapped_view(f);
+    const std::size_t n = v.attr("shape").cast<py::tuple>()[0].cast<std::size_t>();
+    if (seen + n > rows) v = v[py::slice(0, py::ssize_t(rows - seen), 1)];
+    seen += std::min(n, rows - seen);
+    views.push_back(v);
+  }
+  if (seen != rows) {
+    throw InputError(fmt::format("{}: the chunks changed while they were read ({} then {} snapshots)", dir.string(),
+                                 rows, seen));
+  }
+  return views;
+}
+
 }  // namespace
 
 Trajectory wrap(const WeightTrajectory& w) {
@@ -103,12 +113,28 @@ Trajectory load(const fs::path& path) {
     py::gil_scoped_release release;
     t.trajectory = WeightTrajectory::load(path);  // throws for a missing or malformed path
   }
+  if (const auto shard_dirs = WeightTrajectory::shard_directories(path); !shard_dirs.empty()) {
+    // A sharded directory: the C++ trajectory reads the shards side by side; Python gets each shard's views.
+    for (std::size_t k = 0; k < shard_dirs.size(); ++k) {
+      Trajectory s;
+      {
+        py::gil_scoped_release release;
+        s.trajectory = WeightTrajectory::load_shard(path, k);
+      }
+      if (s.trajectory.size() != t.trajectory.size()) {
+        throw InputError(fmt::format("{}: the shards changed while they were read ({} then {} snapshots)",
+                                     shard_dirs[k].string(), t.trajectory.size(), s.trajectory.size()));
+      }
+      s.chunks = chunk_views(shard_dirs[k], s.trajectory.size());
+      if (fs::exists(shard_dirs[k] / "layout.csv")) s.layout = ParameterLayout::read_csv(shard_dirs[k] / "layout.csv");
+      t.shards.push_back(std::move(s));
+    }
+    t.layout = ParameterLayout::find(path);
+    return t;
+  }
   std::vector<fs::path> files;
   if (fs::is_directory(path)) {
-    for (const auto& e : fs::directory_iterator(path)) {
-      if (e.is_regular_file() && is_chunk_name(e.path().filename().string())) files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
+    files = WeightTrajectory::chunk_files(path);
   } else if (!is_study_file(path)) {
     files.push_back(path);
   }
@@ -264,22 +290,42 @@ void init_trajectory(py::module_& m) {
                              "Parameters per snapshot D.")
       .def_property_readonly("source", [](const Trajectory& t) { return t.source_name(); },
                              "The file or directory it was loaded from ('' for an array).")
+      .def_property_readonly("column_offset", [](const Trajectory& t) { return t.trajectory.column_offset(); },
+                             "The first coordinate in the whole: a shard's place in a sharded trajectory (else 0).")
       .def_property_readonly(
           "chunks", [](const Trajectory& t) { return py::list(py::cast(t.chunks)); },
-          "Read-only numpy views of the files (or of the array), in order: memory-mapped, never copied.")
+          "Read-only numpy views of the files (or of the array), in order: memory-mapped, never copied. Empty\n"
+          "for a sharded directory (its files hold column slices: see `shards[k].chunks`).")
+      .def_property_readonly(
+          "shards", [](const Trajectory& t) { return py::list(py::cast(t.shards)); },
+          "A sharded trajectory directory's shards (shard_000, ...), each a Trajectory of its columns with its\n"
+          "own chunks and layout; [] otherwise. Analyses take the whole (read in place, shard by shard) or a shard.")
       .def_property_readonly(
           "positions",
           [](const Trajectory& t) -> py::object {
+            auto numpy = py::module_::import("numpy");
+            if (!t.shards.empty()) {  // a copy: the shards' columns side by side
+              py::list columns;
+              for (const auto& s : t.shards) {
+                py::list parts;
+                for (const auto& c : s.chunks) parts.append(c);
+                columns.append(s.chunks.size() == 1 ? s.chunks[0] : numpy.attr("concatenate")(parts));
+              }
+              py::array all = numpy.attr("concatenate")(columns, py::arg("axis") = 1);
+              all.attr("setflags")(py::arg("write") = false);
+              return all;
+            }
             if (t.chunks.size() == 1) return t.chunks[0];
             py::list parts;
             for (const auto& c : t.chunks) parts.append(c);
-            py::array all = py::module_::import("numpy").attr("concatenate")(parts);
+            py::array all = numpy.attr("concatenate")(parts);
             all.attr("setflags")(py::arg("write") = false);
             return all;
           },
           "The (T, D) snapshots as a read-only numpy array: a view of the memory-mapped file (one .npy or a\n"
           "directory of one chunk) or of the array; a directory of several chunks is concatenated (a copy; use\n"
-          "`chunks` for views).")
+          "`chunks` for views), and so is a sharded directory (its shards' columns side by side; use\n"
+          "`shards[k].positions` for one shard, or the analyses, which read the shards in place).")
       .def_property_readonly(
           "steps", [](const Trajectory& t) { return steps_dict(t.trajectory.steps()); },
           "The steps.csv columns as a dict of float64 arrays (NaN for an empty field); {} for a bare array.")
@@ -309,9 +355,10 @@ void init_trajectory(py::module_& m) {
           py::arg("first"), py::arg("count"),
           "Snapshots [first, first + count) as a float64 (count, D) array; ValueError for NaN or infinite weights.")
       .def("__repr__", [](const Trajectory& t) {
-        return fmt::format("Trajectory({} snapshots x {} parameters{}{})", t.trajectory.size(),
+        return fmt::format("Trajectory({} snapshots x {} parameters{}{}{})", t.trajectory.size(),
                            t.trajectory.dimension(),
                            t.source_name().empty() ? "" : ", from " + t.source_name(),
+                           t.shards.empty() ? "" : fmt::format(", {} shards", t.shards.size()),
                            t.layout ? fmt::format(", layout of {} tensors", t.layout->tensors.size()) : "");
       });
 
@@ -334,7 +381,8 @@ void init_trajectory(py::module_& m) {
       py::arg("path"), py::arg("loss") = py::none(),
       "load_trajectory(path, loss=None) -> Trajectory\n\n"
       "Opens a (T, D) .npy (float32/float64) or a trajectory directory (chunk_NNNNNN.npy + steps.csv +\n"
-      "layout.csv), memory-mapped; or the study's own files (a .mat/.h5 file, or a directory of per-epoch\n"
+      "layout.csv) or a sharded one (shard_000, shard_001, ...: read as one, `.shards` each), memory-mapped;\n"
+      "or the study's own files (a .mat/.h5 file, or a directory of per-epoch\n"
       "model_E_sub_loss_w.mat/.h5; docs/own_models.md), read into memory as float64. `loss`: a 1-D .npy path or\n"
       "array of per-snapshot losses (default: the directory's steps.csv, or the study files' sub_loss). Raises\n"
       "FileNotFoundError for a missing path, ValueError for a malformed file.");

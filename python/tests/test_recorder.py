@@ -153,3 +153,140 @@ def test_per_layer_program_matches_python(reference, tmp_path):
     for l in layers:
         mine = np.concatenate([c.msd for c in l.parts])
         assert np.allclose([float(r["msd"]) for r in rows if r["name"] == l.name], mine, rtol=1e-9)
+
+
+def _sharded_loop(path, steps=12, epochs=2):
+    """One deterministic loop recorded three ways at once: the whole model, and its modules split between two shard
+    Recorders (the first Linear + BatchNorm, then the last Linear)."""
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(64, 6), torch.randn(64, 3)
+    whole = anodiff.Recorder(model, path / "whole", optimizer=opt)
+    first = anodiff.Recorder(model[:2], path / "sharded", shard=(0, 2), optimizer=opt)
+    second = anodiff.Recorder(model[2:], path / "sharded", shard=(1, 2))
+    for _ in range(epochs):
+        for _ in range(steps):
+            loss = ((model(x) - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            for rec in (whole, first, second):
+                rec.step(loss)
+        for rec in (whole, first, second):
+            rec.end_epoch()
+    for rec in (whole, first, second):
+        rec.close()
+
+
+def test_sharded_recording_reads_as_the_whole(tmp_path):
+    _sharded_loop(tmp_path)
+    assert sorted(n for n in os.listdir(tmp_path / "sharded")) == ["shard_000", "shard_001"]
+    whole = anodiff.load_trajectory(tmp_path / "whole")
+    sharded = anodiff.load_trajectory(tmp_path / "sharded")
+    assert len(sharded) == len(whole) == 25 and sharded.dimension == whole.dimension == 6 * 8 + 8 + 8 + 8 + 8 * 3 + 3
+    assert [len(s) for s in sharded.shards] == [25, 25]
+    assert [s.dimension for s in sharded.shards] == [72, 27]
+    assert [s.column_offset for s in sharded.shards] == [0, 72]
+    assert sharded.chunks == [] and len(sharded.shards[1].chunks) == 3
+    assert np.array_equal(sharded.positions, whole.positions)  # a copy, side by side
+    assert np.array_equal(sharded.shards[1].positions, whole.positions[:, 72:])
+    assert np.array_equal(sharded.read(3, 5), whole.read(3, 5))
+    assert np.array_equal(sharded.steps["step"], whole.steps["step"])
+    assert np.array_equal(sharded.loss[1:], whole.loss[1:])
+    # The layout of the whole: the shards' layouts, offsets shifted (names are each shard module's own).
+    lw, ls = whole.layout, sharded.layout
+    assert [(t.offset, t.size, t.shape, t.group) for t in ls.tensors] == [
+        (t.offset, t.size, t.shape, t.group) for t in lw.tensors]
+    assert sharded.shards[1].layout.tensors[0].offset == 0
+    # Every analysis takes the sharded trajectory through the C++ object, reading the shards in place.
+    for a, b in zip(anodiff.msd(sharded, part_length=12), anodiff.msd(whole, part_length=12)):
+        assert np.allclose(a.msd, b.msd, rtol=1e-12, atol=0)
+    pa, pb = anodiff.post_analysis(sharded, part_length=12), anodiff.post_analysis(whole, part_length=12)
+    assert [m.component for m in pa[0].motion] == [m.component for m in pb[0].motion] == ["all", "radial", "angular"]
+    assert np.allclose(pa[1].motion[2].msd.msd, pb[1].motion[2].msd.msd, rtol=1e-12)
+    assert anodiff.msd(tmp_path / "sharded", part_length=12)[0].msd[5] == pytest.approx(
+        anodiff.msd(whole, part_length=12)[0].msd[5], rel=1e-12)
+
+
+def test_sharded_recorder_resumes_at_the_checkpoint_every_shard_has(tmp_path):
+    _sharded_loop(tmp_path, epochs=2)
+    shard0, shard1 = tmp_path / "sharded" / "shard_000", tmp_path / "sharded" / "shard_001"
+    checkpoints = sorted(n for n in os.listdir(shard0) if n.startswith("recorder_checkpoint"))
+    assert checkpoints == ["recorder_checkpoint_000000000013.pt", "recorder_checkpoint_000000000025.pt"]
+    # A kill between the shards' last checkpoints: shard 1 lacks epoch 2's chunk and checkpoint.
+    os.remove(shard1 / "chunk_000002.npy")
+    os.remove(shard1 / "recorder_checkpoint_000000000025.pt")
+    t = anodiff.load_trajectory(tmp_path / "sharded")
+    assert len(t) == 13 and len(t.shards[0]) == 13  # shard 0's extra chunk is not read
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    first = anodiff.Recorder(model[:2], tmp_path / "sharded", shard=(0, 2))
+    second = anodiff.Recorder(model[2:], tmp_path / "sharded", shard=(1, 2))
+    assert first.resumed and second.resumed and first.epoch == second.epoch == 1
+    assert not os.path.exists(shard0 / "chunk_000002.npy")  # dropped back to the common checkpoint
+    assert not os.path.exists(shard0 / "recorder_checkpoint_000000000025.pt")
+    first.close(), second.close()
+    with pytest.raises(ValueError, match="shard"):
+        anodiff.Recorder(model, tmp_path / "x", shard=(2, 2))
+    with pytest.raises(ValueError, match="projection"):
+        anodiff.Recorder(model, tmp_path / "x", shard=(0, 2), projection=5)
+
+
+_SHARDED_RUN = r"""
+import os, signal, sys
+import torch
+import anodiff
+path, kill = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
+torch.set_num_threads(1)
+torch.manual_seed(3)
+model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+x, y = torch.randn(64, 6), torch.randn(64, 3)
+first = anodiff.Recorder(model[:2], path, shard=(0, 2), optimizer=opt)
+second = anodiff.Recorder(model[2:], path, shard=(1, 2))
+assert first.epoch == second.epoch, (first.epoch, second.epoch)
+if kill:  # SIGKILL right after a checkpoint of shard 0, wherever shard 1's worker is
+    written = []
+    def hook(stage):
+        if stage == "checkpoint":
+            written.append(stage)
+            if len(written) == 2:  # epoch 1's or 2's (the initial one may be written before the hook is set)
+                os.kill(os.getpid(), signal.SIGKILL)
+    first._hook = hook
+print("resumed", first.resumed, first.epoch, flush=True)
+for epoch in range(first.epoch + 1, 4):
+    for _ in range(5):
+        loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first.step(loss)
+        second.step(loss)
+    first.end_epoch()
+    second.end_epoch()
+first.close()
+second.close()
+"""
+
+
+def test_sharded_recording_sigkill_and_resume_equals_uninterrupted(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def run(path, *kill):
+        return subprocess.run([sys.executable, "-c", _SHARDED_RUN, str(path), *kill], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    r = run(tmp_path / "straight")
+    assert r.returncode == 0, r.stderr
+    r = run(tmp_path / "killed", "kill")
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    t = anodiff.load_trajectory(tmp_path / "killed")  # loads, at the snapshots common to both shards
+    straight = anodiff.load_trajectory(tmp_path / "straight")
+    assert np.array_equal(t.positions, straight.positions[:len(t)])
+    r = run(tmp_path / "killed")
+    assert r.returncode == 0, r.stderr
+    assert "resumed True" in r.stdout, r.stdout
+    t = anodiff.load_trajectory(tmp_path / "killed")
+    assert len(t) == len(straight) == 16
+    assert np.array_equal(t.positions, straight.positions)
+    assert np.array_equal(t.steps["step"], straight.steps["step"])
