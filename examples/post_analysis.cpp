@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) {
   anodiff::cli::MpiSession mpi(argc, argv);
   const int rank = mpi.rank(), ranks = mpi.ranks();
-  (void)ranks;
   const int code = anodiff::cli::run("anodiff-post-analysis", [&] {
     std::string trajectory, loss, out;
     std::size_t part_length = 0, window = 20;
@@ -121,37 +120,32 @@ int main(int argc, char** argv) {
                    traj.size(), traj.dimension());
     }
     std::vector<anodiff::PartResult> parts;
-#ifndef ANODIFF_MPI
-    (void)shard_per_rank;  // a sharded directory is read as one trajectory
-#endif
 #ifdef ANODIFF_MPI
-    // Each rank analyses its shard or a column range; every rank gets the merged results, rank 0 writes.
-    if (shard_per_rank) {
-      anodiff::cli::MpiReduction reduction(mpi);
-      {
+    // Each rank analyses its shard (a sharded directory with a shard per rank) or a column range of the whole; every
+    // rank gets the merged results, rank 0 writes.
+    if (ranks > 1) {
+      anodiff::WeightTrajectory columns = traj;
+      if (shard_per_rank) {
         if (rank == 0) {
           std::fprintf(stderr, "anodiff-post-analysis: %s: %zu snapshots in %d shards; %d ranks, each its shard\n",
                        trajectory.c_str(), traj.size(), ranks, ranks);
         }
-        parts = anodiff::post_analysis(traj, options, reduction);
-        if (rank != 0) return 0;
-        traj = anodiff::WeightTrajectory::load(trajectory);  // the whole, for --per-layer
-        if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
-      }
-    }
-    if (ranks > 1 && !shard_per_rank) {
-      if (traj.dimension() < static_cast<std::size_t>(ranks)) {
-        throw anodiff::InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", trajectory,
-                                              traj.dimension(), ranks));
+      } else {
+        if (traj.dimension() < static_cast<std::size_t>(ranks)) {
+          throw anodiff::InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", trajectory,
+                                                traj.dimension(), ranks));
+        }
+        const auto [first, count] = anodiff::shard_columns(traj.dimension(), std::size_t(ranks), std::size_t(rank));
+        columns = traj.columns(first, count);
+        if (rank == 0) {
+          std::fprintf(stderr, "anodiff-post-analysis: %d ranks, each a column range of about %zu parameters\n",
+                       ranks, count);
+        }
       }
       anodiff::cli::MpiReduction reduction(mpi);
-      const auto [first, count] = anodiff::shard_columns(traj.dimension(), std::size_t(ranks), std::size_t(rank));
-      if (rank == 0) {
-        std::fprintf(stderr, "anodiff-post-analysis: %d ranks, each a column range of about %zu parameters\n", ranks,
-                     count);
-      }
-      parts = anodiff::post_analysis(traj.columns(first, count), options, reduction);
+      parts = anodiff::post_analysis(columns, options, reduction);
       if (rank != 0) return 0;
+      if (shard_per_rank && grouping) traj = anodiff::WeightTrajectory::load(trajectory);  // the whole, for --per-layer
     }
 #endif
     if (parts.empty()) parts = anodiff::post_analysis(traj, options);

@@ -136,6 +136,32 @@ std::vector<DisplacementHistogram> histograms_from_samples(const std::vector<std
   return out;
 }
 
+// The column-major n x n Gram matrix of the increments, C(k, c) = v_k . v_c at k + c n for 1 <= k <= c (its other
+// entries unused), turned in place into the squared distances d(i, c) = |w_c - w_i|^2 at i + c n for i < c, zero
+// elsewhere: S(i, c) = sum_{k=i+1}^{c-1} C(k, c) in place of C(i, c), then d(i, c) = d(i, c-1) + 2 S(i, c) + C(c, c)
+// with d(c-1, c-1) = 0, column by column (accurate relative to each distance, docs/pair_statistics.md).
+void increments_to_distances(double* g, std::size_t n) {
+  for (std::size_t c = 1; c < n; ++c) {
+    double* col = g + c * n;
+    double running = 0.0;
+    for (std::size_t i = c; i-- > 0;) {
+      const double cic = i >= 1 ? col[i] : 0.0;
+      col[i] = running;
+      running += cic;
+    }
+  }
+  for (std::size_t c = 1; c < n; ++c) {
+    double* col = g + c * n;
+    const double* prev = g + (c - 1) * n;
+    const double ccc = col[c];
+    for (std::size_t i = 0; i + 1 < c; ++i) col[i] = prev[i] + 2.0 * col[i] + ccc;
+    col[c - 1] = ccc;
+    col[c] = 0.0;
+  }
+  // The unused lower triangle and diagonal cleared: the matrix holds distances only.
+  for (std::size_t c = 0; c < n; ++c) std::fill(g + c * n + c, g + (c + 1) * n, 0.0);
+}
+
 }  // namespace
 
 PairDistances PairDistances::compute(const WeightTrajectory& trajectory, std::size_t first, std::size_t count) {
@@ -181,27 +207,7 @@ PairDistances PairDistances::compute(const WeightTrajectory& trajectory, std::si
   // Step lengths from the diagonal.
   out.step_.assign(n, 0.0);
   for (std::size_t c = 1; c < n; ++c) out.step_[c] = std::sqrt(std::max(0.0, g[c + c * n]));
-  // S(i, c) = sum_{k=i+1}^{c-1} C(k, c), in place of C(i, c) (i < c).
-  for (std::size_t c = 1; c < n; ++c) {
-    double* col = g + c * n;
-    double running = 0.0;
-    for (std::size_t i = c; i-- > 0;) {
-      const double cic = i >= 1 ? col[i] : 0.0;
-      col[i] = running;
-      running += cic;
-    }
-  }
-  // d(i, c) = d(i, c-1) + 2 S(i, c) + C(c, c), with d(c-1, c-1) = 0; column by column, contiguous.
-  for (std::size_t c = 1; c < n; ++c) {
-    double* col = g + c * n;
-    const double* prev = g + (c - 1) * n;
-    const double ccc = col[c];
-    for (std::size_t i = 0; i + 1 < c; ++i) col[i] = prev[i] + 2.0 * col[i] + ccc;
-    col[c - 1] = ccc;
-    col[c] = 0.0;
-  }
-  // Clear the unused lower triangle and diagonal so that the matrix holds distances only.
-  for (std::size_t c = 0; c < n; ++c) std::fill(g + c * n + c, g + (c + 1) * n, 0.0);
+  increments_to_distances(g, n);
   return out;
 }
 
@@ -508,25 +514,7 @@ class TileSweep {
       for (std::size_t a = 0; a < c; ++a) s += col[a];
       g_[i0 + c] = s;
     }
-    // As PairDistances::compute: S(i, c) in place of C(i, c), then the recursion column by column.
-    for (std::size_t c = 1; c < m; ++c) {
-      double* col = g + c * m;
-      double running = 0.0;
-      for (std::size_t i = c; i-- > 0;) {
-        const double cic = i >= 1 ? col[i] : 0.0;
-        col[i] = running;
-        running += cic;
-      }
-    }
-    for (std::size_t c = 1; c < m; ++c) {
-      double* col = g + c * m;
-      const double* prev = g + (c - 1) * m;
-      const double ccc = col[c];
-      for (std::size_t i = 0; i + 1 < c; ++i) col[i] = prev[i] + 2.0 * col[i] + ccc;
-      col[c - 1] = ccc;
-      col[c] = 0.0;
-    }
-    for (std::size_t c = 0; c < m; ++c) std::fill(g + c * m + c, g + (c + 1) * m, 0.0);
+    increments_to_distances(g, m);  // as PairDistances::compute
     for (std::size_t a = 0; a < m; ++a) carry_[a] = g[a + (m - 1) * m];  // d(i, i1 - 1), 0 for the last row
     if (sum_) sum_(g, m * m);
   }

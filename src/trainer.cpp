@@ -59,15 +59,16 @@ std::vector<std::pair<std::size_t, std::size_t>> layout_shards(const ParameterLa
   const auto& t = layout.tensors;
   const std::size_t D = layout.dimension();
   std::vector<std::pair<std::size_t, std::size_t>> shards;  // tensor index ranges
+  // cuts_from[i]: the places after tensor i or later where a cut is allowed (not inside a scale-invariant group).
+  auto may_cut = [&t](std::size_t i) { return t[i].group < 0 || t[i + 1].group != t[i].group; };
+  std::vector<std::size_t> cuts_from(t.size() + 1, 0);
+  for (std::size_t i = t.size(); i-- > 1;) cuts_from[i - 1] = cuts_from[i] + (may_cut(i - 1) ? 1 : 0);
   std::size_t first = 0;
   for (std::size_t i = 0; i + 1 < t.size() && shards.size() + 1 < n; ++i) {
-    const bool may_cut = t[i].group < 0 || t[i + 1].group != t[i].group;
     const std::size_t end = t[i].offset + t[i].size;
     // Cut once this shard reaches its share, or when the remaining cuts are all needed for the remaining shards.
-    std::size_t cuts_left = 0;
-    for (std::size_t j = i; j + 1 < t.size(); ++j) cuts_left += (t[j].group < 0 || t[j + 1].group != t[j].group);
     const bool share = end * n >= (shards.size() + 1) * D;
-    if (may_cut && (share || cuts_left <= n - 1 - shards.size())) {
+    if (may_cut(i) && (share || cuts_from[i] <= n - 1 - shards.size())) {
       shards.emplace_back(first, i + 1);
       first = i + 1;
     }

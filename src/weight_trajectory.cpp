@@ -103,11 +103,7 @@ ShardExtent shard_extent(const fs::path& dir) {
                                  dir.string()));
   }
   for (const auto& f : files) {
-    const auto a = detail::npy_open(f);
-    if (a.shape.size() != 2) {
-      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
-                                   f.string(), a.shape.size()));
-    }
+    const auto a = detail::npy_open_rows(f);
     e.dimension = a.shape[1];
     e.snapshots += a.shape[0];
     e.last_chunk_rows = a.shape[0];
@@ -210,11 +206,7 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
     if (is_study_file(path)) return study({path});
     auto impl = std::make_shared<Impl>();
     impl->source = path;
-    auto a = detail::npy_open(path);
-    if (a.shape.size() != 2) {
-      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
-                                   path.string(), a.shape.size()));
-    }
+    auto a = detail::npy_open_rows(path);
     impl->dimension = a.shape[1];
     Chunk c;
     c.rows = a.shape[0];
@@ -292,11 +284,7 @@ WeightTrajectory WeightTrajectory::load_chunk_directory(const fs::path& path) {
                                  path.string()));
   }
   for (const auto& file : files) {
-    auto a = detail::npy_open(file);
-    if (a.shape.size() != 2) {
-      throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
-                                   file.string(), a.shape.size()));
-    }
+    auto a = detail::npy_open_rows(file);
     if (impl->chunks.empty()) {
       impl->dimension = a.shape[1];
     } else if (a.shape[1] != impl->dimension) {

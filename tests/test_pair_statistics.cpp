@@ -49,11 +49,9 @@ TEST_CASE("pair distances: the Gram fast path equals the brute force over severa
   CHECK(max_rel_error(mid, mid_slow) < 1e-10);
 }
 
-TEST_CASE("pair distances: MSD exact to 1e-9 for 5000 snapshots whose steps are 1e-5 of their spread",
-          "[pairs][precision]") {
-  // Steps of 1e-5 per coordinate, a jump of 1 half-way and an offset of 1000: the centred Gram identity loses
-  // (spread/step)^2 * 1e-16 ~ 1e-6 here; the increment recursion must not.
-  const std::size_t T = 5000, D = 8;
+namespace {
+// The precision tests' walk: T x D, steps of 1e-5 per coordinate from an offset of 1000, and a jump of 0.35 half-way.
+std::vector<double> tiny_steps_walk(std::size_t T, std::size_t D) {
   std::mt19937_64 rng(7);
   std::normal_distribution<double> n(0.0, 1e-5);
   std::vector<double> rows(T * D);
@@ -63,6 +61,16 @@ TEST_CASE("pair distances: MSD exact to 1e-9 for 5000 snapshots whose steps are 
       rows[t * D + j] = prev + n(rng) + (t == T / 2 ? 0.35 : 0.0);
     }
   }
+  return rows;
+}
+}  // namespace
+
+TEST_CASE("pair distances: MSD exact to 1e-9 for 5000 snapshots whose steps are 1e-5 of their spread",
+          "[pairs][precision]") {
+  // Steps of 1e-5 per coordinate, a jump of 1 half-way and an offset of 1000: the centred Gram identity loses
+  // (spread/step)^2 * 1e-16 ~ 1e-6 here; the increment recursion must not.
+  const std::size_t T = 5000, D = 8;
+  std::vector<double> rows = tiny_steps_walk(T, D);
   const auto traj = WeightTrajectory::from_rows(std::move(rows), D);
   const auto fast = PairDistances::compute(traj, 0, T);
   const auto m = fast.msd();
@@ -283,15 +291,7 @@ TEST_CASE("tiled pair distances stay exact to 1e-9 when steps are 1e-5 of the sp
   // The trajectory of the untiled precision test, in tiles of 700 rows (8 row blocks; off-diagonal tiles as far as
   // 4300 snapshots from their rows, across the jump).
   const std::size_t T = 5000, D = 8;
-  std::mt19937_64 rng(7);
-  std::normal_distribution<double> n(0.0, 1e-5);
-  std::vector<double> rows(T * D);
-  for (std::size_t t = 0; t < T; ++t) {
-    for (std::size_t j = 0; j < D; ++j) {
-      const double prev = t ? rows[(t - 1) * D + j] : 1000.0;
-      rows[t * D + j] = prev + n(rng) + (t == T / 2 ? 0.35 : 0.0);
-    }
-  }
+  std::vector<double> rows = tiny_steps_walk(T, D);
   std::vector<double> x = rows;
   const auto traj = WeightTrajectory::from_rows(std::move(rows), D);
   double worst_pair = 0;

@@ -11,14 +11,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from study_models import ResNetCifar
+from study_models import model_by_name
 
 model_name, batch, n, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 2)
 device = torch.device(sys.argv[6] if len(sys.argv) > 6 else "cpu")
-depth = int(model_name.replace("resnet", "").replace("_noshort", ""))
-torch.manual_seed(0)
-net = ResNetCifar(depth, shortcut="noshort" not in model_name).to(device)
+net = model_by_name(model_name, device)
 opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0, weight_decay=0)
 crit = nn.CrossEntropyLoss()
 images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8)

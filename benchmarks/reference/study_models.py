@@ -1,5 +1,6 @@
 """The study's CIFAR ResNets in PyTorch (the definitions of Li et al.'s loss-landscape code that the study used:
 the same module and parameter names), for the reference timings and the state_dict interchange test."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -46,3 +47,11 @@ class ResNetCifar(nn.Module):
         out = self.layer3(self.layer2(self.layer1(out)))
         out = F.avg_pool2d(out, 8).view(out.size(0), -1)
         return self.linear(out)
+
+
+def model_by_name(name, device):
+    """The study's ResNet named as anodiff names it (resnet20, resnet56_noshort, ...), seeded (torch.manual_seed(0)),
+    on `device`."""
+    depth = int(name.replace("resnet", "").replace("_noshort", ""))
+    torch.manual_seed(0)
+    return ResNetCifar(depth, shortcut="noshort" not in name).to(device)

@@ -18,11 +18,7 @@ namespace {
 
 // A read-only numpy view of a memory-mapped .npy (2-D, float32 or float64), keeping the mapping alive.
 py::object mapped_view(const fs::path& file) {
-  auto a = anodiff::detail::npy_open(file);
-  if (a.shape.size() != 2) {
-    throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
-                                 file.string(), a.shape.size()));
-  }
+  auto a = anodiff::detail::npy_open_rows(file);
   auto* keep = new std::shared_ptr<const anodiff::detail::MappedFile>(a.mapping);
   py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<const anodiff::detail::MappedFile>*>(p); });
   const std::vector<py::ssize_t> shape = {py::ssize_t(a.shape[0]), py::ssize_t(a.shape[1])};

@@ -201,6 +201,15 @@ NpyArray npy_open(const fs::path& path) {
   return a;
 }
 
+NpyArray npy_open_rows(const fs::path& path) {
+  auto a = npy_open(path);
+  if (a.shape.size() != 2) {
+    throw InputError(fmt::format("{}: expected a 2-D array (snapshots x parameters), found {} dimensions",
+                                 path.string(), a.shape.size()));
+  }
+  return a;
+}
+
 std::string npy_header(NpyType type, const std::vector<std::size_t>& shape) {
   std::string dims;
   for (std::size_t i = 0; i < shape.size(); ++i) dims += (i == 0 ? "" : ", ") + std::to_string(shape[i]);

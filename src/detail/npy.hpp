@@ -48,6 +48,10 @@ bool checked_bytes(const std::vector<std::size_t>& shape, std::size_t item_size,
 /// past the file's real size is ever read.
 NpyArray npy_open(const std::filesystem::path& path);
 
+/// npy_open() of a trajectory's rows: also throws InputError naming the file unless the array is 2-D (snapshots x
+/// parameters).
+NpyArray npy_open_rows(const std::filesystem::path& path);
+
 /// Parses the header of an .npy file held in memory (used by npy_open; exposed for tests).
 /// Returns the offset of the data; fills type and shape.
 std::size_t npy_parse_header(const std::byte* bytes, std::size_t size, const std::filesystem::path& path,
