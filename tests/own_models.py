@@ -171,10 +171,12 @@ def export(out):
     randomise_bn(other, g)
     other.eval()
     save_checkpoint(other, f"{out}/model_7.t7", 7, legacy=True)
-    with open(f"{out}/model_7.t7", "rb") as f:  # cut inside its storages' data
+    with open(f"{out}/model_7.t7", "rb") as f:
         legacy = f.read()
+    # One byte short: always inside the last storage's data (torch.save orders the storages by their ids as
+    # strings, so which storage is last, and how long it is, changes from run to run).
     with open(f"{out}/truncated_legacy.t7", "wb") as f:
-        f.write(legacy[:len(legacy) - 100])
+        f.write(legacy[:len(legacy) - 1])
     torch.jit.save(torch.jit.trace(other, x), f"{out}/other_traced.pt")
     np.save(f"{out}/other_eigenvalues.npy", dense_top_eigenvalues(small_copy(other), x, y)[0])
     # A data-free loss: the dense Hessian of loss() over all parameters.
