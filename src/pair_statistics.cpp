@@ -259,6 +259,17 @@ PairDistances& PairDistances::operator+=(const PairDistances& other) {
   return *this;
 }
 
+void PairDistances::sum_over_shards(const ShardSum& sum) {
+  std::vector<double> packed;
+  packed.reserve(n_ * (n_ - 1) / 2);
+  for (std::size_t c = 1; c < n_; ++c) packed.insert(packed.end(), d_.begin() + std::ptrdiff_t(c * n_),
+                                                     d_.begin() + std::ptrdiff_t(c * n_ + c));
+  sum(packed.data(), packed.size());
+  const double* from = packed.data();
+  for (std::size_t c = 1; c < n_; from += c, ++c) std::copy(from, from + c, d_.begin() + std::ptrdiff_t(c * n_));
+  for (std::size_t c = 1; c < n_; ++c) step_[c] = std::sqrt(std::max(0.0, d_[(c - 1) + c * n_]));
+}
+
 std::vector<double> PairDistances::msd() const {
   std::vector<double> sum(n_, 0.0);
   for (std::size_t c = 1; c < n_; ++c) {

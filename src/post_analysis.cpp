@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
@@ -20,22 +21,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> as_double(const std::vector<std::size_t>& v) { return {v.begin(), v.end()}; }
-
-double step_tail_index(const WeightTrajectory& t, const Part& part, std::size_t block) {
-  const std::size_t D = t.dimension();
-  const std::size_t samples = (part.count - 1) * D;
-  if (block == 0) block = static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(samples))));
-  if (block < 2) return kNaN;
-  TailIndexEstimator e(block);
-  std::vector<double> prev(D), cur(D);
-  t.read(part.start, 1, 0, D, prev.data());
-  for (std::size_t r = 1; r < part.count; ++r) {
-    t.read(part.start + r, 1, 0, D, cur.data());
-    for (std::size_t j = 0; j < D; ++j) e.add(cur[j] - prev[j]);
-    std::swap(prev, cur);
-  }
-  return e.alpha();
-}
 
 PowerLawFit fit_bins(const BinnedCurve& c) {
   return fit_power_law(c.x, c.mean, 0.0, std::numeric_limits<double>::infinity());
@@ -147,72 +132,132 @@ std::pair<std::vector<double>, std::vector<double>> sharded_scale_invariant_msd(
   return {msd_fft(WeightTrajectory::from_rows(std::move(norms), G), 0, T), angular};
 }
 
-// step_tail_index for one coordinate shard, exactly the estimator's blocks of consecutive nonzero samples in
-// row-major (step, coordinate) order: the per-row nonzero counts of every shard are reduced, so that each shard
-// knows the global index of its samples, then the partial block sums are reduced.
-double sharded_step_tail_index(const WeightTrajectory& t, std::size_t block, ShardReduction& reduction) {
-  const std::size_t D = t.dimension(), rows = t.size() - 1, S = reduction.shards(), me = reduction.shard();
-  std::vector<double> prev(D), cur(D);
-  // Pass 1: counts[r * S + shard], then the sum of log|x| and the dimension.
-  std::vector<double> counts(rows * S + 2, 0.0);
-  double log_x = 0;
-  t.read(0, 1, 0, D, prev.data());
-  for (std::size_t r = 0; r < rows; ++r) {
-    t.read(r + 1, 1, 0, D, cur.data());
-    std::size_t c = 0;
-    for (std::size_t j = 0; j < D; ++j) {
-      const double x = cur[j] - prev[j];
-      if (x == 0.0 || x != x) continue;
-      log_x += std::log(std::fabs(x));
-      ++c;
-    }
-    counts[r * S + me] = double(c);
-    std::swap(prev, cur);
-  }
-  counts[rows * S] = log_x;
-  counts[rows * S + 1] = double(D);
-  reduction.sum(counts.data(), counts.size());
-  log_x = counts[rows * S];
-  const std::size_t samples = rows * std::size_t(counts[rows * S + 1]);
+// The tail index of the coordinates of the step increments (TailIndexEstimator's blocks of `block` consecutive
+// nonzero samples in row-major (step, coordinate) order) of a trajectory of `dimension` coordinates in all, or, with
+// a reduction, of one coordinate shard of it; in one pass over the data and in parallel. The steps are read in
+// batches of at most kBatchRows rows (the batch depends only on the dimension and the number of shards, so that
+// every shard makes the same reductions), each cut into units of kUnit coordinates. Per batch: every unit's count
+// of nonzero samples and sum of log|x| (in parallel); the rows' counts summed over the shards, so that every unit
+// knows the global index of its first sample; then every unit's samples summed into blocks (in parallel): a block
+// that lies within one unit is written by it, the partial sums of the unit's first and last block are added in
+// unit order afterwards. The result does not depend on the number of threads; the partial block sums and the sum
+// of log|x| are summed over the shards at the end.
+double step_tail_index(const WeightTrajectory& t, std::size_t block, std::size_t dimension,
+                       ShardReduction* reduction) {
+  constexpr std::size_t kBatchRows = 64, kBatchBytes = std::size_t{4} << 20, kUnit = 8192;
+  const std::size_t D = t.dimension(), rows = t.size() - 1;
+  const std::size_t S = reduction ? reduction->shards() : 1, me = reduction ? reduction->shard() : 0;
+  const std::size_t samples = rows * dimension;
   if (block == 0) block = static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(samples))));
   if (block < 2) return kNaN;
-  std::size_t n = 0;
-  for (std::size_t k = 0; k < rows * S; ++k) n += std::size_t(counts[k]);
-  const std::size_t blocks = n / block;  // complete blocks only, as TailIndexEstimator
-  if (blocks < 2) return kNaN;
-  // Pass 2: the partial sum of each block.
-  std::vector<double> y(blocks, 0.0);
-  std::size_t base = 0;
-  t.read(0, 1, 0, D, prev.data());
-  for (std::size_t r = 0; r < rows; ++r) {
-    std::size_t g = base;
-    for (std::size_t s = 0; s < me; ++s) g += std::size_t(counts[r * S + s]);
-    for (std::size_t s = 0; s < S; ++s) base += std::size_t(counts[r * S + s]);
-    t.read(r + 1, 1, 0, D, cur.data());
-    // The block of the row's first sample and the position in it, then counted along (no division per sample);
-    // the block's sum is carried in a register, in the same order of additions as y[b] += x.
-    std::size_t b = g / block, at = g % block;
-    double acc = b < blocks ? y[b] : 0.0;
-    for (std::size_t j = 0; j < D && b < blocks; ++j) {
-      const double x = cur[j] - prev[j];
-      if (x == 0.0 || x != x) continue;
-      acc += x;
-      if (++at == block) {
-        y[b] = acc;
-        at = 0;
-        ++b;
-        acc = b < blocks ? y[b] : 0.0;
+  const std::size_t widest = (dimension + S - 1) / S;
+  const std::size_t batch = std::clamp<std::size_t>(kBatchBytes / (8 * std::max<std::size_t>(widest, 1)), 1,
+                                                    std::min(rows, kBatchRows));
+  const std::size_t per_row = std::max<std::size_t>(1, (D + kUnit - 1) / kUnit);
+  std::vector<double> values((batch + 1) * D), counts(batch * S);  // values: the row before the batch, then it
+  std::vector<std::size_t> unit_count(batch * per_row), unit_first(batch * per_row);
+  std::vector<double> unit_log(batch * per_row), head(batch * per_row), tail(batch * per_row);
+  std::vector<double> y;  // the partial sum of each block reached so far
+  double log_x = 0;
+  std::size_t base = 0;  // samples of every shard in the rows before
+  t.read(0, 1, 0, D, values.data());
+  for (std::size_t r0 = 0; r0 < rows; r0 += batch) {
+    const std::size_t nb = std::min(batch, rows - r0), units = nb * per_row;
+    auto unit_columns = [&](std::size_t u) {
+      const std::size_t c0 = (u % per_row) * kUnit;
+      return std::pair<std::size_t, std::size_t>{c0, std::min(kUnit, D - std::min(D, c0))};
+    };
+    std::exception_ptr error;
+#pragma omp parallel for schedule(static)
+    for (std::size_t u = 0; u < units; ++u) {
+      const auto [c0, w] = unit_columns(u);
+      const std::size_t k = u / per_row;
+      try {
+        if (w > 0) t.read(r0 + 1 + k, 1, c0, w, values.data() + (k + 1) * D + c0);
+      } catch (...) {
+#pragma omp critical
+        if (!error) error = std::current_exception();
       }
     }
-    if (b < blocks) y[b] = acc;
-    std::swap(prev, cur);
+    if (error) std::rethrow_exception(error);
+#pragma omp parallel for schedule(static)
+    for (std::size_t u = 0; u < units; ++u) {  // after the reads: a unit's previous row is another unit's
+      const auto [c0, w] = unit_columns(u);
+      const std::size_t k = u / per_row;
+      std::size_t c = 0;
+      double lg = 0;
+      const double* cur = values.data() + (k + 1) * D + c0;
+      const double* prev = cur - D;
+      for (std::size_t j = 0; j < w; ++j) {
+        const double x = cur[j] - prev[j];
+        if (x == 0.0 || x != x) continue;
+        lg += std::log(std::fabs(x));
+        ++c;
+      }
+      unit_count[u] = c;
+      unit_log[u] = lg;
+    }
+    std::fill(counts.begin(), counts.end(), 0.0);
+    for (std::size_t u = 0; u < units; ++u) {
+      counts[(u / per_row) * S + me] += double(unit_count[u]);
+      log_x += unit_log[u];
+    }
+    if (reduction) reduction->sum(counts.data(), nb * S);
+    for (std::size_t k = 0; k < nb; ++k) {
+      std::size_t g = base;
+      for (std::size_t s = 0; s < me; ++s) g += std::size_t(counts[k * S + s]);
+      for (std::size_t s = 0; s < S; ++s) base += std::size_t(counts[k * S + s]);
+      for (std::size_t u = k * per_row; u < (k + 1) * per_row; ++u) {
+        unit_first[u] = g;
+        g += unit_count[u];
+      }
+    }
+    const std::size_t end = unit_first[units - 1] + unit_count[units - 1];
+    if (end > 0) y.resize(std::max(y.size(), (end - 1) / block + 1), 0.0);
+#pragma omp parallel for schedule(static)
+    for (std::size_t u = 0; u < units; ++u) {
+      head[u] = tail[u] = 0.0;
+      if (unit_count[u] == 0) continue;
+      const auto [c0, w] = unit_columns(u);
+      const double* cur = values.data() + (u / per_row + 1) * D + c0;
+      const double* prev = cur - D;
+      const std::size_t b0 = unit_first[u] / block;
+      std::size_t b = b0, at = unit_first[u] % block;
+      double acc = 0.0;
+      for (std::size_t j = 0; j < w; ++j) {
+        const double x = cur[j] - prev[j];
+        if (x == 0.0 || x != x) continue;
+        acc += x;
+        if (++at == block) {
+          (b == b0 ? head[u] : y[b]) = acc;  // a block after the first, complete here, is this unit's alone
+          acc = 0.0;
+          at = 0;
+          ++b;
+        }
+      }
+      if (at > 0) (b == b0 ? head[u] : tail[u]) = acc;
+    }
+    for (std::size_t u = 0; u < units; ++u) {
+      if (unit_count[u] == 0) continue;
+      const std::size_t b0 = unit_first[u] / block, b1 = (unit_first[u] + unit_count[u] - 1) / block;
+      y[b0] += head[u];
+      if (b1 > b0) y[b1] += tail[u];
+    }
+    std::copy(values.begin() + std::ptrdiff_t(nb * D), values.begin() + std::ptrdiff_t((nb + 1) * D), values.begin());
   }
-  reduction.sum(y.data(), y.size());
+  const std::size_t n = base, blocks = n / block;  // complete blocks only, as TailIndexEstimator
+  y.resize(blocks, 0.0);  // drops the incomplete last block; zeros for blocks this shard has no samples of
+  std::vector<double> totals(blocks + 1);
+  std::copy(y.begin(), y.end(), totals.begin());
+  totals[blocks] = log_x;
+  if (reduction) reduction->sum(totals.data(), totals.size());
+  if (blocks < 2) return kNaN;
+  log_x = totals[blocks];
   std::size_t k = 0;
   double log_y = 0;
-  for (double v : y) {
-    if (v != 0.0) {
-      log_y += std::log(std::fabs(v));
+  for (std::size_t b = 0; b < blocks; ++b) {
+    if (totals[b] != 0.0) {
+      log_y += std::log(std::fabs(totals[b]));
       ++k;
     }
   }
@@ -327,10 +372,8 @@ PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const P
     take_pair_summary(std::move(p), !loss.empty(), r);
   } else if (r.all_pairs) {
     auto d = PairDistances::compute(view, 0, part.count);
-    if (reduction) {  // one reduction of count^2 doubles, then each shard bins its share of the pairs
-      auto squared = d.squared_distances();
-      reduction->sum(squared.data(), squared.size());
-      d = PairDistances::from_squared_distances(part.count, std::move(squared));
+    if (reduction) {  // one reduction of count (count - 1) / 2 doubles, then each shard bins its share of the pairs
+      d.sum_over_shards(sum);
       const auto loss = view.loss();
       take_pair_summary(pair_summary(d, loss, pair_statistics_options(options), sum, share), !loss.empty(), r);
     } else {
@@ -370,8 +413,7 @@ PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const P
     r.motion.push_back(analyse_motion("angular", options.layout->group_dimension(), msd_curve(part, angular), options,
                                       part.count));
   }
-  r.tail_index = reduction ? sharded_step_tail_index(view, options.tail_block, *reduction)
-                           : step_tail_index(view, {part.index, 0, part.count}, options.tail_block);
+  r.tail_index = step_tail_index(view, options.tail_block, dimension, reduction);
   return r;
 }
 

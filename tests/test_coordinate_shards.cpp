@@ -1,5 +1,6 @@
 // Coordinate shards (issue 16): the analyses of column ranges merged by a reduction equal the whole-trajectory ones.
 #include <catch2/catch.hpp>
+#include <omp.h>
 
 #include <cmath>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -143,6 +145,27 @@ TEST_CASE("PairDistances of coordinate shards add up to the whole", "[shards][pa
   close(merged.msd(), whole.msd());
   CHECK_THROWS_AS(PairDistances::from_squared_distances(3, std::vector<double>(8)), std::invalid_argument);
   CHECK_THROWS_AS(merged += PairDistances::compute(t, 0, 10), std::invalid_argument);
+  // sum_over_shards: the packed upper triangle summed over three threads, equal to adding the shards' matrices.
+  test::ThreadReduction all(3);
+  std::vector<PairDistances> shards(3);
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < 3; ++s) {
+    threads.emplace_back([&, s] {
+      const auto [first, count] = shard_columns(t.dimension(), 3, s);
+      shards[s] = PairDistances::compute(t.columns(first, count), 20, 90);
+      test::ThreadReduction::Member member(all, s);
+      shards[s].sum_over_shards([&member](double* data, std::size_t n) { member.sum(data, n); });
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& shard : shards) {
+    for (std::size_t j = 0; j < 90; ++j) {
+      for (std::size_t i = 0; i < 90; ++i) close(shard(i, j), whole(i, j));
+    }
+    close(shard.step_lengths(), whole.step_lengths());
+    close(shard.msd(), whole.msd());
+    CHECK(shard.squared_distances()[5 + 3 * 90] == 0.0);  // below the diagonal: still zero
+  }
 }
 
 TEST_CASE("shard_columns splits the coordinates into contiguous ranges", "[shards]") {
@@ -175,6 +198,37 @@ TEST_CASE("post_analysis of two and three coordinate shards equals the single pr
       }
     }
   }
+}
+
+TEST_CASE("the post-analysis tail index equals TailIndexEstimator on the flattened increments, whatever the threads",
+          "[shards][tail]") {
+  // D = 20,000: three units of 8,192 coordinates a row, batches of 26 rows, so blocks (of floor(sqrt(149 D)) = 1,726
+  // samples) cross units, rows and batches; a frozen stretch of coordinates gives zero increments, which are skipped.
+  const std::size_t T = 150, D = 20000;
+  std::mt19937_64 rng(5);
+  std::student_t_distribution<double> heavy(1.5);
+  std::vector<double> rows(T * D, 0.0);
+  for (std::size_t r = 1; r < T; ++r) {
+    for (std::size_t j = 0; j < D; ++j) rows[r * D + j] = rows[(r - 1) * D + j] + (j >= 9000 && j < 9500 ? 0.0 : heavy(rng));
+  }
+  std::vector<double> increments;
+  for (std::size_t r = 1; r < T; ++r) {
+    for (std::size_t j = 0; j < D; ++j) increments.push_back(rows[r * D + j] - rows[(r - 1) * D + j]);
+  }
+  const double expected = tail_index(increments, static_cast<std::size_t>(std::floor(std::sqrt((T - 1.0) * D))));
+  const auto t = WeightTrajectory::from_rows(std::move(rows), D);
+  PostAnalysisOptions o;
+  o.exact_limit = 10;  // the FFT branch: the tail index is the point here
+  const int threads = omp_get_max_threads();
+  for (int n : {1, 2}) {
+    omp_set_num_threads(n);
+    const auto single = post_analysis(t, o);
+    INFO(n << " threads");
+    close(single.front().tail_index, expected);
+    const auto shards = sharded(t, o, 2);  // two shards of 10,000: two units a row, batches of 52 rows
+    close(shards[0].front().tail_index, expected);
+  }
+  omp_set_num_threads(threads);
 }
 
 TEST_CASE("tiled pair statistics of two coordinate shards equal the single process", "[shards][pairs][tiles]") {

@@ -8,6 +8,10 @@
 
 namespace anodiff {
 
+/// Sums partial values over coordinate shards in place (an all-reduce: every shard calls it in the same order with
+/// the same count); empty for a single process.
+using ShardSum = std::function<void(double* data, std::size_t count)>;
+
 /// Squared distances |w_i - w_j|^2 between all snapshots of one part, accurate relative to each distance.
 class PairDistances {
  public:
@@ -25,6 +29,9 @@ class PairDistances {
   /// Adds the distances of another coordinate shard of the same part (same size(); throws std::invalid_argument
   /// otherwise); step lengths are recomputed from the sum.
   PairDistances& operator+=(const PairDistances& other);
+  /// Sums the distances of a coordinate shard over all shards in place with one `sum` of the n (n - 1) / 2 entries
+  /// above the diagonal (half the matrix); step lengths are recomputed from the sum.
+  void sum_over_shards(const ShardSum& sum);
   /// The column-major n x n matrix: |w_i - w_j|^2 at i + j n for i < j, zero elsewhere.
   const std::vector<double>& squared_distances() const { return d_; }
 
@@ -115,10 +122,6 @@ struct PairSummary {
                                      ///< one tile (the second reuses the first's last tile), else 1.
   std::size_t working_bytes = 0;     ///< Bytes of the buffers held at the peak (tiles, data chunk, per-lag vectors).
 };
-
-/// Sums partial values over coordinate shards in place (an all-reduce: every shard calls it in the same order with
-/// the same count); empty for a single process.
-using ShardSum = std::function<void(double* data, std::size_t count)>;
 
 /// The pairs (i < j) one process bins when the D-independent binning of the pair statistics is split over
 /// coordinate shards: those of rows i with i % shards == shard (docs/pair_statistics.md, "Splitting the binning over
