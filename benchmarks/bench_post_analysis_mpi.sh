@@ -51,20 +51,20 @@ one=$(best <"$work/one"); mpi=$(best <"$work/mpi"); launch=$(best <"$work/launch
 /usr/bin/python3 - "$work/one_out" "$work/mpi_out" <<'PY'
 import csv, math, os, sys
 a, b = sys.argv[1], sys.argv[2]
-worst = 0.0
+worst, where = 0.0, "none"
 for f in sorted(x for x in os.listdir(a) if x.endswith(".csv")):
     ra, rb = list(csv.reader(open(os.path.join(a, f)))), list(csv.reader(open(os.path.join(b, f))))
     assert len(ra) == len(rb), f
     for x, y in zip(ra, rb):
-        for u, v in zip(x, y):
+        for col, u, v in zip(ra[0], x, y):
             try:
                 u, v = float(u), float(v)
             except ValueError:
                 assert u == v, (f, u, v)
                 continue
-            if math.isfinite(u) and u != v:
-                worst = max(worst, abs(u - v) / max(abs(u), abs(v)))
-print(f"every CSV of the two runs agrees: largest relative difference {worst:.1e}")
+            if math.isfinite(u) and u != v and abs(u - v) / max(abs(u), abs(v)) > worst:
+                worst, where = abs(u - v) / max(abs(u), abs(v)), f"{f}, column {col}"
+print(f"every CSV of the two runs agrees: largest relative difference {worst:.1e} ({where})")
 PY
 echo "part: $P snapshots x $D parameters (float32), best of $repeats, $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), AVX-512: $(grep -q avx512f /proc/cpuinfo && echo yes || echo no)"
 printf "one process, 2 threads:        %.3f s\n" "$one"

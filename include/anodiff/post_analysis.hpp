@@ -94,11 +94,11 @@ std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::si
 /// One coordinate shard's analysis of a part: `shard` is trajectory.columns(first, count) (its column_offset()
 /// places it in the layout), and `reduction` joins the shards. Every shard gets the same PartResult, equal to
 /// analyse_part() on the whole trajectory up to rounding (sums over coordinates in another order): per part one
-/// reduction of count^2 doubles (pair distances; with tiles one of count (step lengths) and one per tile, twice
-/// with a loss series; 2 count for parts above exact_limit), then each shard bins its share of the pairs
-/// (PairShare) and three reductions of at most count doubles (four with a loss series) join the bins (pair_summary),
-/// two for the tail index
-/// (count x shards row counts; the block sums), two with a layout (count x groups squared norms; count).
+/// reduction of count (count - 1) / 2 doubles (pair distances; with tiles one of count (step lengths) and one per
+/// tile, twice with a loss series; 2 count for parts above exact_limit), then each shard bins its share of the pairs
+/// (PairShare) and three reductions of at most count doubles (four with a loss series) join the bins (pair_summary);
+/// for the tail index one of batch x shards step counts per batch of at most 64 steps, then one of the block sums;
+/// two with a layout (count x groups squared norms; count).
 [[nodiscard]] PartResult analyse_part(const WeightTrajectory& shard, const Part& part, const PostAnalysisOptions& options,
                                       ShardReduction& reduction);
 
