@@ -123,6 +123,10 @@ expect2_line "small.pt: the TorchScript module has no method 'loss'" -- \
   "$bin/anodiff-hessian" --model $m/small.pt --data-free --out x
 expect2_line "truncated_legacy.t7: not a readable checkpoint (torch.save's legacy format): storage .* declares" -- \
   "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/truncated_legacy.t7 $data --out x
+expect2_line "big_endian.t7: not a readable checkpoint (torch.save's legacy format): saved on a big-endian machine" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/big_endian.t7 $data --out x
+expect2_line "view_legacy.t7: storage .* is a view of another storage (torch.save before 0.4)" -- \
+  "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/view_legacy.t7 $data --out x
 expect2_line "inputs.npy: not a TorchScript file" -- "$bin/anodiff-hessian" --model $m/inputs.npy $data --out x
 ((formats)) || exit $fail
 expect2_line "no_weights.mat: no variable 'sub_weights' or 'MSD_feed'" -- \

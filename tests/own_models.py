@@ -108,6 +108,26 @@ class NoLogits(nn.Module):
         return self.conv(x)
 
 
+def write_legacy_refusals(legacy, out):
+    """Two legacy-format files the reader refuses: saved on a big-endian machine (sys_info's little_endian False),
+    and a storage that is a view of another (a persistent id with view metadata: torch.save before 0.4)."""
+    import io
+    import pickletools
+    stream = io.BytesIO(legacy)
+    pickles = [list(pickletools.genops(stream)) for _ in range(4)]  # magic, version, sys_info, the object
+    ops = pickles[2]
+    at = [k for k, (op, arg, _) in enumerate(ops) if op.name == "BINUNICODE" and arg == "little_endian"][0]
+    flag = next(pos for op, _, pos in ops[at:] if op.name == "NEWTRUE")
+    with open(f"{out}/big_endian.t7", "wb") as f:
+        f.write(legacy[:flag] + b"\x89" + legacy[flag + 1:])  # NEWFALSE
+    ops = pickles[3]
+    persid = [k for k, (op, _, _) in enumerate(ops) if op.name == "BINPERSID"][0]
+    none = [pos for op, _, pos in ops[:persid] if op.name == "NONE"][-1]  # the id's view metadata
+    view = b"X\x01\x00\x00\x000" + b"K\x00" + b"K\x02" + b"\x87"  # ('0', 0, 2): BINUNICODE, BININT1 x 2, TUPLE3
+    with open(f"{out}/view_legacy.t7", "wb") as f:
+        f.write(legacy[:none] + view + legacy[none + 1:])
+
+
 def randomise_bn(model, generator):
     """Running statistics and affine parameters away from their defaults, so that eval-mode BN matters."""
     with torch.no_grad():
@@ -177,6 +197,7 @@ def export(out):
     # strings, so which storage is last, and how long it is, changes from run to run).
     with open(f"{out}/truncated_legacy.t7", "wb") as f:
         f.write(legacy[:len(legacy) - 1])
+    write_legacy_refusals(legacy, out)
     torch.jit.save(torch.jit.trace(other, x), f"{out}/other_traced.pt")
     np.save(f"{out}/other_eigenvalues.npy", dense_top_eigenvalues(small_copy(other), x, y)[0])
     # A data-free loss: the dense Hessian of loss() over all parameters.
