@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include <Eigen/Dense>
 #include <torch/torch.h>
@@ -183,6 +185,49 @@ CATCH_TEST_CASE("Hessian: several batches give the Hessian of the mean loss", "[
   CATCH_CHECK((dense(split) - dense(*whole)).cwiseAbs().maxCoeff() < 1e-12);
   const auto g1 = split.gradient(), g2 = whole->gradient();
   for (std::size_t i = 0; i < g1.size(); ++i) CATCH_CHECK(g1[i] == Approx(g2[i]).margin(1e-12));
+}
+
+CATCH_TEST_CASE("Hessian: data shards sum every product, the gradient and the loss over the shards", "[hessian]") {
+  SmallMlp whole_model;
+  auto whole = whole_model.hessian();
+  const Eigen::MatrixXd H = dense(*whole);
+  const auto g = whole->gradient();
+  const double loss = whole->loss();
+  // Two shards, each with its own copy of the weights: samples [0, 5) with weight 0.25, [5, 20) with 0.75.
+  SmallMlp copies[2];
+  for (auto& c : copies) {
+    torch::NoGradGuard no_grad;
+    const auto from = whole_model.net->parameters();
+    const auto to = c.net->parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+  }
+  const std::int64_t bounds[3] = {0, 5, 20};
+  const double weights[2] = {0.25, 0.75};
+  test::ThreadReduction all(2);
+  Eigen::MatrixXd shard_h[2];
+  std::vector<double> shard_g[2];
+  double shard_loss[2] = {0, 0};
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < 2; ++s) {
+    threads.emplace_back([&, s] {
+      auto n = copies[s].net;
+      auto x = copies[s].x.slice(0, bounds[s], bounds[s + 1]), y = copies[s].y.slice(0, bounds[s], bounds[s + 1]);
+      HessianOperator op(*n, {{[n, x, y]() mutable { return torch::nn::functional::cross_entropy(n->forward(x), y); },
+                               weights[s]}});
+      test::ThreadReduction::Member member(all, s);
+      op.reduce_over(&member);
+      shard_h[s] = dense(op);
+      shard_g[s] = op.gradient();
+      shard_loss[s] = op.loss();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t s = 0; s < 2; ++s) {
+    CATCH_CHECK((shard_h[s] - H).cwiseAbs().maxCoeff() < 1e-12);
+    CATCH_REQUIRE(shard_g[s].size() == g.size());
+    for (std::size_t i = 0; i < g.size(); ++i) CATCH_CHECK(shard_g[s][i] == Approx(g[i]).margin(1e-12));
+    CATCH_CHECK(shard_loss[s] == Approx(loss).epsilon(1e-12));
+  }
 }
 
 CATCH_TEST_CASE("Hessian: the models' convolution has LibTorch's values, gradient and Hessian-vector product",

@@ -245,13 +245,19 @@ x, y = torch.randn(64, 6), torch.randn(64, 3)
 first = anodiff.Recorder(model[:2], path, shard=(0, 2), optimizer=opt)
 second = anodiff.Recorder(model[2:], path, shard=(1, 2))
 assert first.epoch == second.epoch, (first.epoch, second.epoch)
-if kill:  # SIGKILL right after a checkpoint of shard 0, wherever shard 1's worker is
-    written = []
+if kill:  # SIGKILL right after a checkpoint of shard 0 of epoch 1 or later, wherever shard 1's worker is
+    import time
+    def newest(recorder):  # snapshots of the recorder's newest checkpoint: 1 + 5 per epoch
+        return max(recorder._shard_checkpoints(recorder._home), default=0)
     def hook(stage):
-        if stage == "checkpoint":
-            written.append(stage)
-            if len(written) == 2:  # epoch 1's or 2's (the initial one may be written before the hook is set)
-                os.kill(os.getpid(), signal.SIGKILL)
+        if stage == "checkpoint" and newest(first) >= 6:
+            # Shard 1 is given the time to write a checkpoint of epoch 1 or later too (its worker runs on): a kill
+            # with only the initial checkpoint common to both shards would leave nothing to resume.
+            for _ in range(3000):
+                if newest(second) >= 6:
+                    break
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGKILL)
     first._hook = hook
 print("resumed", first.resumed, first.epoch, flush=True)
 for epoch in range(first.epoch + 1, 4):
