@@ -56,16 +56,15 @@ class MpiSession {
 
  private:
 #ifdef ANODIFF_MPI
-  // Every rank on this node (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE equals OMPI_COMM_WORLD_SIZE): shared memory is the
-  // only transport needed, so Open MPI's ob1 layer over the self and vader (shared-memory) transports is chosen
-  // unless the user chose (OMPI_MCA_pml, OMPI_MCA_btl). The default first initialises UCX, which probes network
-  // devices: MPI_Init took 0.33 s instead of 0.11 s on the 2-core test machine (docs/scaling.md).
+  // Every rank on this node (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE equals OMPI_COMM_WORLD_SIZE): Open MPI's ob1
+  // messaging layer is chosen (over its shared-memory transport), unless the user chose one (OMPI_MCA_pml, which also
+  // overrides this choice). Open MPI's default first initialises UCX, which probes the network devices: MPI_Init took
+  // 0.33 s instead of 0.11 s on the 2-core test machine (docs/scaling.md). The transports (btl) stay Open MPI's.
   static void single_node_transports() {
     const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
     const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     if (!world || !local || std::string_view(world) != std::string_view(local)) return;
     setenv("OMPI_MCA_pml", "ob1", /*overwrite=*/0);
-    setenv("OMPI_MCA_btl", "self,vader", /*overwrite=*/0);
   }
 #endif
   bool active_ = false;

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include "anodiff/pair_statistics.hpp"
 #include "detail/batch_fft.hpp"
@@ -51,17 +53,19 @@ struct SpectralSums {
 };
 
 // Runs `body(state, block, w)` over column blocks of the part [first, first + count), `width` columns at a time, on
-// all threads; each thread gets its own state from `make`, and `merge` folds it into the result under a lock.
+// all threads; each thread gets its own state from `make`, and `merge` folds the states into the result in thread
+// order, so that a run's sums do not depend on which thread finished first (the blocks go round-robin, 4 at a time).
 template <class State, class Make, class Body, class Merge>
 void for_column_blocks(const WeightTrajectory& trajectory, std::size_t first, std::size_t count, std::size_t width,
                        Make make, Body body, Merge merge) {
   const std::size_t D = trajectory.dimension();
   std::exception_ptr error;
-#pragma omp parallel
+  std::vector<std::optional<State>> states(static_cast<std::size_t>(omp_get_max_threads()));
+#pragma omp parallel num_threads(static_cast<int>(states.size()))
   {
-    State state = make();
+    State& state = states[static_cast<std::size_t>(omp_get_thread_num())].emplace(make());
     std::vector<double> block(count * width);
-#pragma omp for schedule(dynamic, 4)
+#pragma omp for schedule(static, 4)
     for (std::size_t col = 0; col < D; col += width) {
       const std::size_t w = std::min(width, D - col);
       try {
@@ -72,10 +76,11 @@ void for_column_blocks(const WeightTrajectory& trajectory, std::size_t first, st
         if (!error) error = std::current_exception();
       }
     }
-#pragma omp critical
-    merge(state);
   }
   if (error) std::rethrow_exception(error);
+  for (const auto& state : states) {
+    if (state) merge(*state);
+  }
 }
 
 // Exact sums over i of |w_{i+tau} - w_i|^2 for the given lags, directly (float64 differences of float32 are exact).

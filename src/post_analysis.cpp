@@ -147,6 +147,7 @@ double step_tail_index(const WeightTrajectory& t, std::size_t block, std::size_t
   constexpr std::size_t kBatchRows = 64, kBatchBytes = std::size_t{4} << 20, kUnit = 8192;
   const std::size_t D = t.dimension(), rows = t.size() - 1;
   const std::size_t S = reduction ? reduction->shards() : 1, me = reduction ? reduction->shard() : 0;
+  if (rows == 0) return kNaN;
   const std::size_t samples = rows * dimension;
   if (block == 0) block = static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(samples))));
   if (block < 2) return kNaN;

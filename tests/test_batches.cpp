@@ -155,7 +155,6 @@ CATCH_TEST_CASE("Trainer: the snapshot queue runs tasks in order, and stopped it
   // task run, the snapshot after it is dropped, as when a run dies after an epoch's commit was queued.
   events.clear();
   std::atomic<bool> open{false};
-  std::thread opener;
   {
     anodiff::detail::SnapshotQueue queue([&](const float*, const std::vector<double>& row) {
       while (!open) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -165,12 +164,8 @@ CATCH_TEST_CASE("Trainer: the snapshot queue runs tasks in order, and stopped it
     queue.push(*net, {1.0});
     queue.post([&] { events.push_back("commit"); });
     queue.push(*net, {2.0});
-    opener = std::thread([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      open = true;
-    });
+    queue.on_stopping = [&] { open = true; };  // the worker is let go once the destructor has dropped s2
   }  // the destructor drops s2 at once, then waits for the worker
-  opener.join();
   CATCH_CHECK(events == std::vector<std::string>{"s0", "s1", "commit"});
 
   anodiff::detail::SnapshotQueue failing([](const float*, const std::vector<double>&) {});

@@ -66,12 +66,15 @@ ParameterLayout test_layout(std::size_t D) {
   return l;
 }
 
-std::vector<std::vector<PartResult>> sharded(const WeightTrajectory& t, const PostAnalysisOptions& o, std::size_t S) {
+// post_analysis of S coordinate shards, each a thread (with `omp_threads` OpenMP threads of its own when nonzero).
+std::vector<std::vector<PartResult>> sharded(const WeightTrajectory& t, const PostAnalysisOptions& o, std::size_t S,
+                                             int omp_threads = 0) {
   test::ThreadReduction all(S);
   std::vector<std::vector<PartResult>> out(S);
   std::vector<std::thread> threads;
   for (std::size_t s = 0; s < S; ++s) {
     threads.emplace_back([&, s] {
+      if (omp_threads > 0) omp_set_num_threads(omp_threads);
       test::ThreadReduction::Member member(all, s);
       const auto [first, count] = shard_columns(t.dimension(), S, s);
       out[s] = post_analysis(t.columns(first, count), o, member);
@@ -202,33 +205,45 @@ TEST_CASE("post_analysis of two and three coordinate shards equals the single pr
 
 TEST_CASE("the post-analysis tail index equals TailIndexEstimator on the flattened increments, whatever the threads",
           "[shards][tail]") {
-  // D = 20,000: three units of 8,192 coordinates a row, batches of 26 rows, so blocks (of floor(sqrt(149 D)) = 1,726
-  // samples) cross units, rows and batches; a frozen stretch of coordinates gives zero increments, which are skipped.
+  // D = 20,000: three units of 8,192 coordinates a row and batches of 26 rows (two units and 52 rows for two shards),
+  // so that blocks cross units, rows and batches. First the default block (floor(sqrt(149 D)) = 1,726 samples) with
+  // a frozen stretch of coordinates (zero increments, skipped) inside a unit; then blocks of 20,000 samples, larger
+  // than a unit, with the whole second unit of every row frozen (units without samples).
   const std::size_t T = 150, D = 20000;
-  std::mt19937_64 rng(5);
-  std::student_t_distribution<double> heavy(1.5);
-  std::vector<double> rows(T * D, 0.0);
-  for (std::size_t r = 1; r < T; ++r) {
-    for (std::size_t j = 0; j < D; ++j) rows[r * D + j] = rows[(r - 1) * D + j] + (j >= 9000 && j < 9500 ? 0.0 : heavy(rng));
+  struct Case {
+    std::size_t frozen_lo, frozen_hi, block;
+  };
+  for (const Case c : {Case{9000, 9500, 0}, Case{8192, 16384, 20000}}) {
+    std::mt19937_64 rng(5);
+    std::student_t_distribution<double> heavy(1.5);
+    std::vector<double> rows(T * D, 0.0);
+    for (std::size_t r = 1; r < T; ++r) {
+      for (std::size_t j = 0; j < D; ++j) {
+        rows[r * D + j] = rows[(r - 1) * D + j] + (j >= c.frozen_lo && j < c.frozen_hi ? 0.0 : heavy(rng));
+      }
+    }
+    std::vector<double> increments;
+    for (std::size_t r = 1; r < T; ++r) {
+      for (std::size_t j = 0; j < D; ++j) increments.push_back(rows[r * D + j] - rows[(r - 1) * D + j]);
+    }
+    const std::size_t block = c.block ? c.block : static_cast<std::size_t>(std::floor(std::sqrt((T - 1.0) * D)));
+    const double expected = tail_index(increments, block);
+    REQUIRE(std::isfinite(expected));
+    const auto t = WeightTrajectory::from_rows(std::move(rows), D);
+    PostAnalysisOptions o;
+    o.exact_limit = 10;  // the FFT branch: the tail index is the point here
+    o.tail_block = c.block;
+    const int threads = omp_get_max_threads();
+    for (int n : {1, 2}) {
+      INFO("frozen [" << c.frozen_lo << ", " << c.frozen_hi << "), block " << block << ", " << n << " threads");
+      omp_set_num_threads(n);
+      close(post_analysis(t, o).front().tail_index, expected);
+      for (std::size_t S : {std::size_t{2}, std::size_t{3}}) {
+        for (const auto& shard : sharded(t, o, S, n)) close(shard.front().tail_index, expected);
+      }
+    }
+    omp_set_num_threads(threads);
   }
-  std::vector<double> increments;
-  for (std::size_t r = 1; r < T; ++r) {
-    for (std::size_t j = 0; j < D; ++j) increments.push_back(rows[r * D + j] - rows[(r - 1) * D + j]);
-  }
-  const double expected = tail_index(increments, static_cast<std::size_t>(std::floor(std::sqrt((T - 1.0) * D))));
-  const auto t = WeightTrajectory::from_rows(std::move(rows), D);
-  PostAnalysisOptions o;
-  o.exact_limit = 10;  // the FFT branch: the tail index is the point here
-  const int threads = omp_get_max_threads();
-  for (int n : {1, 2}) {
-    omp_set_num_threads(n);
-    const auto single = post_analysis(t, o);
-    INFO(n << " threads");
-    close(single.front().tail_index, expected);
-    const auto shards = sharded(t, o, 2);  // two shards of 10,000: two units a row, batches of 52 rows
-    close(shards[0].front().tail_index, expected);
-  }
-  omp_set_num_threads(threads);
 }
 
 TEST_CASE("tiled pair statistics of two coordinate shards equal the single process", "[shards][pairs][tiles]") {

@@ -277,8 +277,8 @@ TEST_CASE("post-analysis: radial and angular MSD of scale-invariant groups separ
 }
 
 TEST_CASE("parameter layout: malformed files are refused naming the file and line", "[layout][errors]") {
-  const auto dir = std::filesystem::temp_directory_path() / "anodiff_layout_errors";
-  std::filesystem::create_directories(dir);
+  const test::TempDir tmp;  // unique per process: two builds' tests may run at once
+  const auto& dir = tmp.path;
   auto write = [&](const std::string& text) {
     std::ofstream(dir / "layout.csv") << text;
     return dir / "layout.csv";
@@ -295,5 +295,4 @@ TEST_CASE("parameter layout: malformed files are refused naming the file and lin
                     Catch::Contains("expected name,offset,size,shape,group with numbers"));
   CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,0,6.5,2x3,0\n")),
                     Catch::Contains("with numbers"));
-  std::filesystem::remove_all(dir);
 }

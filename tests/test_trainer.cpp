@@ -113,7 +113,8 @@ CATCH_TEST_CASE("models: the parameter layout names every tensor and the scale-i
   CATCH_CHECK(parameter_count(*make_model("fc20")) == 3072 * 100 + 18 * 100 * 100 + 100 * 10);
   CATCH_CHECK(fc->forward(torch::zeros({2, 1, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
   // Written and read back.
-  const auto path = std::filesystem::temp_directory_path() / "anodiff_layout_test.csv";
+  const test::TempDir tmp;  // unique per process: two builds' tests may run at once
+  const auto path = tmp.path / "layout.csv";
   r.write_csv(path);
   const auto back = ParameterLayout::read_csv(path);
   CATCH_REQUIRE(back.tensors.size() == r.tensors.size());

@@ -26,13 +26,18 @@ data = torch.Generator().manual_seed(1)
 X = torch.randn(640, 20, generator=data)
 y = (X[:, :4].argmax(1) + (torch.rand(640, generator=data) < 0.2).long()) % 4
 
-rec = anodiff.Recorder(model, path, optimizer=optimizer, stateful=[scheduler], columns=("grad_norm", "lr"),
-                       projection=50, seed=7)
-if kill and kill[0] in ("written", "committed"):
-    def hook(stage, epoch=int(kill[1])):
-        if stage == kill[0] and rec.epoch == epoch:
+
+
+class Recorder(anodiff.Recorder):
+    """anodiff.Recorder with the kill in place before its worker starts (the constructor queues chunk 0)."""
+
+    def _call_hook(self, stage):
+        if kill and kill[0] in ("written", "committed") and stage == kill[0] and self.epoch == int(kill[1]):
             os.kill(os.getpid(), signal.SIGKILL)
-    rec._hook = hook
+
+
+rec = Recorder(model, path, optimizer=optimizer, stateful=[scheduler], columns=("grad_norm", "lr"), projection=50,
+               seed=7)
 print(f"start epoch {rec.epoch + 1} resumed {rec.resumed}", flush=True)
 for epoch in range(rec.epoch + 1, epochs + 1):
     order = torch.randperm(640, generator=torch.Generator().manual_seed(epoch))

@@ -20,6 +20,7 @@ SnapshotQueue::~SnapshotQueue() {
     items_.erase(last == items_.end() ? items_.begin() : last + 1, items_.end());
     stop_ = true;
   }
+  if (on_stopping) on_stopping();
   changed_.notify_all();
   worker_.join();
 }

@@ -36,6 +36,9 @@ class SnapshotQueue {
   void post(std::function<void()> task);
   /// Waits until every queued snapshot has reached the sink and every task has run; rethrows the first error.
   void drain();
+  /// Test seam: called by the destructor once the snapshots after the last task are dropped, before it waits for
+  /// the worker.
+  std::function<void()> on_stopping;
 
  private:
   struct Item {
