@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -89,6 +90,19 @@ TEST_CASE("msd: the FFT method agrees with the exact pairs method", "[msd]") {
   for (std::size_t p = 0; p < 2; ++p) {
     for (std::size_t i = 0; i < a[p].msd.size(); ++i) CHECK(b[p].msd[i] == Approx(a[p].msd[i]).epsilon(1e-9));
   }
+}
+
+TEST_CASE("msd: with two threads the FFT MSD is the same to the bit in every run, and equals one thread's",
+          "[msd]") {
+  const auto t = synthetic::brownian(600, 4000, 1.0, 9);  // many column blocks, shared by the threads
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = msd_fft(t, 0, t.size());
+  omp_set_num_threads(2);
+  const auto first = msd_fft(t, 0, t.size());
+  for (int run = 0; run < 4; ++run) CHECK(msd_fft(t, 0, t.size()) == first);
+  omp_set_num_threads(threads);
+  for (std::size_t k = 1; k < one.size(); ++k) CHECK(first[k] == Approx(one[k]).epsilon(1e-12));
 }
 
 TEST_CASE("msd: parts, max_lag and the aging MSD follow the conventions", "[msd]") {
