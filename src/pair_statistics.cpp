@@ -245,8 +245,7 @@ PairDistances PairDistances::from_squared_distances(std::size_t n, std::vector<d
   out.n_ = n;
   out.d_ = std::move(squared);
   for (std::size_t c = 0; c < n; ++c) std::fill(out.d_.data() + c * n + c, out.d_.data() + (c + 1) * n, 0.0);
-  out.step_.assign(n, 0.0);
-  for (std::size_t c = 1; c < n; ++c) out.step_[c] = std::sqrt(std::max(0.0, out.d_[(c - 1) + c * n]));
+  out.step_lengths_from_distances();
   return out;
 }
 
@@ -255,8 +254,13 @@ PairDistances& PairDistances::operator+=(const PairDistances& other) {
     throw std::invalid_argument(fmt::format("PairDistances: cannot add the distances of {} snapshots to {}", other.n_, n_));
   }
   for (std::size_t k = 0; k < d_.size(); ++k) d_[k] += other.d_[k];
-  for (std::size_t c = 1; c < n_; ++c) step_[c] = std::sqrt(std::max(0.0, d_[(c - 1) + c * n_]));
+  step_lengths_from_distances();
   return *this;
+}
+
+void PairDistances::step_lengths_from_distances() {
+  step_.assign(n_, 0.0);
+  for (std::size_t c = 1; c < n_; ++c) step_[c] = std::sqrt(std::max(0.0, d_[(c - 1) + c * n_]));
 }
 
 void PairDistances::sum_over_shards(const ShardSum& sum) {
@@ -267,7 +271,7 @@ void PairDistances::sum_over_shards(const ShardSum& sum) {
   sum(packed.data(), packed.size());
   const double* from = packed.data();
   for (std::size_t c = 1; c < n_; from += c, ++c) std::copy(from, from + c, d_.begin() + std::ptrdiff_t(c * n_));
-  for (std::size_t c = 1; c < n_; ++c) step_[c] = std::sqrt(std::max(0.0, d_[(c - 1) + c * n_]));
+  step_lengths_from_distances();
 }
 
 std::vector<double> PairDistances::msd() const {

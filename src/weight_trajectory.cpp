@@ -145,6 +145,16 @@ struct WeightTrajectory::Impl {
   void read_block(std::size_t row, std::size_t count, std::size_t col, std::size_t cols, double* out,
                   std::size_t stride) const;
 
+  // A mapped (rows, D) .npy as the next chunk.
+  void add_npy(const fs::path& file, const detail::NpyArray& a) {
+    Chunk c;
+    c.rows = a.shape[0];
+    c.type = a.type;
+    c.data = a.data;
+    c.file = file;
+    add(c, a.mapping);
+  }
+
   void add(Chunk c, std::shared_ptr<const void> owner) {
     c.first = size;
     size += c.rows;
@@ -208,12 +218,7 @@ WeightTrajectory WeightTrajectory::load(const fs::path& path) {
     impl->source = path;
     auto a = detail::npy_open_rows(path);
     impl->dimension = a.shape[1];
-    Chunk c;
-    c.rows = a.shape[0];
-    c.type = a.type;
-    c.data = a.data;
-    c.file = path;
-    impl->add(c, a.mapping);
+    impl->add_npy(path, a);
     if (impl->dimension == 0) throw InputError(fmt::format("{}: snapshots have 0 parameters", path.string()));
     // Without a snapshot the dimension is not bounded by the file's size (a (0, 2^60) array holds no bytes).
     if (impl->size == 0) throw InputError(fmt::format("{}: expected at least one snapshot, found 0", path.string()));
@@ -291,12 +296,7 @@ WeightTrajectory WeightTrajectory::load_chunk_directory(const fs::path& path) {
       throw InputError(fmt::format("{}: expected {} parameters per snapshot (as in the first chunk), found {}",
                                    file.string(), impl->dimension, a.shape[1]));
     }
-    Chunk c;
-    c.rows = a.shape[0];
-    c.type = a.type;
-    c.data = a.data;
-    c.file = file;
-    impl->add(c, a.mapping);
+    impl->add_npy(file, a);
   }
   const fs::path csv = path / "steps.csv";
   if (fs::exists(csv)) {

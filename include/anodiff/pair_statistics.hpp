@@ -50,6 +50,8 @@ class PairDistances {
   std::vector<double> from_start() const;
 
  private:
+  void step_lengths_from_distances();  // step_[c] = sqrt(d(c - 1, c))
+
   std::size_t n_ = 0;
   std::vector<double> d_;     // column-major n x n; d(i, j) for i < j at i + j n
   std::vector<double> step_;  // step lengths
