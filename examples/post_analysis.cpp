@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
         ("layout", po::value(&layout), "the parameter layout (default: the trajectory directory's layout.csv)")
         ("per-layer", po::value(&per_layer)->implicit_value("layer"),
          "also the MSD of each tensor, layer (default) or scale-invariant group (needs the layout): per_layer_msd.csv")
+        ("model", po::value<std::string>(), "the run's network, for the study's values in claims.md (default: config.txt)")
+        ("batch-size", po::value<std::int64_t>(), "the run's batch size (default: the run's config.txt)")
+        ("lr", po::value<double>(), "the run's learning rate (default: the run's config.txt)")
         ("out", po::value(&out), "output directory")
         ("no-plots", "write CSVs only")
         ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)");
@@ -156,6 +159,16 @@ int main(int argc, char** argv) {
       anodiff::write_per_layer(anodiff::per_layer_msd(traj, *options.layout, *grouping, msd_options), out,
                                {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
     }
+    // The study's claims per phase (claims.md): the run's model, batch and lr from its config.txt, or the flags.
+    auto run = anodiff::describe_run(trajectory, traj.size() - 1);
+    if (vm.count("model")) run.model = vm["model"].as<std::string>();
+    if (vm.count("batch-size")) run.batch_size = vm["batch-size"].as<std::int64_t>();
+    if (vm.count("lr")) run.lr = vm["lr"].as<double>();
+    if (vm.count("model") || vm.count("batch-size") || vm.count("lr")) {
+      run.label = fmt::format("{}, batch {}, lr {:g}, {} steps", run.model, run.batch_size, run.lr, traj.size() - 1);
+    }
+    anodiff::write_claims({anodiff::judge_run(run, parts, anodiff::part_losses(traj.loss(), parts))}, out,
+                          {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
     std::cout << anodiff::summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;

@@ -20,15 +20,19 @@ int main(int argc, char** argv) {
     std::string preset, out;
     po::options_description desc(
         "anodiff-reproduce: the study end to end, with a report (report.html, report.md). Usage:\n"
-        "  anodiff-reproduce [--preset quick|paper|sweep] --out DIR\n"
+        "  anodiff-reproduce [--preset quick|study|paper|sweep] --out DIR\n"
         "quick (default): the study's fully connected fc3 on all of Fashion-MNIST for its run length (batch 128,\n"
-        "  lr 0.3, 24,388 steps recorded, parts of 1,000), then ResNet-14 (a 16,384-sample subset, batch 128, 384 steps,\n"
-        "  parts of 192) with its Hessian every epoch and an 11 x 11 landscape, and the simplified model.\n"
+        "  lr 0.1, 24,388 steps recorded, parts of 1,000; its 11 GB trajectory removed once analysed), then ResNet-14\n"
+        "  (a 16,384-sample subset, batch 128, 384 steps, parts of 192) with its Hessian every epoch and an 11 x 11\n"
+        "  landscape, and the simplified model.\n"
+        "study: the study's regime (its Fig. 2) on Fashion-MNIST (or --dataset cifar10 --data-dir): ResNet-14, batch\n"
+        "  1024, lr 0.1, augmentation, 416 epochs = 24,544 steps, parts of 1,000; resumable (hours on a CPU).\n"
         "paper: the study's configuration on CIFAR-10 (--data-dir), 500 epochs, parts of 1,000 steps, Hessian every\n"
         "  5 epochs, 51 x 51 landscapes at epochs 300 and 500 (--model, default resnet14).\n"
         "sweep: the study's grids of models, learning rates and batch sizes (meant for a GPU).\nOptions");
     desc.add_options()("help,h", "show this help")
-        ("preset", po::value(&preset)->default_value("quick"), "quick, paper or sweep")
+        ("preset", po::value(&preset)->default_value("quick"), "quick, study, paper or sweep")
+        ("keep-trajectory", "keep the recorded trajectories after the analysis (quick removes them)")
         ("out", po::value(&out), "output directory")
         ("model", po::value<std::string>(), "network (paper: default resnet14)")
         ("dataset", po::value<std::string>(), "override the preset's data set")
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
     if (vm.count("landscape-epochs")) s.landscape_epochs = parse_epoch_list(vm["landscape-epochs"].as<std::string>());
     if (vm.count("limit-train")) s.long_limit_train = s.limit_train;
     if (vm.count("part-length")) s.long_part_length = s.part_length;
+    if (vm.count("keep-trajectory")) s.keep_trajectory = true;
     s.log = cli::stderr_log;
     s.validate();  // before any work
     use_all_cores();

@@ -104,11 +104,27 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
              true, true, {}, {}};
   Plot mc{"MSD against contour length", "contour length C", "MSD", true, true, {}, {}};
   Plot msl{"Mean squared loss difference against distance", "distance dr", "MSL(dr)", true, true, {}, {}};
+  const bool by_waiting_time = parts.size() > 1;
+  if (by_waiting_time) {
+    const std::string colour_bar = "set logscale cb\nset cblabel 'waiting time t_w (steps)'\nset format cb '10^{%L}'\n"
+                                   "set palette defined (0 '#3b4cc0', 0.5 '#b0b0b0', 1 '#b40426')";
+    msd.title = "Time-averaged MSD of every part, coloured by its waiting time";
+    msd.extra = colour_bar;
+    beta.title = "Local exponent {/Symbol b}({/Symbol t}) of every part, coloured by its waiting time";
+    beta.extra += "\n" + colour_bar;
+  }
   for (const auto& r : parts) {
     const auto p = r.part.index;
     const std::string name = fmt::format("part {} (t_w = {})", p, r.part.start + 1);
-    msd.series.push_back({dir / "msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
-    beta.series.push_back({dir / "local_exponent.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+    if (by_waiting_time) {
+      // The study's Fig. 2b/c: every part in one panel, coloured by its waiting time (the colour bar), no legend.
+      const std::string colour = fmt::format(":({})", r.part.start + 1);
+      msd.series.push_back({dir / "msd.csv", "3:" + part_filter(p, "$4") + colour, "", "lines lw 2 palette"});
+      beta.series.push_back({dir / "local_exponent.csv", "3:" + part_filter(p, "$4") + colour, "", "lines lw 2 palette"});
+    } else {
+      msd.series.push_back({dir / "msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+      beta.series.push_back({dir / "local_exponent.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
+    }
     aging.series.push_back({dir / "aging_msd.csv", "3:" + part_filter(p, "$4"), name, "lines lw 2"});
     if (r.all_pairs) {
       mc.series.push_back({dir / "msd_contour.csv", "5:" + part_filter(p, "$6"), name, "linespoints pt 7 ps 0.6"});

@@ -17,16 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The study's values (paper-methods.md section 2): early exponent, late exponent, tau0, per network at batch 1024.
-struct StudyValues {
-  double early, late, tau0;
-};
-const std::map<std::string, StudyValues> kStudy = {
-    {"resnet14", {1.215, 0.783, 70}},          {"resnet20", {1.360, 0.600, 45}},
-    {"resnet56", {1.259, 0.733, 70}},          {"resnet14_noshort", {1.388, 0.690, 65}},
-    {"resnet20_noshort", {1.314, 0.693, 100}}, {"resnet56_noshort", {1.033, 0.700, 133}}};
-
 std::string fixed(double v, int digits = 3) { return std::isnan(v) ? "n/a" : fmt::format("{:.{}f}", v, digits); }
+
+// The report's style sheet: readable line length, compact tables with a header row, pictures scaled to the page.
+const char* const kStyle =
+    "body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; "
+    "color: #222; }\n"
+    "h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { margin-top: 1.5em; }\n"
+    "table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }\n"
+    "th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }\n"
+    "th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }\n"
+    "figure { margin: 1em 0; } img { max-width: 100%; height: auto; border: 1px solid #eee; }\n"
+    "figcaption { font-size: 0.9em; color: #555; }\n";
 
 // The report, as Markdown; the HTML version wraps the same content.
 struct Report {
@@ -43,7 +45,7 @@ struct Report {
     md += "| " + fmt::format("{}", fmt::join(head, " | ")) + " |\n|";
     for (std::size_t i = 0; i < head.size(); ++i) md += " --- |";
     md += "\n";
-    html += "<table border=1 cellpadding=4 style='border-collapse:collapse'><tr>";
+    html += "<table><tr>";
     for (const auto& h : head) html += "<th>" + h + "</th>";
     html += "</tr>\n";
     for (const auto& r : rows) {
@@ -59,12 +61,13 @@ struct Report {
     if (!fs::exists(png)) return;
     const std::string rel = fs::relative(png, root).string();
     md += fmt::format("![{}]({})\n\n", caption, rel);
-    html += fmt::format("<figure><img src='{}' width='800'><figcaption>{}</figcaption></figure>\n", rel, caption);
+    html += fmt::format("<figure><img src='{}' alt='{}'><figcaption>{}</figcaption></figure>\n", rel, caption, caption);
   }
   void write(const fs::path& dir, const std::string& title) const {
     write_file(dir / "report.md", md);
     write_file(dir / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>" + title +
-                                        "</title></head><body>\n" + html + "</body></html>\n");
+                                        "</title>\n<style>\n" + kStyle + "</style></head><body>\n" + html +
+                                        "</body></html>\n");
   }
   static void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path);
@@ -81,11 +84,8 @@ struct JudgedPart {
 using Quantity = std::function<double(const PartResult&)>;
 const Quantity kEarly = [](const PartResult& p) { return p.fit.early_exponent; };
 const Quantity kLate = [](const PartResult& p) { return p.fit.late_exponent; };
-const Quantity kTau0 = [](const PartResult& p) { return p.fit.crossover; };
 const Quantity kShortBand = [](const PartResult& p) { return p.short_band.median; };
-const Quantity kLongBand = [](const PartResult& p) { return p.long_band.median; };
 const Quantity kFloorShare = [](const PartResult& p) { return p.fit.floor_share; };
-const Quantity kMslHurst = [](const PartResult& p) { return p.msl_fit.exponent / 2; };
 
 // The finite values, sorted.
 std::vector<double> finite_sorted(std::vector<double> v) {
@@ -112,76 +112,38 @@ std::string verdict(std::size_t yes, std::size_t of) {
          : yes == 0 ? std::string("<b>not shown</b>") : fmt::format("<b>partly shown</b> ({} of {} parts)", yes, of);
 }
 
-// Part 0 starts at initialisation: its transient is shown but not judged (unless it is a run's only part). Every other
-// part of every run is judged.
-std::vector<JudgedPart> judged_parts(const ReproductionResult& r) {
-  std::vector<JudgedPart> judged;
-  for (const auto& a : r.runs) {
-    for (const auto& p : a.parts) {
-      if (p.part.index != 0 || a.parts.size() == 1) judged.push_back({&a, &p});
-    }
+// The parts of the late phase of a run (every part after the first; the first when it is the only one).
+std::vector<JudgedPart> late_parts(const AnalysedRun& a) {
+  std::vector<JudgedPart> late;
+  for (const auto& p : a.parts) {
+    if (p.part.index != 0 || a.parts.size() == 1) late.push_back({&a, &p});
   }
-  return judged;
+  return late;
 }
 
-std::vector<double> values_of(const std::vector<JudgedPart>& judged, const Quantity& q, const AnalysedRun* run = nullptr) {
+std::vector<double> values_of(const std::vector<JudgedPart>& parts, const Quantity& q) {
   std::vector<double> v;
-  for (const auto& j : judged) {
-    if (run == nullptr || j.run == run) v.push_back(q(*j.part));
-  }
+  for (const auto& j : parts) v.push_back(q(*j.part));
   return v;
 }
 
-bool shows_early(const PartResult& p) { return p.fit.early_exponent > 1 && p.short_band.median > 1; }
-bool shows_late(const PartResult& p) { return p.fit.late_exponent < 1 && p.long_band.median < 1; }
-
-void claims_section(Report& rep, const ReproductionResult& r, const std::vector<JudgedPart>& judged) {
-  const auto& s = r.options;
-  const auto& first = r.runs.back().parts.front();  // the main run's
-  const auto study = kStudy.count(s.model) ? kStudy.at(s.model) : StudyValues{NAN, NAN, NAN};
-  std::size_t super = 0, sub = 0, cross = 0, found = 0, rough = 0, rough_of = 0, early_of = 0, late_of = 0, fitted = 0;
-  for (const auto& j : judged) {
-    const PartResult& f = *j.part;
-    const bool c = f.fit.crossover_found;
-    early_of += std::isfinite(f.fit.early_exponent) && std::isfinite(f.short_band.median);
-    late_of += std::isfinite(f.fit.late_exponent) && std::isfinite(f.long_band.median);
-    fitted += f.fit.valid;
-    super += shows_early(f), sub += shows_late(f), found += c;
-    cross += c && f.fit.crossover >= 45 && f.fit.crossover <= 400;
-    const double h = kMslHurst(f), he = f.msl_fit.exponent_error / 2;
-    // Rough: 0 < H < 1 beyond two standard errors. H = 1 is a smooth landscape; H near 0 means the loss
-    // differences do not grow with distance at all (the mini-batch noise of the recorded loss dominates).
-    const double e2 = 2 * (std::isfinite(he) ? he : 0);
-    if (std::isfinite(h)) ++rough_of, rough += h - e2 > 0 && h + e2 < 1;
+// The study's claims per run and phase (claims.hpp), each run's table followed by its attenuation picture; then the
+// simplified model's claim over every walker.
+void claims_section(Report& rep, const ReproductionResult& r, const std::vector<RunClaims>& claims, const fs::path& dir) {
+  rep.heading("The study's claims, judged per run and phase");
+  rep.para(verdict_rules() + " Each run is judged on its own, beside the study's values for the same network and batch "
+           "size where the study reports them.");
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    const auto& c = claims[i];
+    rep.heading(c.run.label, 3);
+    const auto table = claims_table(c);
+    rep.table(table.head, table.rows);
+    rep.para("<b>" + claims_summary(c) + "</b>");
+    rep.image(dir, dir / (claims.size() == 1 ? std::string("attenuation.png") : fmt::format("attenuation_{}.png", i)),
+              fmt::format("{}: the band exponents (left axis) and the training loss (right axis) against the waiting "
+                          "time: the attenuation claim",
+                          c.run.label));
   }
-  // "run: median (range)" for each run.
-  auto per_run = [&](const Quantity& q, int digits = 2) {
-    std::string out;
-    for (const auto& a : r.runs) {
-      out += (out.empty() ? "" : "; ") + (r.runs.size() > 1 ? a.model + ": " : std::string()) +
-             median_and_range(values_of(judged, q, &a), digits);
-    }
-    return out;
-  };
-  std::vector<std::vector<std::string>> claims;
-  claims.push_back({"Superdiffusion at short lags (MSD ~ tau^a, a > 1)",
-                    fmt::format("early exponent {} for {}; 1.0-1.42 across depths and batches", fixed(study.early), s.model),
-                    "fit: " + per_run(kEarly) + fmt::format("; beta over lags {:g}-{:g}: ", first.short_band.lag_lo,
-                                                            first.short_band.lag_hi) + per_run(kShortBand),
-                    verdict(super, early_of),
-                    "Both the two-regime fit's early exponent and the median local exponent of the short band must exceed 1."});
-  claims.push_back({"Subdiffusion at long lags (a < 1)", fmt::format("late exponent {}; 0.60-0.88", fixed(study.late)),
-                    "fit: " + per_run(kLate) + "; beta over the long band: " + per_run(kLongBand), verdict(sub, late_of),
-                    "Both the late exponent and the long band's median local exponent must stay below 1; above 1 the "
-                    "motion is still directed (the loss is still falling)."});
-  claims.push_back({"A crossover tau0 of 45-400 steps", fmt::format("{} steps for {}; 45-400", fixed(study.tau0, 0), s.model),
-                    fmt::format("crossover found in {} of {} parts; tau0 {}", found, judged.size(), per_run(kTau0, 0)),
-                    verdict(cross, fitted),
-                    "A breakpoint on the edge of the fitted lags, or slopes that differ by less than 0.1, is no crossover."});
-  claims.push_back({"The landscape along the path is rough (MSL ~ dr^2H with H < 1)", "fractal-like, H < 1",
-                    "H from the loss differences along the path: " + per_run(kMslHurst), verdict(rough, rough_of),
-                    "H within (0, 1) by two standard errors: a smooth landscape gives H = 1; H near 0 means the "
-                    "mini-batch noise of the recorded loss hides the landscape."});
   std::map<std::string, const ExponentDistribution*> by;
   for (const auto& l : r.simplified.landscapes) by[to_string(l.kind)] = &l.exponent(WalkerMeasure::before_trapping);
   if (by.count("fractal") && by.count("convex") && by.count("random")) {
@@ -194,39 +156,32 @@ void claims_section(Report& rep, const ReproductionResult& r, const std::vector<
     const bool measured = std::isfinite(fr) && std::isfinite(co) && std::isfinite(ra);
     const bool shown = fr > 1 && co <= 1 && ra <= 1;
     const bool ordered = fr > std::max(co, ra);
-    claims.push_back({"Simplified model: superdiffusion on the fractal landscape, not on the cone or the shuffled one",
-                      "one walker's segment (Fig. 4b)",
-                      "per walker, before trapping, lags 1-20: " + cell("fractal") + "; " + cell("convex") + "; " + cell("random"),
-                      !measured ? "not measured" : shown ? "<b>shown</b>" : ordered ? "<b>partly shown</b>" : "<b>not shown</b>",
-                      !measured ? "Too few walkers had a path long enough before trapping."
-                      : shown   ? "The median walker is superdiffusive on the fractal landscape only."
-                      : ordered ? "The fractal landscape's median walker moves fastest-growing but is not superdiffusive."
-                                : "The fractal landscape's walkers are not more superdiffusive than the controls'."});
+    rep.heading("The simplified model", 3);
+    rep.table({"claim", "the study", "this run", "verdict", "why"},
+              {{"Superdiffusion on the fractal landscape, not on the cone or the shuffled one",
+                "one walker's segment (Fig. 4b)",
+                "per walker, before trapping, lags 1-20: " + cell("fractal") + "; " + cell("convex") + "; " + cell("random"),
+                !measured ? "not measured" : shown ? "<b>shown</b>" : ordered ? "<b>partly shown</b>" : "<b>not shown</b>",
+                !measured ? "Too few walkers had a path long enough before trapping."
+                : shown   ? "The median walker is superdiffusive on the fractal landscape only."
+                : ordered ? "The fractal landscape's median walker moves fastest-growing but is not superdiffusive."
+                          : "The fractal landscape's walkers are not more superdiffusive than the controls'."}});
   }
-  rep.heading("The study's claims, measured on this run");
-  rep.table({"claim", "the study", "this run (median over the judged parts)", "verdict", "why"}, claims);
-  std::size_t all_parts = 0;
-  for (const auto& a : r.runs) all_parts += a.parts.size();
-  rep.para(fmt::format("Judged on {} of {} parts{}; every walker of the simplified model counts. {}", judged.size(), all_parts,
-                       all_parts > r.runs.size() ? " (each run's part 0 starts at initialisation: its transient is shown "
-                                                   "below, not judged)" : "",
-                       shows_study_pattern(r)
-                           ? "<b>This run shows the study's pattern</b> (early > 1, late < 1 and a crossover in every judged part)."
-                           : "<b>This run does not show the study's pattern</b> in every judged part; the table says which claim fails."));
 }
 
 // Which regime each run is in, and why, from its judged parts and its training loss.
-void regime_paragraphs(Report& rep, const ReproductionResult& r, const std::vector<JudgedPart>& judged) {
+void regime_paragraphs(Report& rep, const ReproductionResult& r) {
   for (const auto& a : r.runs) {
-    const double early = median(values_of(judged, kEarly, &a)), late = median(values_of(judged, kLate, &a));
-    const double floor_share = median(values_of(judged, kFloorShare, &a));
-    const double short_band = median(values_of(judged, kShortBand, &a));
+    const auto judged = late_parts(a);
+    const double early = median(values_of(judged, kEarly)), late = median(values_of(judged, kLate));
+    const double floor_share = median(values_of(judged, kFloorShare));
+    const double short_band = median(values_of(judged, kShortBand));
     const auto& metrics = a.metrics;
     std::string regime = r.runs.size() > 1 ? fmt::format("<i>{}</i>: ", a.label) : std::string();
     if (a.parts.size() > 1) {
       const auto& f0 = a.parts.front();
-      regime += fmt::format("The first part (from initialisation, not judged) has early exponent {}, short-band beta {} "
-                            "and late exponent {}. In the judged parts ",
+      regime += fmt::format("The first part (from initialisation: the initial phase) has early exponent {}, short-band "
+                            "beta {} and late exponent {}. In the later parts (the late phase) ",
                             fixed(f0.fit.early_exponent), fixed(f0.short_band.median, 2), fixed(f0.fit.late_exponent));
     }
     if (early < 1) {
@@ -266,7 +221,7 @@ void parts_section(Report& rep, const ReproductionResult& r, const fs::path& dir
   for (const auto& a : r.runs) {
     for (const auto& f : a.parts) {
       const bool found = f.fit.crossover_found;
-      const bool ok = shows_early(f) && shows_late(f) && found;
+      const PartReading reading = read_part(f);
       rows.push_back({a.model, fmt::format("{}{}", f.part.index, f.part.index == 0 && a.parts.size() > 1 ? " (transient)" : ""),
                       fmt::format("{}", f.part.start),
                       fixed(f.fit.early_exponent) + " ± " + fixed(f.fit.early_error),
@@ -274,7 +229,8 @@ void parts_section(Report& rep, const ReproductionResult& r, const fs::path& dir
                       found ? fixed(f.fit.crossover, 1) + " ± " + fixed(f.fit.crossover_error, 1) : "none found",
                       fixed(f.short_band.median, 2) + " [" + fixed(f.short_band.q25, 2) + ", " + fixed(f.short_band.q75, 2) + "]",
                       fixed(f.long_band.median, 2) + " [" + fixed(f.long_band.q25, 2) + ", " + fixed(f.long_band.q75, 2) + "]",
-                      fixed(f.fit.floor_share, 2), ok ? "yes" : "no"});
+                      fixed(f.fit.floor_share, 2),
+                      reading.pattern() ? "yes" : reading.crossover_found && !reading.super_to_sub ? "no (crossover not super-to-sub)" : "no"});
     }
   }
   rep.table({"run", "part", "start (step)", "early exponent", "late exponent", "tau0 (steps)", "beta, short band [IQR]",
@@ -390,9 +346,6 @@ void simplified_model_section(Report& rep, const ReproductionResult& r, const fs
 
 SweepRow sweep_row(const std::string& group, const std::string& model, std::int64_t batch, double lr,
                    const std::vector<PartResult>& parts) {
-  // Learning-rate sweep of ResNet-14 at batch 128: early / late.
-  static const std::map<double, std::pair<double, double>> kStudyLr = {
-      {0.001, {2.0, 2.0}}, {0.01, {1.83, 1.7}}, {0.05, {1.7, 0.68}}, {0.1, {1.39, 0.69}}, {0.5, {1.4, 0.73}}};
   std::map<std::string, std::vector<double>> q;
   for (const auto& p : parts) {
     for (const auto& [k, v] : {std::pair<std::string, double>{"early", p.fit.early_exponent}, {"late", p.fit.late_exponent},
@@ -402,12 +355,8 @@ SweepRow sweep_row(const std::string& group, const std::string& model, std::int6
   }
   auto mean = [](const std::vector<double>& v) { double a = 0; for (double x : v) a += x; return v.empty() ? NAN : a / double(v.size()); };
   auto spread = [&](const std::vector<double>& v) { double m = mean(v), a = 0; for (double x : v) a += (x - m) * (x - m); return v.size() < 2 ? NAN : std::sqrt(a / double(v.size() - 1)); };
-  StudyValues st{NAN, NAN, NAN};
-  if (group != "lr" && batch == 1024 && kStudy.count(model)) st = kStudy.at(model);
   // The study's lr grid ran at batch 128, so its lr 0.1 point is also the batch grid's batch-128 value.
-  if ((group == "lr" || (group == "batch" && batch == 128)) && kStudyLr.count(lr)) {
-    st = {kStudyLr.at(lr).first, kStudyLr.at(lr).second, NAN};
-  }
+  const StudyValues st = study_values(model, batch, lr).value_or(StudyValues{});
   return {group, model, batch, lr, mean(q["early"]), spread(q["early"]), mean(q["late"]), spread(q["late"]),
           mean(q["tau0"]), spread(q["tau0"]), st.early, st.late, st.tau0, q["tau0"].size()};
 }
@@ -418,8 +367,12 @@ void write_sweep(const std::vector<SweepRow>& rows, const fs::path& dir) {
     CsvWriter table(csv, "group,model,batch_size,lr,early_exponent,early_spread,late_exponent,late_spread,"
                          "tau0,tau0_spread,study_early,study_late,study_tau0,parts,depth,shortcuts");
     for (const auto& c : rows) {
-      const auto cut = c.model.find('_');
-      const std::string digits = c.model.substr(6, cut == std::string::npos ? std::string::npos : cut - 6);
+      // The depth of a ResNet (resnet56_noshort: 56); empty for another network (fc3, vgg9).
+      std::string digits;
+      if (c.model.rfind("resnet", 0) == 0) {
+        const auto cut = c.model.find('_');
+        digits = c.model.substr(6, cut == std::string::npos ? std::string::npos : cut - 6);
+      }
       table.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.group, c.model, c.batch_size, c.lr,
                 csv_number(c.early), csv_number(c.early_spread), csv_number(c.late), csv_number(c.late_spread),
                 csv_number(c.tau0), csv_number(c.tau0_spread), csv_number(c.study_early), csv_number(c.study_late),
@@ -476,12 +429,16 @@ void write_sweep(const std::vector<SweepRow>& rows, const fs::path& dir) {
   r.write(dir, "sweep");
 }
 
+std::vector<RunClaims> judge_reproduction(const ReproductionResult& r) {
+  std::vector<RunClaims> claims;
+  for (const auto& a : r.runs) claims.push_back(judge_run(a.description, a.parts, a.part_loss));
+  return claims;
+}
+
 bool shows_study_pattern(const ReproductionResult& r) {
-  const auto judged = judged_parts(r);
-  for (const auto& j : judged) {
-    if (!(shows_early(*j.part) && shows_late(*j.part) && j.part->fit.crossover_found)) return false;
-  }
-  return !judged.empty();
+  const auto claims = judge_reproduction(r);
+  return !claims.empty() &&
+         std::all_of(claims.begin(), claims.end(), [](const RunClaims& c) { return c.shows_pattern(); });
 }
 
 void write_reproduction_report(const ReproductionResult& r, const fs::path& dir) {
@@ -489,25 +446,27 @@ void write_reproduction_report(const ReproductionResult& r, const fs::path& dir)
   if (r.runs.empty() || r.runs.back().parts.empty()) {
     throw std::invalid_argument("write_reproduction_report: the main run has no analysed part");
   }
-  const auto judged = judged_parts(r);
+  const auto claims = judge_reproduction(r);
+  write_claims(claims, dir);
   Report rep;
-  const std::string title = fmt::format("anodiff: anomalous diffusion of SGD, {} on {} (preset {})", s.model, s.dataset, s.preset);
+  std::vector<std::string> names;
+  for (const auto& a : r.runs) names.push_back(a.model);
+  const std::string title = fmt::format("anodiff: the study's claims on {}, {} (preset {})", s.dataset,
+                                        fmt::join(names, " and "), s.preset);
   rep.heading(title, 1);
-  rep.para(fmt::format("Plain SGD, lr {}, batch {}, {} training samples, {} epochs = {} steps, every step recorded "
-                       "(D = {} parameters). Reproduces G. Chen, C. K. Qu, P. Gong, <i>Anomalous diffusion dynamics of "
-                       "learning in deep neural networks</i>, Neural Networks 149 (2022).",
-                       s.lr, s.batch_size, r.samples, s.epochs, r.steps, r.runs.back().dimension));
-  if (r.runs.size() > 1) {
-    const auto& l = r.runs.front();
-    rep.para(fmt::format("Beside it, the long run: the study's fully connected {} (no BatchNorm), lr {}, batch {}, {}, "
-                         "{} training samples, {} epochs, every one of its steps recorded (D = {}), analysed in parts of "
-                         "{} steps, to cover the study's run length.",
-                         s.long_model, s.long_lr, s.long_batch_size, s.long_augment ? "with augmentation" : "no augmentation",
-                         l.samples, s.long_epochs, l.dimension,
-                         s.long_part_length));
+  std::string runs = "Reproduces G. Chen, C. K. Qu, P. Gong, <i>Anomalous diffusion dynamics of learning in deep "
+                     "neural networks</i>, Neural Networks 149 (2022), with plain SGD and every step recorded. The runs:";
+  for (const auto& a : r.runs) {
+    const bool long_run = r.runs.size() > 1 && &a == &r.runs.front();
+    runs += fmt::format(" <b>{}</b>: {} training samples of {}, {}, D = {} parameters, parts of {} steps{}.", a.label,
+                        a.samples, s.dataset,
+                        (long_run ? s.long_augment : s.augment) ? "with augmentation" : "no augmentation", a.dimension,
+                        long_run ? s.long_part_length : s.part_length,
+                        long_run ? " (the long run: the study's run length)" : "");
   }
-  claims_section(rep, r, judged);
-  regime_paragraphs(rep, r, judged);
+  rep.para(runs);
+  claims_section(rep, r, claims, dir);
+  regime_paragraphs(rep, r);
   parts_section(rep, r, dir);
   hessian_and_landscape_sections(rep, r, dir);
   simplified_model_section(rep, r, dir);

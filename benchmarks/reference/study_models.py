@@ -26,11 +26,11 @@ class BasicBlock(nn.Module):
 
 
 class ResNetCifar(nn.Module):
-    def __init__(self, depth, shortcut=True, classes=10):
+    def __init__(self, depth, shortcut=True, classes=10, channels=3):
         super().__init__()
         n = (depth - 2) // 6
         self.in_planes = 16
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(channels, 16, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
         layers = []
         for planes, stride in ((16, 1), (32, 2), (64, 2)):
@@ -47,6 +47,26 @@ class ResNetCifar(nn.Module):
         out = self.layer3(self.layer2(self.layer1(out)))
         out = F.avg_pool2d(out, 8).view(out.size(0), -1)
         return self.linear(out)
+
+
+def anodiff_initialise(model, seed=0):
+    """anodiff's initialisation (src/models.cpp): convolutions Kaiming-normal (fan in, ReLU), BatchNorm scale 1 and
+    shift 0, linear layers N(0, 1e-3^2) with zero bias."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in", nonlinearity="relu")
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.weight.fill_(1)
+                m.bias.zero_()
+            elif isinstance(m, nn.Linear):
+                m.weight.normal_(0, 1e-3)
+                if m.bias is not None:
+                    m.bias.zero_()
+    return model
 
 
 def model_by_name(name, device):

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "anodiff/claims.hpp"
 #include "anodiff/landscape_grid.hpp"
 #include "anodiff/per_layer_msd.hpp"
 #include "anodiff/post_analysis.hpp"
@@ -38,6 +39,12 @@ void write_per_layer(const std::vector<LayerMsd>& layers, const std::filesystem:
 /// (checkpoints whose result keeps the eigenvectors, (k, D) by rank), and with plots eigenvalues.png and
 /// density_epoch_E.png. docs/formats.md lists the columns. Throws IoError if a file cannot be written.
 void write_hessian_run(const HessianRun& run, const std::filesystem::path& directory, const OutputOptions& output = {});
+
+/// Writes the claims of `runs` into `directory`: claims.csv (a row per run, claim and phase: yes, of, share, verdict
+/// and the study's values), claims_parts.csv (each part read), claims.md (the tables) and, with plots, attenuation.png
+/// (attenuation_I.png for run I of several): the band exponents and the training loss against the waiting time.
+void write_claims(const std::vector<RunClaims>& runs, const std::filesystem::path& directory,
+                  const OutputOptions& output = {});
 
 /// A table, one line per part: start, early and late exponents, tau0 (or "none"), with uncertainties, and the
 /// band exponents.

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "anodiff/claims.hpp"
 #include "anodiff/landscape_grid.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/post_analysis.hpp"
@@ -22,7 +23,7 @@ namespace anodiff {
 
 /// What a reproduction runs; ReproductionOptions::preset gives the presets, whose fields can then be changed.
 struct ReproductionOptions {
-  std::string preset = "quick";        ///< quick, paper or sweep (for the report's wording and the sweep).
+  std::string preset = "quick";        ///< quick, study, paper or sweep (for the report's wording and the sweep).
   std::string model = "resnet14";      ///< The main run's network.
   std::string dataset = "fashion-mnist";  ///< Data set (cifar10, mnist, fashion-mnist, gauss).
   std::string data_dir;                ///< Folder of its files (empty: the data set's default).
@@ -53,9 +54,12 @@ struct ReproductionOptions {
   bool long_augment = false;           ///< Its augmentation.
   std::int64_t long_limit_train = 0;   ///< Its training samples (0 = all).
   std::size_t long_part_length = 1000; ///< Its part length.
+  bool keep_trajectory = true;         ///< Keep the weight trajectories once everything is analysed (false: their
+                                       ///< chunks are removed at the end; a rerun then trains those runs again).
   LogSink log;                         ///< Stage headers and every stage's progress; none by default.
 
-  /// The preset `name` (quick, paper or sweep; docs/reproducing.md). Throws std::invalid_argument for another name.
+  /// The preset `name` (quick, study, paper or sweep; docs/reproducing.md). Throws std::invalid_argument for another
+  /// name.
   [[nodiscard]] static ReproductionOptions named_preset(const std::string& name);
   /// Checks the values without running anything; throws std::invalid_argument naming the option and its value.
   void validate() const;
@@ -71,6 +75,8 @@ struct AnalysedRun {
   std::int64_t samples = 0;           ///< Training samples.
   std::vector<EpochMetrics> metrics;  ///< Its training metrics per epoch (0: the initial model).
   std::vector<PartResult> parts;      ///< Its post-analysis.
+  RunDescription description;         ///< Its network, batch size and learning rate, for the claims.
+  std::vector<double> part_loss;      ///< Mean training loss over each part's steps (NaN: none recorded).
 };
 
 /// A landscape of the main run and its roughness.
@@ -100,12 +106,16 @@ struct ReproductionResult {
                                                   const std::filesystem::path& directory,
                                                   const OutputOptions& output = {});
 
-/// Writes report.md and report.html into `directory`: the study's claims, each with this run's value and a
-/// verdict judged on every part after each run's first, the regime of each run and why, a table per part, and every
-/// picture the stages drew.
+/// Writes report.md and report.html into `directory` (and claims.csv, claims_parts.csv, claims.md, attenuation.png:
+/// write_claims): the study's claims judged per run and phase, the regime of each run and why, a table per part, and
+/// every picture the stages drew.
 void write_reproduction_report(const ReproductionResult& result, const std::filesystem::path& directory);
 
-/// Whether every judged part of `result` shows the study's pattern (early > 1, late < 1 and a crossover).
+/// The study's claims judged on each run of `result` on its own, per phase (claims.hpp).
+[[nodiscard]] std::vector<RunClaims> judge_reproduction(const ReproductionResult& result);
+
+/// Whether every run of `result` shows the study's pattern (RunClaims::shows_pattern: superdiffusive short lags,
+/// subdiffusive long lags and a super-to-sub crossover in at least 75% of its late-phase parts).
 [[nodiscard]] bool shows_study_pattern(const ReproductionResult& result);
 
 /// One configuration of the study's sweeps with the mean and spread of its exponents over the parts.
