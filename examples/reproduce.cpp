@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
     write_reproduction_report(result, dir);
     double total = 0;
     for (const auto& stage : result.stage_seconds) total += stage.second;
-    std::printf("anodiff-reproduce: %s the study's pattern (early > 1, late < 1); report: %s (also report.md); "
-                "total %.1f min\n",
-                shows_study_pattern(result) ? "this run shows" : "this run does not show", (dir / "report.html").c_str(),
+    std::printf("anodiff-reproduce: %s the study's pattern in its late phase (claims.md); report: %s (also "
+                "report.md); total %.1f min\n",
+                shows_study_pattern(result) ? "every run shows" : "not every run shows", (dir / "report.html").c_str(),
                 total / 60);
     return 0;
   });

@@ -11,11 +11,13 @@
 #      the training summary, the time of each stage (stages.csv) and report.md to $OUT. Never the trajectory.
 # A second call with the same --run resumes the training from its last complete epoch.
 # Usage: gpu_study.sh [--budget-min 8] [--run DIR] [--steps 24500] [--model resnet14] [--part-length 1000]
-#                     [--limit-train N] [--device cuda|cpu] [--threads 16] [--prebuilt BUILD_DIR] [--data DIR]
+#                     [--limit-train N] [--batch 1024] [--device cuda|cpu] [--threads 16] [--prebuilt BUILD_DIR]
+#                     [--data DIR]
+# (tests/cli_gpu_study.sh runs it on the CPU with a few steps of a small batch, --prebuilt with the test build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
-budget_min=8 run=runs/gpu_study steps=24500 model=resnet14 part_length=1000 limit_train=0 device="" threads=16
+budget_min=8 run=runs/gpu_study steps=24500 model=resnet14 part_length=1000 limit_train=0 device="" threads=16 batch=1024
 prebuilt="" data=.deps/fashion-mnist
 while (($#)); do
   case $1 in
@@ -25,16 +27,21 @@ while (($#)); do
     --model) model=$2 ;;
     --part-length) part_length=$2 ;;
     --limit-train) limit_train=$2 ;;
+    --batch) batch=$2 ;;
     --device) device=$2 ;;
     --threads) threads=$2 ;;
     --prebuilt) prebuilt=$2 ;;
     --data) data=$2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "gpu_study.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift 2 || { echo "gpu_study.sh: $1 needs a value" >&2; exit 2; }
 done
 [[ $budget_min =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "gpu_study.sh: --budget-min: expected minutes, got '$budget_min'" >&2; exit 2; }
+[[ $model =~ ^resnet[0-9]+(_noshort)?$ ]] || { echo "gpu_study.sh: --model: expected a CIFAR ResNet (resnet14, resnet20, resnet14_noshort, ...), got '$model'" >&2; exit 2; }
+for n in "$steps" "$part_length" "$limit_train" "$batch" "$threads"; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "gpu_study.sh: expected a whole number, got '$n' (see --help)" >&2; exit 2; }
+done
 if [[ ! -e $data/train-images-idx3-ubyte.gz && ! -e $data/train-images-idx3-ubyte ]]; then
   if [[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
     data=/usr/share/datasets/fashion-mnist
@@ -48,7 +55,7 @@ mkdir -p "$out" "$run"
 out=$(cd "$out" && pwd)
 run=$(cd "$run" && pwd)
 exec > >(tee -a "$out/gpu_study.log") 2>&1
-python=$(command -v python3)
+python=${PYTHON:-$(command -v python3)}  # the Python with torch (PYTHON=/usr/bin/python3 on Debian)
 stages=$out/stages.csv
 [[ -e $stages ]] || echo "stage,seconds" > "$stages"
 t_stage=$(date +%s%N)
@@ -64,7 +71,8 @@ else
   build=$root_dir/build-gpu-study
   args=(-DCMAKE_BUILD_TYPE=Release -DANODIFF_WITH_TORCH=OFF -DANODIFF_BUILD_EXAMPLES=ON -DANODIFF_BUILD_TESTS=OFF
         -DANODIFF_INSTALL=OFF -DANODIFF_WITH_HDF5=OFF -DANODIFF_WITH_MATIO=OFF -DPython_EXECUTABLE="$python")
-  if [[ -d .deps/debs ]] && ! [[ -e /usr/share/eigen3/cmake/Eigen3Config.cmake && -e /usr/include/boost/program_options.hpp ]]; then
+  # The carried packages where the machine lacks the headers (GPU_STUDY_CARRIED_DEBS=1: always, to test them).
+  if [[ -d .deps/debs ]] && { [[ ${GPU_STUDY_CARRIED_DEBS:-0} == 1 ]] || ! [[ -e /usr/share/eigen3/cmake/Eigen3Config.cmake && -e /usr/include/boost/program_options.hpp ]]; }; then
     deps=$root_dir/.deps/root
     mkdir -p "$deps"
     for f in .deps/debs/*.deb; do dpkg -x "$f" "$deps"; done
@@ -90,7 +98,7 @@ stage_done build
 # 2. Training, every step recorded, until the steps or the budget.
 budget_s=$(awk -v m="$budget_min" 'BEGIN { print m * 60 }')
 train_args=(--data "$data" --run "$run" --model "$model" --steps "$steps" --budget-seconds "$budget_s"
-            --limit-train "$limit_train")
+            --limit-train "$limit_train" --batch "$batch")
 [[ -n $device ]] && train_args+=(--device "$device")
 [[ $device == cpu ]] && train_args+=(--threads "$threads")
 "$python" scripts/gpu_study_train.py "${train_args[@]}"
@@ -99,7 +107,7 @@ stage_done train
 # 3. The post-analysis in parts, on every core.
 rm -rf "$out/analysis"
 OMP_NUM_THREADS=$threads "$post" --trajectory "$run/trajectory" --part-length "$part_length" --out "$out/analysis" \
-  --model "$model" --batch-size 1024 --lr 0.1
+  --model "$model" --batch-size "$batch" --lr 0.1
 stage_done post-analysis
 
 # 4. The report: what was trained, the claims judged, the fits per part, the time of each stage.
@@ -108,7 +116,7 @@ cp "$run/train_summary.csv" "$out/train_summary.csv"
 {
   echo "# The study's regime on $(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 || echo 'this machine')"
   echo
-  echo "$model, plain SGD lr 0.1, batch 1024, augmentation, Fashion-MNIST padded to 32 x 32; parts of $part_length steps."
+  echo "$model, plain SGD lr 0.1, batch $batch, augmentation, Fashion-MNIST padded to 32 x 32; parts of $part_length steps."
   echo
   echo "## Training (one line per call)"
   echo

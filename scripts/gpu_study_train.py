@@ -34,6 +34,12 @@ from study_models import ResNetCifar, anodiff_initialise  # noqa: E402
 MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST's, as anodiff's datasets.cpp
 
 
+def fail(message):
+    """One line on stderr and exit code 2 (bad input), as anodiff's programs."""
+    print(f"gpu_study_train: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def recorder_class():
     """anodiff.Recorder: from the built module if it imports, else recorder.py alone (pure Python: the compiled module
     is only needed for a projection, which this run does not record)."""
@@ -55,14 +61,14 @@ def read_idx(path, magic):
         with opener(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        sys.exit(f"gpu_study_train: {path}: cannot read: {e}")
+        fail(f"{path}: cannot read: {e}")
     dims = data[3] if len(data) >= 4 else 0
     if len(data) < 4 + 4 * dims or int.from_bytes(data[:4], "big") != magic:
-        sys.exit(f"gpu_study_train: {path}: expected an IDX file with magic {magic:#x}, found another header")
+        fail(f"{path}: expected an IDX file with magic {magic:#x}, found another header")
     shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
     if body.size != math.prod(shape):
-        sys.exit(f"gpu_study_train: {path}: expected {math.prod(shape)} bytes of data for shape {shape}, found {body.size}")
+        fail(f"{path}: expected {math.prod(shape)} bytes of data for shape {shape}, found {body.size}")
     return body.reshape(shape)
 
 
@@ -72,7 +78,7 @@ def load_train(data_dir, limit):
         for name in (stem + ".gz", stem):
             if os.path.exists(os.path.join(data_dir, name)):
                 return os.path.join(data_dir, name)
-        sys.exit(f"gpu_study_train: {os.path.join(data_dir, stem)}: no such file (nor .gz): expected Fashion-MNIST's "
+        fail(f"{os.path.join(data_dir, stem)}: no such file (nor .gz): expected Fashion-MNIST's "
                  f"IDX files there (scripts/gpu_study_prepare.sh copies them into .deps/fashion-mnist)")
     images = read_idx(find("train-images-idx3-ubyte"), 0x803)
     labels = read_idx(find("train-labels-idx1-ubyte"), 0x801)
@@ -124,7 +130,7 @@ def main():
         torch.backends.cudnn.benchmark = True
     name = a.model.replace("_noshort", "")
     if not name.startswith("resnet") or not name[6:].isdigit() or (int(name[6:]) - 2) % 6:
-        sys.exit(f"gpu_study_train: --model: expected a CIFAR ResNet (resnet14, resnet20, resnet14_noshort, ...), "
+        fail(f"--model: expected a CIFAR ResNet (resnet14, resnet20, resnet14_noshort, ...), "
                  f"got '{a.model}'")
     images, labels = load_train(a.data, a.limit_train)
     n = images.shape[0]

@@ -144,37 +144,69 @@ Surface spectral_surface(std::size_t size, double hurst, std::uint64_t seed) {
   return s;
 }
 
-Surface shuffled_surface(const Surface& surface, double sigma, double power, std::uint64_t seed) {
-  if (!(sigma >= 0)) throw std::invalid_argument(fmt::format("shuffled_surface: sigma must be >= 0, got {}", sigma));
+const char* to_string(ShuffleRecipe recipe) {
+  switch (recipe) {
+    case ShuffleRecipe::study: return "study";
+    case ShuffleRecipe::rescaled: return "rescaled";
+  }
+  return "?";
+}
+
+namespace {
+
+// Separable Gaussian filter of `radius` taps each side (weights exp(-k^2 / 2 sigma^2) normalised to sum 1), edges by
+// clamping (MATLAB imgaussfilt's 'replicate' padding). The 2-D kernel is the product of the two 1-D ones, so this is
+// the 2-D Gaussian of (2 radius + 1)^2 taps normalised to sum 1.
+void gaussian_filter(Surface& s, double sigma, int radius) {
+  std::vector<double> w(2 * radius + 1);
+  double total = 0;
+  for (int k = -radius; k <= radius; ++k) total += w[k + radius] = std::exp(-0.5 * k * k / (sigma * sigma));
+  for (auto& v : w) v /= total;
+  std::vector<double> tmp(s.z.size());
+  const long R = long(s.rows), C = long(s.cols);
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < R; ++i) {
+    for (long j = 0; j < C; ++j) {
+      double acc = 0;
+      for (int k = -radius; k <= radius; ++k) acc += w[k + radius] * s.z[i * C + std::clamp(j + k, 0L, C - 1)];
+      tmp[i * C + j] = acc;
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < R; ++i) {
+    for (long j = 0; j < C; ++j) {
+      double acc = 0;
+      for (int k = -radius; k <= radius; ++k) acc += w[k + radius] * tmp[std::clamp(i + k, 0L, R - 1) * C + j];
+      s.z[i * C + j] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+Surface shuffled_surface(const Surface& surface, double sigma, double power, std::uint64_t seed,
+                         ShuffleRecipe recipe) {
+  if (!(sigma >= 0) || !std::isfinite(sigma)) {
+    throw std::invalid_argument(fmt::format("shuffled_surface: sigma must be finite and >= 0, got {}", sigma));
+  }
+  if (!std::isfinite(power)) {
+    throw std::invalid_argument(fmt::format("shuffled_surface: the power must be finite, got {}", power));
+  }
+  if (recipe != ShuffleRecipe::study && recipe != ShuffleRecipe::rescaled) {
+    throw std::invalid_argument(fmt::format("shuffled_surface: unknown recipe {}", int(recipe)));
+  }
   Surface s = surface;
   detail::Rng rng(seed);
   for (std::size_t k = s.z.size(); k > 1; --k) std::swap(s.z[k - 1], s.z[rng.below(k)]);
-  if (sigma > 0) {
-    // Separable Gaussian filter, truncated at 4 sigma, edges by clamping (MATLAB imgaussfilt's 'replicate').
-    const int radius = static_cast<int>(std::ceil(4 * sigma));
-    std::vector<double> w(2 * radius + 1);
-    double total = 0;
-    for (int k = -radius; k <= radius; ++k) total += w[k + radius] = std::exp(-0.5 * k * k / (sigma * sigma));
-    for (auto& v : w) v /= total;
-    std::vector<double> tmp(s.z.size());
-    const long R = long(s.rows), C = long(s.cols);
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < R; ++i) {
-      for (long j = 0; j < C; ++j) {
-        double acc = 0;
-        for (int k = -radius; k <= radius; ++k) acc += w[k + radius] * s.z[i * C + std::clamp(j + k, 0L, C - 1)];
-        tmp[i * C + j] = acc;
-      }
-    }
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < R; ++i) {
-      for (long j = 0; j < C; ++j) {
-        double acc = 0;
-        for (int k = -radius; k <= radius; ++k) acc += w[k + radius] * tmp[std::clamp(i + k, 0L, R - 1) * C + j];
-        s.z[i * C + j] = acc;
-      }
-    }
+  if (recipe == ShuffleRecipe::study) {
+    // imgaussfilt(z, sigma): FilterSize 2 ceil(2 sigma) + 1, i.e. radius ceil(2 sigma); then z.^power, whose value
+    // for a negative z MATLAB makes complex: |z|^p e^(i p pi); anodiff keeps its real part.
+    if (sigma > 0) gaussian_filter(s, sigma, static_cast<int>(std::ceil(2 * sigma)));
+    const double negative = std::cos(power * M_PI);
+    for (auto& v : s.z) v = v >= 0 ? std::pow(v, power) : negative * std::pow(-v, power);
+    return s;
   }
+  if (sigma > 0) gaussian_filter(s, sigma, static_cast<int>(std::ceil(4 * sigma)));
   const auto [lo, hi] = std::minmax_element(s.z.begin(), s.z.end());
   const double a = *lo, span = *hi - *lo;
   for (auto& v : s.z) v = std::pow(span > 0 ? (v - a) / span : 0.0, power);

@@ -1,4 +1,6 @@
 // The study's claims judged per run and phase, written as claims.csv, claims_parts.csv, claims.md and attenuation.png.
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -61,7 +63,10 @@ void write_claims(const std::vector<RunClaims>& runs, const fs::path& dir, const
   // The attenuation: the band exponents of every part against its waiting time, the training loss on the right axis.
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
-    if (r.parts.size() < 2) continue;
+    const bool any_band = std::any_of(r.parts.begin(), r.parts.end(), [](const PartReading& p) {
+      return std::isfinite(p.short_band) || std::isfinite(p.long_band);
+    });
+    if (r.parts.size() < 2 || !any_band) continue;
     const std::string only = fmt::format("($1 == {} ? ", i);
     const fs::path csv = dir / "claims_parts.csv";
     std::string label;  // '_' is a subscript in gnuplot's enhanced text: escaped

@@ -68,7 +68,26 @@ double segment_exponent(const WeightTrajectory& path, std::size_t first, std::si
 
 }  // namespace
 
-ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
+const char* to_string(BoundaryRule rule) {
+  switch (rule) {
+    case BoundaryRule::skip: return "skip";
+    case BoundaryRule::redraw: return "redraw";
+    case BoundaryRule::study_origin: return "study_origin";
+  }
+  return "?";
+}
+
+const char* to_string(R1Rule rule) {
+  switch (rule) {
+    case R1Rule::whole_path: return "whole_path";
+    case R1Rule::after_start: return "after_start";
+  }
+  return "?";
+}
+
+namespace {
+
+void check_options(const ToySgdOptions& o) {
   if (!(o.eta >= 0)) throw std::invalid_argument(fmt::format("toy SGD: eta must be >= 0, got {}", o.eta));
   if (!(o.sigma >= 0)) throw std::invalid_argument(fmt::format("toy SGD: sigma must be >= 0, got {}", o.sigma));
   if (o.steps == 0 || o.repeats == 0) throw std::invalid_argument("toy SGD: steps and repeats must be positive");
@@ -76,63 +95,140 @@ ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
     throw std::invalid_argument(
         fmt::format("toy SGD: the start ({}, {}) lies outside [-1, 1]^2", o.start_x, o.start_y));
   }
-  const std::size_t W = o.repeats;
-  std::vector<std::vector<double>> rows(W);
-  std::vector<std::vector<double>> losses(W);
-  ToySgdResult r;
-  r.redraws.assign(W, 0);
-  r.skipped.assign(W, 0);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::size_t w = 0; w < W; ++w) {
-    detail::Rng rng(detail::mix(o.seed, w));
-    double x = o.fixed_start ? o.start_x : 2 * rng.uniform() - 1;
-    double y = o.fixed_start ? o.start_y : 2 * rng.uniform() - 1;
-    auto& path = rows[w];
-    auto& loss = losses[w];
-    path.resize(2 * (o.steps + 1));
-    loss.resize(o.steps + 1);
-    path[0] = x, path[1] = y;
-    loss[0] = std::numeric_limits<double>::quiet_NaN();
-    for (std::size_t t = 1; t <= o.steps; ++t) {
-      const auto g = landscape.gradient(x, y);
-      loss[t] = landscape.loss(x, y);  // the loss of step t is computed at snapshot t - 1, before the update
-      const double bx = x - o.eta * g[0], by = y - o.eta * g[1];
-      if (o.boundary == BoundaryRule::redraw) {
-        x = truncated_normal(rng, bx, o.sigma, r.redraws[w]);
-        y = truncated_normal(rng, by, o.sigma, r.redraws[w]);
-        path[2 * t] = x, path[2 * t + 1] = y;
-        continue;
-      }
-      bool moved = false;
-      for (std::size_t k = 0; k < o.max_redraws; ++k) {
-        const double nx = bx + o.sigma * rng.normal(), ny = by + o.sigma * rng.normal();
-        if (std::fabs(nx) <= 1 && std::fabs(ny) <= 1) {
-          x = nx, y = ny, moved = true;
-          break;
-        }
-        ++r.redraws[w];
-      }
-      if (!moved) ++r.skipped[w];
+  if (o.boundary != BoundaryRule::skip && o.boundary != BoundaryRule::redraw &&
+      o.boundary != BoundaryRule::study_origin) {
+    throw std::invalid_argument(fmt::format("toy SGD: unknown boundary rule {}", int(o.boundary)));
+  }
+}
+
+// One walker's run: snapshots (x, y) per step, the loss per step, its redraws and skipped steps.
+struct WalkerRun {
+  std::vector<double> path, loss;
+  std::size_t redraws = 0, skipped = 0;
+  bool ends_skipped = false;
+};
+
+// Walker w of the options, from its own stream (seed, w).
+WalkerRun walk(const Landscape2D& landscape, const ToySgdOptions& o, std::size_t w) {
+  detail::Rng rng(detail::mix(o.seed, w));
+  double x = o.fixed_start ? o.start_x : 2 * rng.uniform() - 1;
+  double y = o.fixed_start ? o.start_y : 2 * rng.uniform() - 1;
+  WalkerRun run;
+  auto& path = run.path;
+  auto& loss = run.loss;
+  path.resize(2 * (o.steps + 1));
+  loss.resize(o.steps + 1);
+  path[0] = x, path[1] = y;
+  loss[0] = std::numeric_limits<double>::quiet_NaN();
+  // The study's script tries once and redraws while counter <= 500: 501 draws.
+  const std::size_t draws = o.boundary == BoundaryRule::study_origin ? o.max_redraws + 1 : o.max_redraws;
+  for (std::size_t t = 1; t <= o.steps; ++t) {
+    const auto g = landscape.gradient(x, y);
+    loss[t] = landscape.loss(x, y);  // the loss of step t is computed at snapshot t - 1, before the update
+    const double bx = x - o.eta * g[0], by = y - o.eta * g[1];
+    if (o.boundary == BoundaryRule::redraw) {
+      x = truncated_normal(rng, bx, o.sigma, run.redraws);
+      y = truncated_normal(rng, by, o.sigma, run.redraws);
       path[2 * t] = x, path[2 * t + 1] = y;
+      continue;
+    }
+    bool moved = false;
+    for (std::size_t k = 0; k < draws; ++k) {
+      const double nx = bx + o.sigma * rng.normal(), ny = by + o.sigma * rng.normal();
+      if (std::fabs(nx) <= 1 && std::fabs(ny) <= 1) {
+        x = nx, y = ny, moved = true;
+        break;
+      }
+      ++run.redraws;
+    }
+    if (!moved) ++run.skipped;
+    run.ends_skipped = !moved;
+    // study_origin: the script's `continue` leaves X{rd}(i+1), Y{rd}(i+1) at their preallocated 0.
+    const bool origin = !moved && o.boundary == BoundaryRule::study_origin;
+    path[2 * t] = origin ? 0.0 : x, path[2 * t + 1] = origin ? 0.0 : y;
+  }
+  return run;
+}
+
+ToySgdResult run_walkers(const Landscape2D& landscape, const ToySgdOptions& o, const std::vector<std::size_t>& ids) {
+  check_options(o);
+  for (auto w : ids) {
+    if (w >= o.repeats) {
+      throw std::invalid_argument(fmt::format("toy SGD: walker {} is not below repeats = {}", w, o.repeats));
     }
   }
-  for (std::size_t w = 0; w < W; ++w) {
+  const std::size_t W = ids.size();
+  std::vector<WalkerRun> runs(W);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t i = 0; i < W; ++i) runs[i] = walk(landscape, o, ids[i]);
+  ToySgdResult r;
+  for (auto& run : runs) {
     StepTable steps;
     steps.names = {"step", "loss"};
     steps.columns.resize(2);
     for (std::size_t t = 0; t <= o.steps; ++t) steps.columns[0].push_back(double(t));
-    steps.columns[1] = std::move(losses[w]);
-    r.paths.push_back(WeightTrajectory::from_rows(std::move(rows[w]), 2, std::move(steps)));
+    steps.columns[1] = std::move(run.loss);
+    r.paths.push_back(WeightTrajectory::from_rows(std::move(run.path), 2, std::move(steps)));
+    r.redraws.push_back(run.redraws);
+    r.skipped.push_back(run.skipped);
+    r.ends_skipped.push_back(run.ends_skipped ? 1 : 0);
   }
   return r;
+}
+
+}  // namespace
+
+ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
+  check_options(o);
+  std::vector<std::size_t> ids(o.repeats);
+  for (std::size_t w = 0; w < ids.size(); ++w) ids[w] = w;
+  return run_walkers(landscape, o, ids);
+}
+
+ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o, const std::vector<std::size_t>& walkers) {
+  return run_walkers(landscape, o, walkers);
 }
 
 }  // namespace anodiff
 
 namespace anodiff {
 
+namespace {
+
+// The study's R1 segment (plot_fig4.m): bb = find(Y > r1_y, 1) + r1_delay; aa = find(X < r1_x, 1); R1 = bb:aa
+// (whole_path), or from bb to the first x below r1_x at or after bb, that snapshot excluded (after_start).
+void r1_segment(const WeightTrajectory& path, const std::vector<double>& xy, const WalkerAnalysisOptions& a,
+                WalkerStatistics& s) {
+  const std::size_t T = xy.size() / 2;
+  s.r1_exponent = kNaN;
+  std::size_t t = 0;
+  while (t < T && !(xy[2 * t + 1] > a.r1_y)) ++t;
+  if (t == T) return;  // find(Y > r1_y, 1) is empty
+  const std::size_t start = t + a.r1_delay;
+  if (a.r1_rule == R1Rule::whole_path) {
+    std::size_t aa = 0;
+    while (aa < T && !(xy[2 * aa] < a.r1_x)) ++aa;
+    if (aa == T || aa < start) return;  // find(X < r1_x, 1) empty, or bb:aa empty
+    s.r1_start = start, s.r1_end = aa + 1;
+    s.r1_exponent = segment_exponent(path, start, s.r1_end - start, a);
+    return;
+  }
+  if (start >= T) return;
+  std::size_t end = start;
+  while (end < T && !(xy[2 * end] < a.r1_x)) ++end;
+  if (end < T) {
+    s.r1_start = start, s.r1_end = end;
+    s.r1_exponent = segment_exponent(path, start, end - start, a);
+  }
+}
+
+}  // namespace
+
 std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const ToySgdOptions& o,
                                               const WalkerAnalysisOptions& a) {
+  if (a.r1_rule != R1Rule::whole_path && a.r1_rule != R1Rule::after_start) {
+    throw std::invalid_argument(fmt::format("analyse_walkers: unknown r1_rule {}", int(a.r1_rule)));
+  }
   std::vector<WalkerStatistics> out(result.paths.size());
   for (std::size_t w = 0; w < result.paths.size(); ++w) {
     const auto& path = result.paths[w];
@@ -161,18 +257,11 @@ std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const 
       near_edge += 1 - m <= a.pin_sigmas * o.sigma;
     }
     s.pinned = 2 * near_edge > tail;
-    // The study's R1 segment (plot_fig4.m): from r1_delay steps after y first exceeds r1_y until x drops below r1_x.
-    s.r1_exponent = kNaN;
-    std::size_t t = 0;
-    while (t < T && !(xy[2 * t + 1] > a.r1_y)) ++t;
-    if (t + a.r1_delay < T) {
-      const std::size_t start = t + a.r1_delay;
-      std::size_t end = start;
-      while (end < T && !(xy[2 * end] < a.r1_x)) ++end;
-      if (end < T) {
-        s.r1_start = start, s.r1_end = end;
-        s.r1_exponent = segment_exponent(path, start, end - start, a);
-      }
+    r1_segment(path, xy, a, s);
+    // The study's script skips the analysis of a walker whose last step was skipped (`if initial_con_flag continue`).
+    if (o.boundary == BoundaryRule::study_origin && w < result.ends_skipped.size() && result.ends_skipped[w]) {
+      s.unanalysed = true;
+      s.whole_exponent = s.before_trap_exponent = s.from_start_exponent = s.r1_exponent = kNaN;
     }
   }
   return out;

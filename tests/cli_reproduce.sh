@@ -11,11 +11,21 @@ tiny=(--epochs 2 --limit-train 1024 --part-length 2 --landscape-points 3 --lands
       --eigenvalues 2 --long-epochs 1)
 "$bin/anodiff-reproduce" --out quick "${tiny[@]}" > quick.log 2>&1 || { echo "FAIL: quick"; tail -20 quick.log; fail=1; }
 check "grep -q 'the study.s pattern' quick/report.md && grep -q '<img' quick/report.html" "report.md and report.html"
+# The headline the program prints agrees with the claims table: "shows" exactly when every run's late-phase pattern
+# is shown.
+runs=$(grep -c ',pattern,late,' quick/claims.csv)
+shown=$(grep ',pattern,late,' quick/claims.csv | grep -c ',shown,')
+if [[ $runs -eq $shown ]]; then headline="every run shows"; else headline="not every run shows"; fi
+check "[[ $runs -eq 2 ]] && grep -q 'anodiff-reproduce: $headline the study.s pattern' quick.log" "the headline ($headline) agrees with claims.csv ($shown of $runs runs)"
+check "grep -q 'anodiff-reproduce: disk: the trajectories take .* removed once analysed' quick.log" "the disk need said first"
+check "[[ ! -e \$(echo quick/long_run/*/trajectory) && -s \$(echo quick/long_run/*/trajectory_removed.txt) ]]" \
+  "the quick preset removes the trajectories after the analysis"
 check "grep -q 'Wall time of each stage' quick/report.md && grep -q '| hessian |' quick/report.md" "stage times"
-check "grep -q 'The study.s claims, measured on this run' quick/report.md && grep -q '| Subdiffusion at long lags' quick/report.md" \
+check "grep -q 'The study.s claims, judged per run and phase' quick/report.md && grep -q '| Subdiffusion at long lags' quick/report.md" \
   "the claims table opens the report"
-check "[[ -s quick/long_analysis/fit.csv ]] && grep -q 'fc3, 8 steps' quick/report.md" "the long run (fc3) is analysed and reported"
-check "ls quick/run/*/trajectory/layout.csv && grep -q 'Radial and angular motion' quick/report.md" \
+check "[[ \$(grep -c '^### .*, batch .*, lr ' quick/report.md) -eq 2 && -s quick/claims_parts.csv ]]" "a claims table per run"
+check "[[ -s quick/long_analysis/fit.csv ]] && grep -q 'fc3, batch 128, lr 0.1, 8 steps' quick/report.md" "the long run (fc3) is analysed and reported"
+check "grep -q 'Radial and angular motion' quick/report.md" \
   "ResNet-14's radial and angular motion"
 for p in analysis/msd.png hessian/eigenvalues.png landscape_epoch_2/contour.png simplified_model/msd_landscapes.png \
          simplified_model/walker_exponents.png long_analysis/msd.png; do
@@ -42,7 +52,7 @@ done
   --part-length 2 --landscape-points 3 --landscape-samples 32 --toy-steps 60 --eigenvalues 2 > paper.log 2>&1 \
   || { echo "FAIL: paper"; tail -20 paper.log; fail=1; }
 check "grep -q 'per epoch on this machine' paper.log" "paper: a time estimate after the first epoch"
-check "grep -q 'resnet14 on cifar10 (preset paper)' paper-run/report.md" "paper: the report names model, data and preset"
+check "grep -q 'on cifar10, resnet14 (preset paper)' paper-run/report.md" "paper: the report names model, data and preset"
 check "[[ \$(grep -c '^0,\\|^2,' paper-run/hessian/eigenvalues.csv) -eq 4 ]]" "paper: Hessian at epochs 0 and 2"
 rm -rf cifar  # 184 MB
 err=$("$bin/anodiff-reproduce" --preset paper --data-dir no-cifar --out paper 2>&1 >/dev/null)

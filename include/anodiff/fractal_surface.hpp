@@ -37,9 +37,26 @@ Surface diamond_square(int n, double roughness = 3.0, std::uint64_t seed = 0);
 /// or size < 4.
 Surface spectral_surface(std::size_t size, double hurst, std::uint64_t seed = 0);
 
-/// The study's "random" control: the pixels of `surface` shuffled, Gaussian-filtered (sigma in pixels), rescaled to
-/// [0, 1] and raised to `power`.
-Surface shuffled_surface(const Surface& surface, double sigma = 8.0, double power = 0.7, std::uint64_t seed = 0);
+/// How shuffled_surface turns the shuffled pixels into heights (docs/simplified_model.md).
+enum class ShuffleRecipe {
+  /// The study's (simplified_SGD_model.m: `z = (imgaussfilt(z,8)).^0.7`) on the raw heights: a Gaussian of
+  /// 2 ceil(2 sigma) + 1 taps per axis (imgaussfilt's default FilterSize: 33 for sigma 8), normalised to sum 1, with
+  /// 'replicate' padding, then v^power; for v < 0, whose power MATLAB makes complex, the real part
+  /// |v|^power cos(power pi).
+  study,
+  /// anodiff's earlier recipe: the Gaussian truncated at 4 sigma (replicate padding), the result rescaled to [0, 1],
+  /// then raised to `power`.
+  rescaled
+};
+
+/// "study" or "rescaled".
+[[nodiscard]] const char* to_string(ShuffleRecipe recipe);
+
+/// The study's "random" control: the pixels of `surface` shuffled (a permutation drawn from `seed`), Gaussian-filtered
+/// (sigma in pixels; 0: no filter) and raised to `power` as `recipe` says. Throws std::invalid_argument for a negative
+/// or non-finite sigma, a non-finite power or an unknown recipe.
+Surface shuffled_surface(const Surface& surface, double sigma = 8.0, double power = 0.7, std::uint64_t seed = 0,
+                         ShuffleRecipe recipe = ShuffleRecipe::study);
 
 /// The study's "convex" control: the cone z = 1 - |(x, y) - (1.5, 1.5)| on a size x size grid over [1, 2]^2.
 Surface cone_surface(std::size_t size = 1025);

@@ -9,11 +9,22 @@
 
 namespace anodiff {
 
-/// What the walker does when a step would leave [-1, 1]^2.
+/// What the walker does when a step would leave [-1, 1]^2 (docs/simplified_model.md).
 enum class BoundaryRule {
-  skip,   ///< Redraw the noise up to max_redraws times, then skip the step (the study's current script).
-  redraw  ///< Redraw until inside (the 2020 script that made the study's figure): a truncated normal per coordinate.
+  /// Draw the noise up to max_redraws times; if every draw leaves the box, the walker stays where it is and the path
+  /// records that position again (anodiff's reading of the study's script; not what the script records).
+  skip,
+  /// Redraw until inside (the 2020 script that made the study's figure): a truncated normal per coordinate.
+  redraw,
+  /// The study's script literally (simplified_SGD_model.m): 1 + max_redraws draws (`counter > 500`); if all leave
+  /// the box, `continue` leaves X{rd}(i+1), Y{rd}(i+1) at their preallocated 0: the walker stays where it is but the
+  /// path records the origin (0, 0) for that step; a walker whose last step was skipped gets no exponents (the script
+  /// skips its analysis).
+  study_origin
 };
+
+/// "skip", "redraw" or "study_origin".
+[[nodiscard]] const char* to_string(BoundaryRule rule);
 
 /// Options of the walker; defaults are the study's.
 struct ToySgdOptions {
@@ -23,7 +34,7 @@ struct ToySgdOptions {
   std::size_t repeats = 5;       ///< Independent walkers.
   bool fixed_start = false;      ///< Start every walker at (start_x, start_y) instead of uniformly in [-1, 1]^2.
   double start_x = 0, start_y = 0;  ///< The fixed start.
-  std::size_t max_redraws = 500; ///< Noise redraws when a step would leave [-1, 1]^2; then the step is skipped.
+  std::size_t max_redraws = 500; ///< Noise draws (study_origin: 1 + this many) before a step is skipped.
   BoundaryRule boundary = BoundaryRule::skip;  ///< See BoundaryRule.
   std::uint64_t seed = 0;        ///< Walker k uses its own stream derived from (seed, k).
 };
@@ -32,13 +43,34 @@ struct ToySgdOptions {
 struct ToySgdResult {
   std::vector<WeightTrajectory> paths;   ///< One per walker: steps + 1 snapshots of D = 2, with the loss per step.
   std::vector<std::size_t> redraws;      ///< Rejected noise draws per walker (skip: pairs; redraw: per coordinate).
-  std::vector<std::size_t> skipped;      ///< Steps skipped per walker (500 redraws failed).
+  std::vector<std::size_t> skipped;      ///< Steps skipped per walker (every draw left the box).
+  /// Per walker: 1 where its last step was skipped (empty or 0: not skipped).
+  std::vector<unsigned char> ends_skipped;
 };
 
 /// Runs the walkers (in parallel; results depend on the seed, not on the thread count):
 /// p <- p - eta grad L(p) + sigma xi, xi ~ N(0, I), noise redrawn while p leaves [-1, 1]^2.
-/// Throws std::invalid_argument for eta < 0, sigma < 0, zero steps or repeats, or a start outside [-1, 1]^2.
+/// Throws std::invalid_argument for eta < 0, sigma < 0, zero steps or repeats, a start outside [-1, 1]^2 or an
+/// unknown boundary rule.
 [[nodiscard]] ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& options = {});
+
+/// Runs only the walkers numbered `walkers` (each < options.repeats), in that order: walker k draws from the stream
+/// of (options.seed, k), so it follows the same path as walker k of run_toy_sgd on the same landscape. The simplified
+/// model runs each landscape of its pool with the walkers that drew it.
+[[nodiscard]] ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& options,
+                                       const std::vector<std::size_t>& walkers);
+
+/// Where the study's R1 segment (plot_fig4.m) ends (docs/simplified_model.md).
+enum class R1Rule {
+  /// The study's: `aa = find(X < -0.5, 1)` over the whole path and R1 = bb:aa with its end aa included; none when
+  /// aa < bb (MATLAB's colon gives an empty range).
+  whole_path,
+  /// anodiff's earlier rule: the first x below r1_x at or after the segment's start, that snapshot excluded.
+  after_start
+};
+
+/// "whole_path" or "after_start".
+[[nodiscard]] const char* to_string(R1Rule rule);
 
 /// How each walker is judged (docs/simplified_model.md).
 struct WalkerAnalysisOptions {
@@ -49,7 +81,8 @@ struct WalkerAnalysisOptions {
   double pin_sigmas = 3;       ///< Pinned: most of the last 10% of the path within this many sigma of the edge.
   double r1_y = -0.3385;       ///< The study's R1 segment starts 200 steps after y first exceeds this ...
   std::size_t r1_delay = 200;  ///< ... (this many steps) ...
-  double r1_x = -0.5;          ///< ... and ends when x first drops below this.
+  double r1_x = -0.5;          ///< ... and ends when x first drops below this ...
+  R1Rule r1_rule = R1Rule::whole_path;  ///< ... as this rule says.
 };
 
 /// The statistics of one walker.
@@ -58,15 +91,21 @@ struct WalkerStatistics {
   double before_trap_exponent = 0;   ///< The same on the path before trapping (NaN if shorter than 2 x band).
   double from_start_exponent = 0;    ///< |p(t) - p(0)|^2, exponent over the band.
   double r1_exponent = 0;            ///< The study's R1 segment's time-averaged exponent (NaN if it has none).
+  /// Under BoundaryRule::study_origin, the walker's last step was skipped: every exponent is NaN (the study's script
+  /// skips the analysis of such a walker).
+  bool unanalysed = false;
   std::size_t trap_step = 0;         ///< First step of the trapped stretch (the last step if never trapped).
   bool trapped = false;              ///< The walker was trapped (trap_min_steps or more at the end).
-  std::size_t r1_start = 0, r1_end = 0;  ///< The R1 segment's steps [start, end) (0, 0 if none).
+  /// The R1 segment's snapshots [start, end) (0, 0 if none; under R1Rule::whole_path end = aa + 1, the study's
+  /// bb:aa including aa).
+  std::size_t r1_start = 0, r1_end = 0;
   bool pinned = false;               ///< Ends pinned against the boundary.
   std::size_t skipped = 0;           ///< Steps skipped by the boundary rule.
   std::size_t redraws = 0;           ///< Rejected noise draws (per coordinate under the redraw rule).
 };
 
-/// Statistics of each walker of `result` (run with `options`).
+/// Statistics of each walker of `result` (run with `options`). Throws std::invalid_argument for an unknown
+/// analysis.r1_rule.
 [[nodiscard]] std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const ToySgdOptions& options,
                                                             const WalkerAnalysisOptions& analysis = {});
 
