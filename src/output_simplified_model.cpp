@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -48,12 +49,14 @@ void write_landscape_csvs(const SimplifiedModelLandscape& r, const fs::path& dir
   {
     CsvWriter walkers(dir / "walkers.csv",
                       "walker,whole_path_exponent,before_trapping_exponent,from_start_exponent,trap_step,pinned,"
-                      "skipped_steps,redraws,r1_start,r1_end,r1_exponent,trapped");
+                      "skipped_steps,redraws,r1_start,r1_end,r1_exponent,trapped,landscape");
     for (std::size_t w = 0; w < r.walkers.size(); ++w) {
       const auto& v = r.walkers[w];
-      walkers.row("{},{},{},{},{},{},{},{},{},{},{},{}", w, csv_number(v.whole_exponent),
+      const std::size_t landscape = w < r.landscape_index.size() ? r.landscape_index[w] : 0;
+      walkers.row("{},{},{},{},{},{},{},{},{},{},{},{},{}", w, csv_number(v.whole_exponent),
                   csv_number(v.before_trap_exponent), csv_number(v.from_start_exponent), v.trap_step, v.pinned ? 1 : 0,
-                  v.skipped, v.redraws, v.r1_start, v.r1_end, csv_number(v.r1_exponent), v.trapped ? 1 : 0);
+                  v.skipped, v.redraws, v.r1_start, v.r1_end, csv_number(v.r1_exponent), v.trapped ? 1 : 0,
+                  landscape);
     }
     walkers.flush();
   }
@@ -89,14 +92,28 @@ void write_landscape_csvs(const SimplifiedModelLandscape& r, const fs::path& dir
   }
 }
 
+// Up to 5 walkers that ran on walker 0's landscape (landscape.csv): the first 5 when all share it, those that drew
+// the same pool landscape, or walker 0 alone when each walker shuffled its own.
+std::vector<std::size_t> walkers_on_map(const SimplifiedModelLandscape& r, LandscapeDraw draw) {
+  const std::size_t walkers = r.walks.paths.size();
+  if (r.kind == LandscapeKind::random && draw == LandscapeDraw::pool) return {0};
+  std::vector<std::size_t> shown;
+  for (std::size_t w = 0; w < walkers && shown.size() < 5; ++w) {
+    if (w >= r.landscape_index.size() || r.landscape_index[w] == r.landscape_index[0]) shown.push_back(w);
+  }
+  return shown;
+}
+
 // The PNGs of one landscape in `dir` (its CSVs written).
-void draw_landscape(const SimplifiedModelLandscape& r, const fs::path& dir, const LogSink& log) {
+void draw_landscape(const SimplifiedModelLandscape& r, LandscapeDraw drawn, const fs::path& dir, const LogSink& log) {
   const std::string kind = to_string(r.kind);
-  const std::size_t walkers = r.walks.paths.size(), shown = std::min<std::size_t>(5, walkers);
-  Plot map{fmt::format("{} landscape L(x, y) with {} of its {} walkers", kind, shown, walkers), "x", "y", false, false,
-           {}, "set size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\nset palette rgb 33,13,10"};
+  const std::size_t walkers = r.walks.paths.size();
+  const auto shown = walkers_on_map(r, drawn);
+  Plot map{fmt::format("{} landscape L(x, y) of walker 0 with {} of its {} walkers", kind, shown.size(), walkers),
+           "x", "y", false, false, {},
+           "set size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\nset palette rgb 33,13,10"};
   map.series.push_back({dir / "landscape.csv", "'x':'y':'z'", "", "image"});
-  for (std::size_t w = 0; w < shown; ++w) {
+  for (const std::size_t w : shown) {
     map.series.push_back({dir / "paths.csv", fmt::format("(column('walker')=={} ? column('x') : 1/0):'y'", w),
                           fmt::format("walker {}", w), "lines lw 1.5"});
   }
@@ -129,8 +146,7 @@ void draw_walker_exponents(const SimplifiedModelResult& result, const fs::path& 
     tics += fmt::format("{}'{}' {}", k ? ", " : "", name, k + 1);
   }
   Plot p{fmt::format("Per-walker exponents over lags {:g}-{:g} ({} walkers per landscape; boundary rule {})",
-                     o.analysis.band_lo, o.analysis.band_hi, o.sgd.repeats,
-                     o.sgd.boundary == BoundaryRule::redraw ? "redraw" : "skip"),
+                     o.analysis.band_lo, o.analysis.band_hi, o.sgd.repeats, to_string(o.sgd.boundary)),
          "landscape", "exponent", false, false, {},
          fmt::format("set xtics ({})\nset xrange [0.4:{}.6]\n", tics, kinds.size()) +
              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'\nset key outside"};
@@ -167,7 +183,7 @@ void write_simplified_model(const SimplifiedModelResult& result, const fs::path&
     d.flush();
   }
   if (!output.plots) return;
-  for (const auto& r : result.landscapes) draw_landscape(r, dir / to_string(r.kind), output.log);
+  for (const auto& r : result.landscapes) draw_landscape(r, result.options.draw, dir / to_string(r.kind), output.log);
   draw_walker_exponents(result, dir, output.log);
   if (result.landscapes.size() > 1) {
     Plot m{"Time-averaged MSD, mean over walkers", "lag {/Symbol t} (steps)", "MSD", true, true, {}, {}};
@@ -180,8 +196,14 @@ void write_simplified_model(const SimplifiedModelResult& result, const fs::path&
 }
 
 std::string simplified_model_table(const SimplifiedModelResult& result) {
-  const auto& a = result.options.analysis;
-  std::string out = "time-averaged MSD (mean over walkers) and the ensemble MSD from the start, two-regime fits:\n";
+  const auto& o = result.options;
+  const auto& a = o.analysis;
+  std::string out = fmt::format(
+      "seed {}, {} walkers x {} steps, landscapes: {}{}, shuffle: {}, boundary: {}, R1 rule: {}\n\n", o.sgd.seed,
+      o.sgd.repeats, o.sgd.steps, to_string(o.draw),
+      o.draw == LandscapeDraw::pool ? fmt::format(" (a pool of {} per seed)", o.pool_size) : std::string(),
+      to_string(o.shuffle), to_string(o.sgd.boundary), to_string(a.r1_rule));
+  out += "time-averaged MSD (mean over walkers) and the ensemble MSD from the start, two-regime fits:\n";
   out += fmt::format("{:<9} {:>16} {:>16} {:>16} | {:>8} {:>8} {:>8} | {:>6}\n", "landscape", "early exponent",
                      "late exponent", "tau0 (steps)", "early", "late", "tau0", "tail");
   for (const auto& s : result.landscapes) {
@@ -193,11 +215,11 @@ std::string simplified_model_table(const SimplifiedModelResult& result) {
   }
   out += fmt::format("\nper walker, exponent of the MSD over lags {:g}-{:g}: median [quartiles], share above 1\n",
                      a.band_lo, a.band_hi);
-  out += fmt::format("{:<9} {:>26} {:>26} {:>26} {:>8} {:>8}\n", "landscape", "whole path", "before trapping",
-                     "from the start", "pinned", "skipped");
+  out += fmt::format("{:<9} {:>26} {:>26} {:>26} {:>26} {:>8} {:>8}\n", "landscape", "whole path", "before trapping",
+                     "from the start", "the study's R1 segment", "pinned", "skipped");
   for (const auto& r : result.landscapes) {
     std::string line = fmt::format("{:<9}", to_string(r.kind));
-    for (const auto m : {WalkerMeasure::whole_path, WalkerMeasure::before_trapping, WalkerMeasure::from_start}) {
+    for (const auto m : kWalkerMeasures) {
       const auto& e = r.exponent(m);
       line += fmt::format(" {:>5.2f} [{:.2f},{:.2f}] {:>3.0f}% ({:>3})", e.median, e.q25, e.q75,
                           100 * e.share_above_1, e.walkers);

@@ -11,6 +11,7 @@
 
 #include "anodiff/landscape_2d.hpp"
 #include "detail/log_bins.hpp"
+#include "detail/random.hpp"
 
 namespace anodiff {
 
@@ -19,6 +20,14 @@ const char* to_string(LandscapeKind kind) {
     case LandscapeKind::fractal: return "fractal";
     case LandscapeKind::convex: return "convex";
     case LandscapeKind::random: return "random";
+  }
+  return "?";
+}
+
+const char* to_string(LandscapeDraw draw) {
+  switch (draw) {
+    case LandscapeDraw::pool: return "pool";
+    case LandscapeDraw::shared: return "shared";
   }
   return "?";
 }
@@ -54,11 +63,11 @@ void require_finite_at_least(const char* name, double v, double min) {
   if (!std::isfinite(v) || !(v >= min)) refuse("{} must be finite and >= {}, got {}", name, min, v);
 }
 
-Surface heights_of(LandscapeKind kind, int n, std::uint64_t seed) {
-  if (kind == LandscapeKind::convex) return cone_surface((std::size_t{1} << n) + 1);
-  const Surface fractal = diamond_square(n, 3.0, seed);
-  return kind == LandscapeKind::random ? shuffled_surface(fractal, 8.0, 0.7, seed + 1) : fractal;
-}
+// Streams of the run's seed for the pool, its draw and the walkers' shuffles: tags far from the walkers' own streams
+// (seed, k) of run_toy_sgd, so no landscape shares a random stream with a walker.
+constexpr std::uint64_t kPoolStream = 0x706f6f6c;     // "pool"
+constexpr std::uint64_t kDrawStream = 0x64726177;     // "draw"
+constexpr std::uint64_t kShuffleStream = 0x73687566;  // "shuf"
 
 // Log bins between the smallest and largest positive length; density per step of all walkers (zero steps too).
 StepLengthHistogram histogram_of(const std::vector<double>& step_lengths, std::size_t bins) {
@@ -82,18 +91,50 @@ StepLengthHistogram histogram_of(const std::vector<double>& step_lengths, std::s
   return h;
 }
 
+// Runs the walkers of `kind` into r (walks, landscape_index, heights and loss of walker 0): walkers that share a
+// landscape run together on one Landscape2D, built, used and freed in turn (one 2001^2 grid held at a time).
+void run_walkers(LandscapeKind kind, const SimplifiedModelOptions& options, SimplifiedModelLandscape& r,
+                 Progress& progress) {
+  const ToySgdOptions& o = options.sgd;
+  const std::size_t W = o.repeats;
+  r.landscape_index = kind == LandscapeKind::convex ? std::vector<std::size_t>(W, 0) : pool_draw(options);
+  std::vector<std::vector<std::size_t>> groups;  // walkers per landscape
+  if (kind == LandscapeKind::random && options.draw == LandscapeDraw::pool) {
+    for (std::size_t w = 0; w < W; ++w) groups.push_back({w});  // each walker shuffles its own draw
+  } else {
+    groups.resize(options.draw == LandscapeDraw::pool && kind != LandscapeKind::convex ? options.pool_size : 1);
+    for (std::size_t w = 0; w < W; ++w) groups[r.landscape_index[w]].push_back(w);
+  }
+  r.walks.paths.resize(W);
+  r.walks.redraws.assign(W, 0);
+  r.walks.skipped.assign(W, 0);
+  r.walks.ends_skipped.assign(W, 0);
+  for (const auto& group : groups) {
+    if (group.empty()) continue;
+    const Surface heights = walker_heights(kind, options, r.landscape_index[group.front()], group.front());
+    const auto landscape = Landscape2D::from_heights(heights, options.grid);
+    auto walks = run_toy_sgd(landscape, o, group);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      const std::size_t w = group[i];
+      r.walks.paths[w] = std::move(walks.paths[i]);
+      r.walks.redraws[w] = walks.redraws[i];
+      r.walks.skipped[w] = walks.skipped[i];
+      r.walks.ends_skipped[w] = walks.ends_skipped[i];
+    }
+    if (group.front() == 0) {
+      r.heights = heights;
+      r.loss = landscape.surface();
+      progress.update(1, "landscape built");
+    }
+  }
+}
+
 SimplifiedModelLandscape run_landscape(LandscapeKind kind, const SimplifiedModelOptions& options) {
   const ToySgdOptions& o = options.sgd;
   Progress progress(options.log, fmt::format("simplified model ({})", to_string(kind)), 3);
   SimplifiedModelLandscape r;
   r.kind = kind;
-  r.heights = heights_of(kind, options.n, o.seed);
-  {
-    const auto landscape = Landscape2D::from_heights(r.heights, options.grid);
-    r.loss = landscape.surface();
-    progress.update(1, "landscape built");
-    r.walks = run_toy_sgd(landscape, o);
-  }
+  run_walkers(kind, options, r, progress);
   progress.update(2, "walkers done");
 
   // Per walker: MSD and local exponent; over all walkers, in walker and step order: step lengths and the coordinate
@@ -168,10 +209,50 @@ void SimplifiedModelOptions::validate() const {
   if (!std::isfinite(analysis.r1_x) || !std::isfinite(analysis.r1_y)) {
     refuse("analysis.r1_x and analysis.r1_y must be finite, got {} and {}", analysis.r1_x, analysis.r1_y);
   }
+  if (sgd.boundary != BoundaryRule::skip && sgd.boundary != BoundaryRule::redraw &&
+      sgd.boundary != BoundaryRule::study_origin) {
+    refuse("sgd.boundary must be skip, redraw or study_origin, got {}", int(sgd.boundary));
+  }
+  if (analysis.r1_rule != R1Rule::whole_path && analysis.r1_rule != R1Rule::after_start) {
+    refuse("analysis.r1_rule must be whole_path or after_start, got {}", int(analysis.r1_rule));
+  }
   if (n < 1 || n > 13) refuse("n must lie in 1..13, got {}", n);
+  if (draw != LandscapeDraw::pool && draw != LandscapeDraw::shared) {
+    refuse("draw must be pool or shared, got {}", int(draw));
+  }
+  if (pool_size < 1 || pool_size > 100000) refuse("pool_size must lie in 1..100000, got {}", pool_size);
+  if (shuffle != ShuffleRecipe::study && shuffle != ShuffleRecipe::rescaled) {
+    refuse("shuffle must be study or rescaled, got {}", int(shuffle));
+  }
   if (grid < 3) refuse("grid must be at least 3, got {}", grid);
   if (window == 0) refuse("window must be at least 1, got 0");
   if (histogram_bins == 0) refuse("histogram_bins must be at least 1, got 0");
+}
+
+std::vector<std::size_t> pool_draw(const SimplifiedModelOptions& options) {
+  std::vector<std::size_t> index(options.sgd.repeats, 0);
+  if (options.draw == LandscapeDraw::shared) return index;
+  // land_ind(rd) = randperm(length(zz), 1): one uniform draw per walker, in walker order.
+  detail::Rng rng(detail::mix(options.sgd.seed, kDrawStream));
+  for (auto& i : index) i = std::size_t(rng.below(options.pool_size));
+  return index;
+}
+
+Surface pool_landscape(const SimplifiedModelOptions& options, std::size_t index) {
+  const std::uint64_t seed = options.sgd.seed;
+  if (options.draw == LandscapeDraw::shared) return diamond_square(options.n, 3.0, seed);
+  return diamond_square(options.n, 3.0, detail::mix(detail::mix(seed, kPoolStream), index));
+}
+
+Surface walker_heights(LandscapeKind kind, const SimplifiedModelOptions& options, std::size_t index,
+                       std::size_t walker) {
+  if (kind == LandscapeKind::convex) return cone_surface((std::size_t{1} << options.n) + 1);
+  const Surface fractal = pool_landscape(options, index);
+  if (kind == LandscapeKind::fractal) return fractal;
+  const std::uint64_t seed = options.draw == LandscapeDraw::shared
+                                 ? options.sgd.seed + 1
+                                 : detail::mix(detail::mix(options.sgd.seed, kShuffleStream), walker);
+  return shuffled_surface(fractal, 8.0, 0.7, seed, options.shuffle);
 }
 
 SimplifiedModelResult run_simplified_model(const SimplifiedModelOptions& options) {

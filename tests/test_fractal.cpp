@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <omp.h>
 
@@ -220,13 +223,108 @@ TEST_CASE("toy SGD: walkers are judged one by one: trapping, pinning, the study'
   CHECK(w[1].redraws == 7);
   CHECK(std::isnan(w[1].r1_exponent));
   CHECK(w[2].r1_start == 211);  // y > -0.3385 first at t = 11 (-0.334), + 200
-  CHECK(w[2].r1_end == 251);    // x < -0.5 first at t = 251
+  CHECK(w[2].r1_end == 252);    // x < -0.5 first at t = 251: the study's bb:aa includes aa
   CHECK(w[2].r1_exponent == Approx(2.0).margin(1e-9));
+  WalkerAnalysisOptions old;
+  old.r1_rule = R1Rule::after_start;
+  const auto v = analyse_walkers(r, o, old);
+  CHECK(v[2].r1_start == 211);
+  CHECK(v[2].r1_end == 251);  // anodiff's earlier rule stops before the first x < -0.5
+  CHECK(v[2].r1_exponent == Approx(2.0).margin(1e-9));
+  CHECK(v[0].trap_step == w[0].trap_step);
   const auto d = exponent_distribution({0.5, 1.5, 2.0, NAN, 1.0});
   CHECK(d.walkers == 4);
   CHECK(d.median == Approx(1.25));
   CHECK(d.share_above_1 == Approx(0.5));
   CHECK(std::isnan(exponent_distribution({}).median));
+}
+
+TEST_CASE("toy SGD: the study's R1 rule searches x < -0.5 over the whole path (plot_fig4.m)", "[toy]") {
+  // y rises through -0.3385 at t = 11 (bb = 211); x falls steadily and is below -0.5 first at t = 251. Walker 1 also
+  // dips below -0.5 at t = 5..8, before the segment's start.
+  const std::size_t T = 401;
+  std::vector<double> after(2 * T), before(2 * T);
+  for (std::size_t t = 0; t < T; ++t) {
+    after[2 * t] = 0.5 - 0.004 * double(t), after[2 * t + 1] = -0.4 + 0.006 * double(t);
+    before[2 * t] = t >= 5 && t <= 8 ? -0.6 : after[2 * t], before[2 * t + 1] = after[2 * t + 1];
+  }
+  ToySgdResult r;
+  r.paths = {WeightTrajectory::from_rows(after, 2), WeightTrajectory::from_rows(before, 2)};
+  r.redraws = {0, 0};
+  r.skipped = {0, 0};
+  WalkerAnalysisOptions study;
+  REQUIRE(study.r1_rule == R1Rule::whole_path);  // the default
+  const auto w = analyse_walkers(r, ToySgdOptions{}, study);
+  // x drops below -0.5 after the start: the segment is bb:aa = snapshots 211..251, both included.
+  CHECK(w[0].r1_start == 211);
+  CHECK(w[0].r1_end == 252);
+  CHECK(w[0].r1_exponent == Approx(2.0).margin(1e-9));
+  // ... before it: aa = 5 < bb = 211 and MATLAB's 211:5 is empty, so no segment.
+  CHECK(w[1].r1_start == 0);
+  CHECK(w[1].r1_end == 0);
+  CHECK(std::isnan(w[1].r1_exponent));
+  // anodiff's earlier rule looks for x < -0.5 only from bb on and stops before it: [211, 251) for both.
+  WalkerAnalysisOptions old = study;
+  old.r1_rule = R1Rule::after_start;
+  const auto v = analyse_walkers(r, ToySgdOptions{}, old);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(v[k].r1_start == 211);
+    CHECK(v[k].r1_end == 251);
+    CHECK(v[k].r1_exponent == Approx(2.0).margin(1e-9));
+  }
+  // y never above r1_y: find(...) is empty, no segment under either rule.
+  study.r1_y = 5;
+  old.r1_y = 5;
+  CHECK(analyse_walkers(r, ToySgdOptions{}, study)[0].r1_end == 0);
+  CHECK(analyse_walkers(r, ToySgdOptions{}, old)[0].r1_end == 0);
+  study.r1_rule = static_cast<R1Rule>(7);
+  CHECK_THROWS_WITH(analyse_walkers(r, ToySgdOptions{}, study), Catch::Contains("unknown r1_rule 7"));
+}
+
+TEST_CASE("toy SGD: the study_origin rule records (0, 0) for a skipped step and walks on from where it was", "[toy]") {
+  // From a corner with large noise some steps fail every draw. With max_redraws 6 (skip) and 5 (study_origin: 1 + 5
+  // draws) both rules use the same draws, so the paths agree except at the skipped steps.
+  const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
+  ToySgdOptions skip = corner_walker();
+  skip.eta = 0.0;
+  skip.sigma = 0.5;
+  skip.steps = 400;
+  skip.max_redraws = 6;
+  ToySgdOptions origin = skip;
+  origin.boundary = BoundaryRule::study_origin;
+  origin.max_redraws = 5;
+  const auto a = run_toy_sgd(l, skip), b = run_toy_sgd(l, origin);
+  REQUIRE(a.skipped[0] > 0);
+  CHECK(b.skipped[0] == a.skipped[0]);
+  CHECK(b.redraws[0] == a.redraws[0]);
+  std::size_t skipped = 0;
+  for (std::size_t t = 1; t <= 400; ++t) {
+    const auto p = a.paths[0].snapshot(t), q = b.paths[0].snapshot(t);
+    if (p == a.paths[0].snapshot(t - 1)) {  // skipped under the skip rule: the walker stayed
+      ++skipped;
+      CHECK(q == std::vector<double>{0.0, 0.0});
+    } else {
+      CHECK(q == p);
+    }
+  }
+  CHECK(skipped == a.skipped[0]);
+  // Every draw fails: all steps skipped, 1 + max_redraws draws each, the path at the origin after its start, and the
+  // walker's analysis skipped (its last step was skipped).
+  origin.eta = 10.0;
+  origin.sigma = 1e-6;
+  origin.steps = 50;
+  const auto c = run_toy_sgd(l, origin);
+  CHECK(c.skipped[0] == 50);
+  CHECK(c.redraws[0] == 50 * 6);
+  REQUIRE(c.ends_skipped.size() == 1);
+  CHECK(c.ends_skipped[0] == 1);
+  CHECK(c.paths[0].snapshot(0) == std::vector<double>{0.99, 0.99});
+  CHECK(c.paths[0].snapshot(50) == std::vector<double>{0.0, 0.0});
+  const auto s = analyse_walkers(c, origin);
+  CHECK(s[0].unanalysed);
+  CHECK(std::isnan(s[0].whole_exponent));
+  CHECK(std::isnan(s[0].from_start_exponent));
+  CHECK_FALSE(analyse_walkers(a, skip)[0].unanalysed);
 }
 
 TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][errors]") {
@@ -246,10 +344,105 @@ TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][err
   CHECK_THROWS_AS(run_toy_sgd(l, o), std::invalid_argument);
 }
 
-TEST_CASE("shuffled surface: rescaled to [0, 1], smooth after the filter", "[fractal]") {
-  const auto s = diamond_square(7, 3.0, 1);
-  const auto r = shuffled_surface(s, 8.0, 0.7, 2);
-  CHECK(*std::min_element(r.z.begin(), r.z.end()) == 0.0);
-  CHECK(*std::max_element(r.z.begin(), r.z.end()) == Approx(1.0));
+namespace {
+
+// Brute force: the Gaussian of (2 radius + 1)^2 taps, normalised to sum 1, replicate padding (indices clamped), at
+// every point of z (rows x cols).
+std::vector<double> gaussian_reference(const std::vector<double>& z, long rows, long cols, double sigma, long radius) {
+  double total = 0;
+  for (long di = -radius; di <= radius; ++di) {
+    for (long dj = -radius; dj <= radius; ++dj) total += std::exp(-(di * di + dj * dj) / (2 * sigma * sigma));
+  }
+  std::vector<double> out(z.size());
+  for (long i = 0; i < rows; ++i) {
+    for (long j = 0; j < cols; ++j) {
+      double acc = 0;
+      for (long di = -radius; di <= radius; ++di) {
+        for (long dj = -radius; dj <= radius; ++dj) {
+          const long ii = std::clamp(i + di, 0L, rows - 1), jj = std::clamp(j + dj, 0L, cols - 1);
+          acc += std::exp(-(di * di + dj * dj) / (2 * sigma * sigma)) / total * z[ii * cols + jj];
+        }
+      }
+      out[i * cols + j] = acc;
+    }
+  }
+  return out;
+}
+
+// A 40 x 37 surface of N(0, 1) heights with mean 0, so that the smoothed shuffle takes both signs.
+Surface small_surface() {
+  Surface s;
+  s.rows = 40, s.cols = 37;
+  std::srand(7);
+  double mean = 0;
+  for (std::size_t k = 0; k < 40 * 37; ++k) {
+    double u = 0;
+    for (int i = 0; i < 12; ++i) u += double(std::rand()) / RAND_MAX;
+    s.z.push_back(u - 6);
+    mean += s.z.back() / (40 * 37);
+  }
+  for (auto& v : s.z) v -= mean;
+  return s;
+}
+
+// The permutation shuffled_surface draws from `seed` for `surface`'s size: it shuffles the indices 0, 1, ... (no
+// filter, power 1, which leaves them exact).
+std::vector<std::size_t> permutation_of(const Surface& surface, std::uint64_t seed) {
+  Surface index = surface;
+  for (std::size_t k = 0; k < index.z.size(); ++k) index.z[k] = double(k);
+  const auto shuffled = shuffled_surface(index, 0.0, 1.0, seed, ShuffleRecipe::study);
+  std::vector<std::size_t> p;
+  for (double v : shuffled.z) p.push_back(std::size_t(v));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("shuffled surface: the study's recipe equals a brute-force imgaussfilt(z, 8).^0.7", "[fractal]") {
+  const Surface s = small_surface();
+  const auto perm = permutation_of(s, 5);
+  std::vector<std::size_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t k = 0; k < sorted.size(); ++k) REQUIRE(sorted[k] == k);  // a permutation
+  std::vector<double> shuffled;
+  for (auto k : perm) shuffled.push_back(s.z[k]);
+  // imgaussfilt's default FilterSize 2 ceil(2 sigma) + 1 = 33 taps for sigma 8; then .^0.7, whose complex value for a
+  // negative v anodiff replaces by its real part |v|^0.7 cos(0.7 pi).
+  const auto smooth = gaussian_reference(shuffled, 40, 37, 8.0, 16);
+  const auto r = shuffled_surface(s, 8.0, 0.7, 5);  // the study's recipe is the default
+  REQUIRE(r.z.size() == smooth.size());
+  std::size_t negative = 0;
+  double worst = 0;
+  for (std::size_t k = 0; k < smooth.size(); ++k) {
+    const double v = smooth[k];
+    const double expected = v >= 0 ? std::pow(v, 0.7) : std::pow(-v, 0.7) * std::cos(0.7 * M_PI);
+    negative += v < 0;
+    worst = std::max(worst, std::fabs(r.z[k] - expected));
+  }
+  CHECK(worst <= 1e-12);
+  CHECK(negative > 0);  // both branches of the power are exercised
+  CHECK(negative < smooth.size());
+  CHECK(r.rows == 40);
+  CHECK(r.cols == 37);
+  CHECK(to_string(ShuffleRecipe::study) == std::string("study"));
+}
+
+TEST_CASE("shuffled surface: the earlier recipe (4 sigma, rescaled to [0, 1]) is unchanged", "[fractal]") {
+  const Surface s = small_surface();
+  const auto perm = permutation_of(s, 5);
+  std::vector<double> shuffled;
+  for (auto k : perm) shuffled.push_back(s.z[k]);
+  const auto smooth = gaussian_reference(shuffled, 40, 37, 3.0, 12);  // radius ceil(4 sigma)
+  const auto [lo, hi] = std::minmax_element(smooth.begin(), smooth.end());
+  const auto r = shuffled_surface(s, 3.0, 0.7, 5, ShuffleRecipe::rescaled);
+  double worst = 0;
+  for (std::size_t k = 0; k < smooth.size(); ++k) {
+    worst = std::max(worst, std::fabs(r.z[k] - std::pow((smooth[k] - *lo) / (*hi - *lo), 0.7)));
+  }
+  CHECK(worst <= 1e-12);
+  const auto d = shuffled_surface(diamond_square(7, 3.0, 1), 8.0, 0.7, 2, ShuffleRecipe::rescaled);
+  CHECK(*std::min_element(d.z.begin(), d.z.end()) == 0.0);
+  CHECK(*std::max_element(d.z.begin(), d.z.end()) == Approx(1.0));
   CHECK_THROWS_AS(shuffled_surface(s, -1.0), std::invalid_argument);
+  CHECK_THROWS_WITH(shuffled_surface(s, 8.0, 0.7, 0, static_cast<ShuffleRecipe>(9)), Catch::Contains("unknown recipe"));
 }

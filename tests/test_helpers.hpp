@@ -21,6 +21,9 @@
 
 /// Leaves the running test as skipped: ctest reports it "Skipped" (the SKIP_REGULAR_EXPRESSION of
 /// tests/CMakeLists.txt matches the warning), a direct run prints the warning. Catch2 v2 has no SKIP of its own.
+/// Only for a feature that is optional by design (HDF5, libmatio), and only as the first statement of a TEST_CASE:
+/// after a failed CHECK the skip would hide the failure, inside a SECTION it would hide the next SECTION. A missing
+/// dependency of the test command (scripts/install-deps.sh) is a failure, not a skip.
 #ifdef CATCH_CONFIG_PREFIX_ALL
 #define ANODIFF_SKIP(reason) \
   do {                       \

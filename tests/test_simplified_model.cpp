@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -28,6 +29,15 @@ SimplifiedModelOptions tiny() {
   return o;
 }
 
+// tiny() with anodiff's earlier choices: one landscape for all walkers, the rescaled shuffle, R1 after its start.
+SimplifiedModelOptions tiny_earlier() {
+  SimplifiedModelOptions o = tiny();
+  o.draw = LandscapeDraw::shared;
+  o.shuffle = ShuffleRecipe::rescaled;
+  o.analysis.r1_rule = R1Rule::after_start;
+  return o;
+}
+
 // Equal element by element, NaN equal to NaN.
 bool same(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return false;
@@ -40,8 +50,8 @@ bool same(double a, double b) { return same(std::vector<double>{a}, std::vector<
 
 }  // namespace
 
-TEST_CASE("simplified model: the typed result equals the direct calls", "[simplified][toy]") {
-  auto options = tiny();
+TEST_CASE("simplified model: the earlier options give the earlier results (the direct calls)", "[simplified][toy]") {
+  auto options = tiny_earlier();
   std::vector<std::string> lines;
   options.log = [&](const std::string& line) { lines.push_back(line); };
   const auto result = run_simplified_model(options);
@@ -49,11 +59,13 @@ TEST_CASE("simplified model: the typed result equals the direct calls", "[simpli
   CHECK(!result.options.log);
   CHECK(result.options.grid == 65);
   const Surface fractal = diamond_square(5, 3.0, 3);
-  const std::vector<Surface> heights = {fractal, cone_surface(33), shuffled_surface(fractal, 8.0, 0.7, 4)};
+  const std::vector<Surface> heights = {fractal, cone_surface(33),
+                                        shuffled_surface(fractal, 8.0, 0.7, 4, ShuffleRecipe::rescaled)};
   for (std::size_t k = 0; k < 3; ++k) {
     const auto& r = result.landscapes[k];
     CHECK(r.kind == options.landscapes[k]);
     CHECK(r.heights.z == heights[k].z);
+    CHECK(r.landscape_index == std::vector<std::size_t>(4, 0));
     const auto landscape = Landscape2D::from_heights(heights[k], 65);
     CHECK(r.loss.z == landscape.surface().z);
     const auto walks = run_toy_sgd(landscape, options.sgd);
@@ -122,6 +134,72 @@ TEST_CASE("simplified model: the typed result equals the direct calls", "[simpli
   CHECK(lines.front().find("simplified model (fractal)") != std::string::npos);
 }
 
+TEST_CASE("simplified model: each walker runs on a landscape drawn from a seeded pool (the study's land_ind)",
+          "[simplified][toy]") {
+  auto options = tiny();
+  REQUIRE(options.draw == LandscapeDraw::pool);  // the defaults: the study's choices
+  REQUIRE(options.shuffle == ShuffleRecipe::study);
+  REQUIRE(options.analysis.r1_rule == R1Rule::whole_path);
+  REQUIRE(options.pool_size == 10);
+  options.sgd.repeats = 100;
+  options.sgd.steps = 40;
+  options.grid = 33;
+  const auto result = run_simplified_model(options);
+  const auto again = run_simplified_model(options);
+  const auto draw = pool_draw(options);
+  REQUIRE(draw.size() == 100);
+  std::vector<std::size_t> used;
+  for (auto i : draw) {
+    CHECK(i < 10);
+    if (std::find(used.begin(), used.end(), i) == used.end()) used.push_back(i);
+  }
+  CHECK(used.size() > 1);  // more than one landscape over 100 walkers
+  auto other = options;
+  other.sgd.seed = 4;
+  CHECK(pool_draw(other) != draw);  // seeded: another seed, another draw
+  CHECK(pool_landscape(options, 0).z != pool_landscape(options, 1).z);
+  CHECK(pool_landscape(options, 1).z == pool_landscape(options, 1).z);
+  CHECK(pool_landscape(options, 1).z != pool_landscape(other, 1).z);
+  REQUIRE(result.landscapes.size() == 3);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& r = result.landscapes[k];
+    INFO(to_string(r.kind));
+    const bool cone = r.kind == LandscapeKind::convex;
+    CHECK(r.landscape_index == (cone ? std::vector<std::size_t>(100, 0) : draw));
+    CHECK(again.landscapes[k].landscape_index == r.landscape_index);  // reproducible
+    // Walker 0's heights are stored; every walker ran on its own draw, as walker w of run_toy_sgd on that landscape.
+    CHECK(r.heights.z == walker_heights(r.kind, options, r.landscape_index[0], 0).z);
+    for (std::size_t w = 0; w < 100; w += 7) {
+      const auto heights = walker_heights(r.kind, options, r.landscape_index[w], w);
+      if (r.kind == LandscapeKind::fractal) CHECK(heights.z == pool_landscape(options, draw[w]).z);
+      const auto alone = run_toy_sgd(Landscape2D::from_heights(heights, 33), options.sgd, {w});
+      CHECK(r.walks.paths[w].snapshot(40) == alone.paths[0].snapshot(40));
+      CHECK(r.walks.paths[w].snapshot(40) == again.landscapes[k].walks.paths[w].snapshot(40));
+    }
+  }
+  // The shuffled control shuffles each walker's draw with the walker's own permutation (the study shuffles inside its
+  // loop over walkers), by the study's recipe.
+  std::size_t a = 0, b = 1;
+  while (draw[b] != draw[a]) ++b;
+  CHECK(walker_heights(LandscapeKind::random, options, draw[a], a).z !=
+        walker_heights(LandscapeKind::random, options, draw[b], b).z);
+  auto shared_random = options;  // one shuffle (seed + 1) of one landscape (seed) for all walkers
+  shared_random.draw = LandscapeDraw::shared;
+  CHECK(walker_heights(LandscapeKind::random, shared_random, 0, 5).z ==
+        shuffled_surface(diamond_square(5, 3.0, 3), 8.0, 0.7, 4, ShuffleRecipe::study).z);
+  // walkers.csv records the draw.
+  test::TempDir dir;
+  write_simplified_model(result, dir.path, {false, {}});
+  const auto walkers = CsvTable::read(dir / "fractal" / "walkers.csv");
+  REQUIRE(walkers.rows() == 100);
+  for (std::size_t w = 0; w < 100; ++w) CHECK(walkers.text(w, "landscape") == std::to_string(draw[w]));
+  // One landscape for all walkers: LandscapeDraw::shared.
+  auto shared = options;
+  shared.draw = LandscapeDraw::shared;
+  CHECK(pool_draw(shared) == std::vector<std::size_t>(100, 0));
+  CHECK(pool_landscape(shared, 7).z == diamond_square(5, 3.0, 3).z);
+}
+
 TEST_CASE("simplified model: validate() refuses each bad value before any work", "[simplified][errors]") {
   CHECK_NOTHROW(tiny().validate());
   CHECK_NOTHROW(SimplifiedModelOptions{}.validate());
@@ -153,6 +231,15 @@ TEST_CASE("simplified model: validate() refuses each bad value before any work",
       {"grid must be at least 3, got 2", [](SimplifiedModelOptions& o) { o.grid = 2; }},
       {"window must be at least 1, got 0", [](SimplifiedModelOptions& o) { o.window = 0; }},
       {"histogram_bins must be at least 1, got 0", [](SimplifiedModelOptions& o) { o.histogram_bins = 0; }},
+      {"draw must be pool or shared, got 5", [](SimplifiedModelOptions& o) { o.draw = static_cast<LandscapeDraw>(5); }},
+      {"pool_size must lie in 1..100000, got 0", [](SimplifiedModelOptions& o) { o.pool_size = 0; }},
+      {"pool_size must lie in 1..100000, got 100001", [](SimplifiedModelOptions& o) { o.pool_size = 100001; }},
+      {"shuffle must be study or rescaled, got 2",
+       [](SimplifiedModelOptions& o) { o.shuffle = static_cast<ShuffleRecipe>(2); }},
+      {"sgd.boundary must be skip, redraw or study_origin, got 3",
+       [](SimplifiedModelOptions& o) { o.sgd.boundary = static_cast<BoundaryRule>(3); }},
+      {"analysis.r1_rule must be whole_path or after_start, got 4",
+       [](SimplifiedModelOptions& o) { o.analysis.r1_rule = static_cast<R1Rule>(4); }},
   };
   for (const auto& b : bad) {
     INFO(b.message);
