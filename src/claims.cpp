@@ -268,6 +268,9 @@ std::vector<double> phase_values(const RunClaims& r, Phase phase, double PartRea
   return v;
 }
 
+// "1 part", "3 parts".
+std::string parts_of(std::size_t n) { return fmt::format("{} part{}", n, n == 1 ? "" : "s"); }
+
 std::string fixed(double v, int digits = 2) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
 
 // "median (range lo-hi)" of sorted values; "n/a" when empty.
@@ -314,11 +317,11 @@ std::string value_cell(const RunClaims& r, const std::string& claim, Phase phase
                        median_range(phase_values(r, phase, &PartReading::long_band)));
   }
   if (claim == "super_to_sub_crossover") {
-    return fmt::format("{} of {} parts with a crossover, {} of them super-to-sub{}", found, parts, s2s,
+    return fmt::format("{} of {} with a crossover, {} of them super-to-sub{}", found, parts_of(parts), s2s,
                        s2s ? fmt::format(" (tau0 {}, {} in 45-400)", median_range(tau0, 0), in_range) : std::string());
   }
   if (claim == "rough_path") return "H " + median_range(phase_values(r, phase, &PartReading::hurst));
-  return fmt::format("{} of {} parts", r.find(claim, phase).yes, r.find(claim, phase).of);
+  return fmt::format("{} of {}", r.find(claim, phase).yes, parts_of(r.find(claim, phase).of));
 }
 
 std::string rule_cell(const std::string& claim) {
@@ -340,13 +343,13 @@ TextTable claims_table(const RunClaims& r) {
   for (const auto& c : r.claims) {
     const auto n = std::count_if(r.parts.begin(), r.parts.end(), [&](const PartReading& p) { return p.phase == c.phase; });
     if (n == 0) continue;  // a phase without parts
-    t.rows.push_back({claim_title(c.claim), to_string(c.phase) + (c.phase == Phase::initial ? " (part 0)" : fmt::format(" ({} parts)", n)),
+    t.rows.push_back({claim_title(c.claim), to_string(c.phase) + (c.phase == Phase::initial ? " (part 0)" : " (" + parts_of(std::size_t(n)) + ")"),
                       study_cell(r, c.claim), value_cell(r, c.claim, c.phase),
                       c.of ? fmt::format("{} ({} of {})", to_string(c.verdict), c.yes, c.of) : to_string(c.verdict),
                       rule_cell(c.claim)});
   }
   const auto& a = r.attenuation;
-  t.rows.push_back({claim_title("attenuation"), fmt::format("all ({} parts)", a.parts), study_cell(r, "attenuation"),
+  t.rows.push_back({claim_title("attenuation"), "all (" + parts_of(a.parts) + ")", study_cell(r, "attenuation"),
                     a.parts < 3 ? std::string("fewer than 3 parts")
                                 : fmt::format("short-band beta {} (first part) to {} (last); slope {} +- {} per decade of "
                                               "t_w, {} +- {} per unit of training loss",
@@ -362,9 +365,9 @@ TextTable claims_table(const RunClaims& r) {
 std::string claims_summary(const RunClaims& r) {
   const bool late = std::any_of(r.parts.begin(), r.parts.end(), [](const PartReading& p) { return p.phase == Phase::late; });
   const auto& whole = r.find("pattern", late ? Phase::late : Phase::initial);
-  std::string s = fmt::format("{}: {} the study's pattern in its {} phase ({} of {} parts: {}).", r.run.label,
+  std::string s = fmt::format("{}: {} the study's pattern in its {} phase ({} of {}: {}).", r.run.label,
                               r.shows_pattern() ? "shows" : "does not show", late ? "late" : "initial", whole.yes,
-                              whole.of, to_string(whole.verdict));
+                              parts_of(whole.of), to_string(whole.verdict));
   if (!r.run.chosen_on_outcome.empty()) s += " Chosen on the outcome: " + r.run.chosen_on_outcome + ".";
   return s;
 }

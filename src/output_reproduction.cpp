@@ -98,19 +98,6 @@ double median(const std::vector<double>& v) {
   const auto f = finite_sorted(v);
   return f.empty() ? NAN : f[f.size() / 2];
 }
-// "median (range lo-hi)".
-std::string median_and_range(const std::vector<double>& v, int digits) {
-  const auto finite = finite_sorted(v);
-  if (finite.empty()) return "n/a";
-  const double med = finite[finite.size() / 2];
-  return finite.size() == 1 ? fixed(med, digits)
-                            : fmt::format("{} (range {}-{})", fixed(med, digits), fixed(finite.front(), digits),
-                                          fixed(finite.back(), digits));
-}
-std::string verdict(std::size_t yes, std::size_t of) {
-  return of == 0 ? std::string("not measured") : yes == of ? std::string("<b>shown</b>")
-         : yes == 0 ? std::string("<b>not shown</b>") : fmt::format("<b>partly shown</b> ({} of {} parts)", yes, of);
-}
 
 // The parts of the late phase of a run (every part after the first; the first when it is the only one).
 std::vector<JudgedPart> late_parts(const AnalysedRun& a) {
@@ -339,7 +326,7 @@ void simplified_model_section(Report& rep, const ReproductionResult& r, const fs
   const fs::path sm = dir / "simplified_model";
   rep.image(dir, sm / "walker_exponents.png", "Per-walker exponents on the three landscapes");
   rep.image(dir, sm / "msd_landscapes.png", "MSD of the walkers on the three landscapes");
-  rep.image(dir, sm / "fractal" / "landscape.png", "Walkers on the fractal landscape");
+  rep.image(dir, sm / "fractal" / "landscape.png", "Walkers on walker 0's fractal landscape (each walker runs on one of a pool)");
 }
 
 }  // namespace

@@ -281,7 +281,7 @@ TEST_CASE("toy SGD: the study's R1 rule searches x < -0.5 over the whole path (p
   CHECK_THROWS_WITH(analyse_walkers(r, ToySgdOptions{}, study), Catch::Contains("unknown r1_rule 7"));
 }
 
-TEST_CASE("toy SGD: the study_origin rule records (0, 0) for a skipped step and walks on from where it was", "[toy]") {
+TEST_CASE("toy SGD: the study_origin rule records the origin for a skipped step and walks on from where it was", "[toy]") {
   // From a corner with large noise some steps fail every draw. With max_redraws 6 (skip) and 5 (study_origin: 1 + 5
   // draws) both rules use the same draws, so the paths agree except at the skipped steps.
   const auto l = Landscape2D::from_heights(cone_surface(65), 65, /*offset=*/0.0);
@@ -398,7 +398,7 @@ std::vector<std::size_t> permutation_of(const Surface& surface, std::uint64_t se
 
 }  // namespace
 
-TEST_CASE("shuffled surface: the study's recipe equals a brute-force imgaussfilt(z, 8).^0.7", "[fractal]") {
+TEST_CASE("shuffled surface: the study's recipe equals a brute-force imgaussfilt of 33 taps then power 0.7", "[fractal]") {
   const Surface s = small_surface();
   const auto perm = permutation_of(s, 5);
   std::vector<std::size_t> sorted = perm;
@@ -427,7 +427,7 @@ TEST_CASE("shuffled surface: the study's recipe equals a brute-force imgaussfilt
   CHECK(to_string(ShuffleRecipe::study) == std::string("study"));
 }
 
-TEST_CASE("shuffled surface: the earlier recipe (4 sigma, rescaled to [0, 1]) is unchanged", "[fractal]") {
+TEST_CASE("shuffled surface: the earlier recipe (4 sigma then rescaled to 0..1) is unchanged", "[fractal]") {
   const Surface s = small_surface();
   const auto perm = permutation_of(s, 5);
   std::vector<double> shuffled;

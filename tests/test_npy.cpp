@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
+#include <dlfcn.h>
+
 #include "anodiff/error.hpp"
 #include "anodiff/weight_trajectory.hpp"
 #include "detail/npy.hpp"
@@ -161,4 +165,30 @@ TEST_CASE("npy: unaligned data (a header not padded) reads the same values", "[n
   one += '\0';
   test::write_bytes(dir / "series.npy", one + dict1 + test::bytes_of(std::vector<double>{0.5, -7.0}));
   CHECK(load_series(dir / "series.npy") == std::vector<double>{0.5, -7.0});
+}
+
+// fsync interposed for the whole test program (the executable's definition comes before libc's for the library's
+// calls too), counting the calls and forwarding them: a durable write that forgets to flush the file or its folder
+// fails here, which no other test can see (the data reach the page cache either way).
+namespace {
+std::atomic<int> fsync_calls{0};
+}  // namespace
+
+extern "C" int fsync(int fd) {
+  fsync_calls.fetch_add(1);
+  using Fsync = int (*)(int);
+  static const Fsync real = reinterpret_cast<Fsync>(dlsym(RTLD_NEXT, "fsync"));
+  return real(fd);
+}
+
+TEST_CASE("a durable write flushes the file and then its folder to disk", "[npy][durable]") {
+  TempDir dir;
+  const int before = fsync_calls.load();
+  detail::write_file_durably(dir / "x.bin", "header", "data", 4);
+  CHECK(fsync_calls.load() - before == 2);  // the temporary file before the rename, the folder after it
+  const int before_npy = fsync_calls.load();
+  const float row[3] = {1, 2, 3};
+  detail::npy_write(dir / "x.npy", detail::NpyType::float32, {1, 3}, row);
+  CHECK(fsync_calls.load() - before_npy == 2);
+  CHECK(WeightTrajectory::load(dir / "x.npy").snapshot(0)[2] == 3);
 }

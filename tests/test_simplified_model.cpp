@@ -129,6 +129,16 @@ TEST_CASE("simplified model: the earlier options give the earlier results (the d
     CHECK(counted == positive_steps);
     CHECK(mass == Approx(double(positive_steps) / 480.0));
   }
+  // The numbers of anodiff before the pool, the study's shuffle and R1 rule (commit 01edddc, this build's compiler).
+  const double before[3][3] = {{-0.16131464762985132, 0.75766857787721564, -0.7453471689633171},
+                               {0.65483246821289809, 0.0029866747496468723, -0.0021049124961822498},
+                               {0.59105833050675716, 0.41741452446450172, -0.38198167027260294}};
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& r = result.landscapes[k];
+    CHECK(r.heights.z[500] == Approx(before[k][0]).epsilon(1e-12));
+    CHECK(r.walks.paths[1].snapshot(120)[0] == Approx(before[k][1]).epsilon(1e-9));
+    CHECK(r.walks.paths[1].snapshot(120)[1] == Approx(before[k][2]).epsilon(1e-9));
+  }
   // Progress through the LogSink, nothing else.
   REQUIRE(!lines.empty());
   CHECK(lines.front().find("simplified model (fractal)") != std::string::npos);

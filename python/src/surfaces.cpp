@@ -116,13 +116,24 @@ void init_surfaces(py::module_& m) {
       "(amplitudes |k|^-(H+1), uniform random phases).");
   m.def(
       "shuffled_surface",
-      [](const Surface& s, double sigma, double power, std::uint64_t seed) {
+      [](const Surface& s, double sigma, double power, std::uint64_t seed, const std::string& recipe) {
+        ShuffleRecipe r;
+        if (recipe == "study") {
+          r = ShuffleRecipe::study;
+        } else if (recipe == "rescaled") {
+          r = ShuffleRecipe::rescaled;
+        } else {
+          throw py::value_error("shuffled_surface: recipe must be 'study' or 'rescaled', got '" + recipe + "'");
+        }
         py::gil_scoped_release release;
-        return anodiff::shuffled_surface(s, sigma, power, seed);
+        return anodiff::shuffled_surface(s, sigma, power, seed, r);
       },
       py::arg("surface"), py::arg("sigma") = 8.0, py::arg("power") = 0.7, py::arg("seed") = 0,
-      "shuffled_surface(surface, sigma=8.0, power=0.7, seed=0) -> Surface\n\n"
-      "The study's 'random' control: pixels shuffled, Gaussian-filtered, rescaled to [0, 1], raised to `power`.");
+      py::arg("recipe") = "study",
+      "shuffled_surface(surface, sigma=8.0, power=0.7, seed=0, recipe='study') -> Surface\n\n"
+      "The study's 'random' control: pixels shuffled, then recipe 'study' (its script's imgaussfilt(z, sigma).^power on\n"
+      "the raw heights: a Gaussian of 2 ceil(2 sigma) + 1 taps, edges replicated, the real part of a negative\n"
+      "height's power) or 'rescaled' (anodiff's earlier one: the Gaussian truncated at 4 sigma, rescaled to [0, 1]).");
   m.def("cone_surface", &anodiff::cone_surface, py::arg("size") = 1025,
         "cone_surface(size=1025) -> Surface\n\nThe study's 'convex' control: z = 1 - |(x, y) - (1.5, 1.5)| over [1, 2]^2.");
 
@@ -210,7 +221,12 @@ void init_surfaces(py::module_& m) {
 
   py::enum_<BoundaryRule>(m, "BoundaryRule", "What the walker does when a step would leave [-1, 1]^2.")
       .value("skip", BoundaryRule::skip, "Redraw up to max_redraws times, then skip the step.")
-      .value("redraw", BoundaryRule::redraw, "Redraw until inside (truncated normal per coordinate).");
+      .value("redraw", BoundaryRule::redraw, "Redraw until inside (truncated normal per coordinate).")
+      .value("study_origin", BoundaryRule::study_origin,
+             "The study's script literally: after 500 failed redraws the step is recorded at (0, 0).");
+  py::enum_<R1Rule>(m, "R1Rule", "Where the study's R1 segment ends (docs/simplified_model.md).")
+      .value("whole_path", R1Rule::whole_path, "The study's plot_fig4.m: the first x < -0.5 anywhere on the path.")
+      .value("after_start", R1Rule::after_start, "The first x < -0.5 after the segment's start.");
 
   py::class_<ToySgdOptions>(m, "ToySgdOptions", "Options of the toy SGD walker; defaults are the study's.")
       .def(py::init([](const py::kwargs& kw) { return with_kwargs(ToySgdOptions{}, kw, "ToySgdOptions"); }),
@@ -262,7 +278,8 @@ void init_surfaces(py::module_& m) {
       .def_readwrite("pin_sigmas", &WalkerAnalysisOptions::pin_sigmas)
       .def_readwrite("r1_y", &WalkerAnalysisOptions::r1_y)
       .def_readwrite("r1_delay", &WalkerAnalysisOptions::r1_delay)
-      .def_readwrite("r1_x", &WalkerAnalysisOptions::r1_x);
+      .def_readwrite("r1_x", &WalkerAnalysisOptions::r1_x)
+      .def_readwrite("r1_rule", &WalkerAnalysisOptions::r1_rule, "R1Rule.");
   py::class_<WalkerStatistics>(m, "WalkerStatistics", "The statistics of one walker.")
       .def_readonly("whole_exponent", &WalkerStatistics::whole_exponent)
       .def_readonly("before_trap_exponent", &WalkerStatistics::before_trap_exponent)
@@ -274,6 +291,7 @@ void init_surfaces(py::module_& m) {
       .def_readonly("r1_end", &WalkerStatistics::r1_end)
       .def_readonly("pinned", &WalkerStatistics::pinned)
       .def_readonly("skipped", &WalkerStatistics::skipped)
+      .def_readonly("unanalysed", &WalkerStatistics::unanalysed)
       .def_readonly("redraws", &WalkerStatistics::redraws);
   m.def(
       "analyse_walkers",
@@ -328,7 +346,9 @@ void init_surfaces(py::module_& m) {
       .def_readonly("pinned_walkers", &SimplifiedModelLandscape::pinned_walkers)
       .def_readonly("redraws", &SimplifiedModelLandscape::redraws)
       .def_readonly("skipped_steps", &SimplifiedModelLandscape::skipped_steps)
-      .def_readonly("skipped_share", &SimplifiedModelLandscape::skipped_share);
+      .def_readonly("skipped_share", &SimplifiedModelLandscape::skipped_share)
+      .def_readonly("landscape_index", &SimplifiedModelLandscape::landscape_index,
+                    "Per walker: its landscape's index in the pool (the study's land_ind - 1).");
   py::class_<SimplifiedModelResult>(m, "SimplifiedModelResult", "The result of run_simplified_model.")
       .def_readonly("landscapes", &SimplifiedModelResult::landscapes, "SimplifiedModelLandscape per landscape.")
       .def("table", [](const SimplifiedModelResult& r) { return simplified_model_table(r); },
@@ -347,8 +367,18 @@ void init_surfaces(py::module_& m) {
   m.def(
       "run_simplified_model",
       [](std::vector<std::string> landscapes, py::object sgd, py::object analysis, int n, std::size_t grid,
-         std::size_t window, std::size_t histogram_bins, py::object log) {
+         std::size_t window, std::size_t histogram_bins, py::object log, const std::string& draw, std::size_t pool_size,
+         const std::string& shuffle) {
         SimplifiedModelOptions o;
+        if (draw != "pool" && draw != "shared") {
+          throw py::value_error("run_simplified_model: draw must be 'pool' or 'shared', got '" + draw + "'");
+        }
+        if (shuffle != "study" && shuffle != "rescaled") {
+          throw py::value_error("run_simplified_model: shuffle must be 'study' or 'rescaled', got '" + shuffle + "'");
+        }
+        o.draw = draw == "pool" ? LandscapeDraw::pool : LandscapeDraw::shared;
+        o.pool_size = pool_size;
+        o.shuffle = shuffle == "study" ? ShuffleRecipe::study : ShuffleRecipe::rescaled;
         o.landscapes.clear();
         for (const auto& l : landscapes) o.landscapes.push_back(parse_kind(l));
         if (!sgd.is_none()) o.sgd = sgd.cast<ToySgdOptions>();
@@ -364,9 +394,13 @@ void init_surfaces(py::module_& m) {
       },
       py::arg("landscapes") = std::vector<std::string>{"fractal", "convex", "random"}, py::arg("sgd") = py::none(),
       py::arg("analysis") = py::none(), py::arg("n") = 10, py::arg("grid") = 2001, py::arg("window") = 20,
-      py::arg("histogram_bins") = 30, py::arg("log") = py::none(),
+      py::arg("histogram_bins") = 30, py::arg("log") = py::none(), py::arg("draw") = "pool", py::arg("pool_size") = 10,
+      py::arg("shuffle") = "study",
       "run_simplified_model(landscapes=('fractal', 'convex', 'random'), sgd=None, analysis=None, n=10, grid=2001,\n"
-      "                     window=20, histogram_bins=30, log=None) -> SimplifiedModelResult\n\n"
+      "                     window=20, histogram_bins=30, log=None, draw='pool', pool_size=10, shuffle='study')\n"
+      "    -> SimplifiedModelResult\n\n"
+      "draw: 'pool' (the study's: each walker on a landscape drawn from a seeded pool of pool_size) or 'shared' (one\n"
+      "landscape for all walkers); shuffle: the shuffled control's recipe ('study' or 'rescaled').\n"
       "The study's simplified model (docs/simplified_model.md) on each landscape, analysed as\n"
       "anodiff-simplified-model does. sgd: ToySgdOptions (repeats >= 2); analysis: WalkerAnalysisOptions.");
 
