@@ -106,7 +106,8 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
   Plot msl{"Mean squared loss difference against distance", "distance dr", "MSL(dr)", true, true, {}, {}};
   const bool by_waiting_time = parts.size() > 1;
   if (by_waiting_time) {
-    const std::string colour_bar = "set logscale cb\nset cblabel 'waiting time t_w (steps)'\nset format cb '10^{%L}'\n"
+    // A linear colour scale, so that the later parts (most of them) are told apart, as in the study's figure.
+    const std::string colour_bar = "set cblabel 'waiting time t_w (steps)'\n"
                                    "set palette defined (0 '#3b4cc0', 0.5 '#b0b0b0', 1 '#b40426')";
     msd.title = "Time-averaged MSD of every part, coloured by its waiting time";
     msd.extra = colour_bar;
