@@ -5,11 +5,19 @@ Writes N mutated inputs (a single .npy, or a directory of chunks + steps.csv), r
   anodiff-post-analysis --trajectory INPUT --out OUT --no-plots
 on each under a time limit and a memory limit, and fails unless every run exits 0, or 2 with its message as the
 last line of stderr (printable ASCII: a hostile file's bytes are escaped). A run that is killed (a hang or a signal), exits 1 ("internal error") or exits 2 silently is a
-finding; its input is kept under WORK/findings/. Needs only the Python standard library.
+finding; its input is kept under WORK/findings/. Every input the program accepts (exit 0) that numpy's rules would
+read as a plain 2-D float array (a single .npy, or a directory of chunk_000000.npy ... in order) has its msd.csv
+compared with a brute-force MSD computed here: a reader that wrongly accepts a hostile shape and reads the wrong
+numbers is a finding too. First, a fixed table of hostile inputs must each exit 2 naming the file. Needs only the
+Python standard library.
 
 Usage: mutate.py BINARY WORK [--count 300] [--seed 0] [--timeout 30] [--memory-mb 4096]
 """
 import argparse
+import array
+import ast
+import csv
+import math
 import os
 import random
 import resource
@@ -185,6 +193,118 @@ def make_input(rng, path):
     return path
 
 
+def read_npy_plain(path):
+    """The rows of `path` if numpy's rules read it as a C-order 2-D little-endian float32/float64 array (its header a
+    dict of exactly descr, fortran_order, shape; data at least as long as the shape says), else None."""
+    with open(path, "rb") as f:
+        b = f.read()
+    if len(b) < 10 or b[:6] != b"\x93NUMPY" or b[6] not in (1, 2, 3):
+        return None
+    size, off = (struct.unpack("<H", b[8:10])[0], 10) if b[6] == 1 else (struct.unpack("<I", b[8:12])[0], 12)
+    try:
+        d = ast.literal_eval(b[off:off + size].decode("latin-1"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(d, dict) or set(d) != {"descr", "fortran_order", "shape"} or d["fortran_order"] is not False:
+        return None
+    shape = d["shape"]
+    if d["descr"] not in DESCRS or not isinstance(shape, tuple) or len(shape) != 2 or \
+            not all(type(v) is int and v >= 0 for v in shape):
+        return None
+    T, D = shape
+    item = 4 if d["descr"] == "<f4" else 8
+    data = b[off + size:]
+    if T * D * item > len(data) or T * D > 10 ** 7:
+        return None
+    a = array.array("f" if item == 4 else "d")
+    a.frombytes(data[:T * D * item])
+    return [a[i * D:(i + 1) * D] for i in range(T)]
+
+
+def read_plain_input(inp):
+    """The rows of an input as numpy would read them, or None when its reading is not plain (an odd chunk name, a
+    chunk numpy refuses, chunks of different widths)."""
+    if not os.path.isdir(inp):
+        return read_npy_plain(inp)
+    names = sorted(n for n in os.listdir(inp) if n.startswith("chunk_") and n.endswith(".npy") and ".tmp" not in n)
+    if not names or names != ["chunk_%06d.npy" % k for k in range(len(names))]:
+        return None
+    rows = []
+    for n in names:
+        r = read_npy_plain(os.path.join(inp, n))
+        if r is None or (rows and r and len(r[0]) != len(rows[0])):
+            return None
+        rows += r
+    return rows
+
+
+def brute_force_msd(rows):
+    """MSD(tau) = mean over t of |w_{t+tau} - w_t|^2, tau = 1 .. T-1, in float64."""
+    T = len(rows)
+    return {tau: sum(sum((float(b) - float(a)) ** 2 for a, b in zip(rows[t], rows[t + tau])) for t in range(T - tau))
+            / (T - tau) for tau in range(1, T)}
+
+
+def msd_matches(rows, msd_csv):
+    """'' when msd.csv (one part: the whole trajectory) equals the brute-force MSD, else what differs."""
+    if any(not math.isfinite(v) for r in rows for v in r):
+        return ""  # non-finite weights: the program refuses them or reports NaN; nothing to compare
+    try:
+        want = brute_force_msd(rows)
+    except OverflowError:
+        return ""  # squared distances beyond float64: nothing to compare
+    got = {}
+    with open(msd_csv) as f:
+        for r in csv.DictReader(f):
+            got[int(r["lag"])] = float(r["msd"]) if r["msd"] else float("nan")
+    if set(got) != set(want):
+        return "lags %s, expected 1..%d" % (sorted(got)[:5], len(rows) - 1)
+    # Accurate relative to the trajectory's scale, as a floating-point method can be: the distances come from sums of
+    # increments, so one coordinate at 1e96 beside steps of 1 leaves the small distances at the rounding of 1e192
+    # (a mutated input found this; docs/robustness.md). The scale is T times the largest MSD.
+    scale = len(rows) * max(abs(v) for v in want.values())
+    for tau, m in want.items():
+        if not math.isclose(got[tau], m, rel_tol=1e-8, abs_tol=1e-10 * scale):
+            return "MSD(%d) = %r, brute force %r (scale %r)" % (tau, got[tau], m, scale)
+    return ""
+
+
+def must_exit_2(work):
+    """Hostile inputs whose refusal is certain: (name, bytes of a single .npy or {file: bytes} of a directory)."""
+    walk = random_walk(random.Random(1), 40, 5, False)
+    good = npy_bytes("(40, 5)", "<f4", walk)
+    nan = bytearray(good)
+    nan[-4:] = struct.pack("<f", float("nan"))
+    cases = [
+        ("truncated_data.npy", npy_bytes("(60, 5)", "<f4", walk)),
+        ("header_past_end.npy", good[:8] + b"\xff\xff" + good[10:]),
+        ("three_dimensions.npy", npy_bytes("(8, 5, 5)", "<f4", walk)),
+        ("one_dimension.npy", npy_bytes("(200,)", "<f4", walk)),
+        ("big_endian.npy", npy_bytes("(40, 5)", ">f4", walk)),
+        ("integers.npy", npy_bytes("(40, 5)", "<i4", walk)),
+        ("fortran_order.npy", npy_bytes(None, None, walk, dict_text="{'descr': '<f4', 'fortran_order': True, "
+                                                                    "'shape': (40, 5), }")),
+        ("huge_shape.npy", npy_bytes("(18446744073709551615, 7)", "<f4", walk)),
+        ("not_npy.npy", b"PK\x03\x04 not a numpy file at all"),
+        ("nan_weights.npy", bytes(nan)),
+        ("widths_differ", {"chunk_000000.npy": good, "chunk_000001.npy": npy_bytes("(40, 4)", "<f4", walk[:640]),
+                           "steps.csv": steps_csv(80).encode()}),
+        ("empty_directory", {}),
+    ]
+    for name, content in cases:
+        path = os.path.join(work, "must_exit_2", name)
+        if isinstance(content, dict):
+            os.makedirs(path)
+            for f, b in content.items():
+                with open(os.path.join(path, f), "wb") as out:
+                    out.write(b)
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as out:
+                out.write(content)
+        yield name, path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("binary")
@@ -206,11 +326,22 @@ def main():
     outcome = {}
     findings = []
     t0 = time.time()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    for name, path in must_exit_2(args.work):
+        out = os.path.join(args.work, "out")
+        p = subprocess.run([args.binary, "--trajectory", path, "--out", out, "--no-plots"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=args.timeout, preexec_fn=limits, env=env)
+        err = p.stderr.decode("utf-8", "replace").strip()
+        last = err.splitlines()[-1] if err else ""
+        if p.returncode != 2 or name not in last:
+            findings.append((path, p.returncode, last))
+            print("FINDING: %s must exit 2 naming it: exit %s: %s" % (name, p.returncode, last[:300]))
+        shutil.rmtree(out, ignore_errors=True)
+    compared = 0
     for i in range(args.count):
         inp = make_input(rng, os.path.join(args.work, "inputs", "m%04d" % i))
         out = os.path.join(args.work, "out")
         cmd = [args.binary, "--trajectory", inp, "--out", out, "--no-plots"]
-        env = dict(os.environ, OMP_NUM_THREADS="1")
         try:
             p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=args.timeout,
                                preexec_fn=limits, env=env)
@@ -221,6 +352,13 @@ def main():
         # Exit 0, or 2 with the error as the last line of stderr, printable (a hostile file's bytes are escaped).
         ok = rc == 0 or (rc == 2 and last.startswith("anodiff-post-analysis: ") and last.isprintable()
                          and last.isascii() and " internal error" not in last)
+        if ok and rc == 0:
+            rows = read_plain_input(inp)
+            if rows is not None and len(rows) >= 2:
+                differs = msd_matches(rows, os.path.join(out, "msd.csv"))
+                compared += 1
+                if differs:
+                    ok, last = False, "accepted, but its MSD is not the brute force's: " + differs
         key = rc if ok else "finding"
         outcome[key] = outcome.get(key, 0) + 1
         if not ok:
@@ -231,6 +369,7 @@ def main():
             print("FINDING: %s: exit %s: %s" % (kept, rc, last[:300]))
         shutil.rmtree(inp, ignore_errors=True) if os.path.isdir(inp) else os.remove(inp)
         shutil.rmtree(out, ignore_errors=True)
+    print("mutate.py: the table of must-exit-2 inputs checked; %d accepted inputs' MSD equal to brute force" % compared)
     print("mutate.py: %d inputs (seed %d) in %.0f s: %s" % (
         args.count, args.seed, time.time() - t0,
         ", ".join("%s: %d" % ("exit %s" % k if k != "finding" else "findings", v)
