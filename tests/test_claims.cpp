@@ -14,6 +14,7 @@
 
 #include "anodiff/claims.hpp"
 #include "anodiff/output.hpp"
+#include "test_helpers.hpp"
 
 using namespace anodiff;
 namespace fs = std::filesystem;
@@ -22,22 +23,9 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A part with the fit and band exponents given; no crossover when tau0 is NaN (then `single` is the one exponent).
 PartResult part(std::size_t index, double early, double late, double tau0, double short_band, double long_band,
                 double single = kNaN, double hurst = kNaN, double hurst_error = 0.01) {
-  PartResult p;
-  p.part = {index, index * 1000, 1000};
-  p.fit.early_exponent = early;
-  p.fit.late_exponent = late;
-  p.fit.crossover_found = std::isfinite(tau0);
-  p.fit.crossover = tau0;
-  p.fit.single_exponent = single;
-  p.fit.valid = true;
-  p.short_band.median = short_band;
-  p.long_band.median = long_band;
-  p.msl_fit.exponent = 2 * hurst;
-  p.msl_fit.exponent_error = 2 * hurst_error;
-  return p;
+  return test::hand_part(index, early, late, tau0, short_band, long_band, single, hurst, hurst_error);
 }
 
 std::string read(const fs::path& path) {

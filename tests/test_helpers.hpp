@@ -12,10 +12,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
+#include "anodiff/post_analysis.hpp"
 #include "anodiff/shard_reduction.hpp"
 #include "anodiff/weight_trajectory.hpp"
 
@@ -41,6 +44,27 @@
 #endif
 
 namespace anodiff::test {
+
+/// A part's analysis built by hand with the fit and band exponents given (the claims' tests): part `index` of parts
+/// of `length` snapshots; no crossover when `tau0` is NaN (then `single` is the part's one exponent); H = `hurst`.
+inline PartResult hand_part(std::size_t index, double early, double late, double tau0, double short_band,
+                            double long_band, double single = std::numeric_limits<double>::quiet_NaN(),
+                            double hurst = std::numeric_limits<double>::quiet_NaN(), double hurst_error = 0.01,
+                            std::size_t length = 1000) {
+  PartResult p;
+  p.part = {index, index * length, length};
+  p.fit.early_exponent = early;
+  p.fit.late_exponent = late;
+  p.fit.crossover_found = std::isfinite(tau0);
+  p.fit.crossover = tau0;
+  p.fit.single_exponent = single;
+  p.fit.valid = true;
+  p.short_band.median = short_band;
+  p.long_band.median = long_band;
+  p.msl_fit.exponent = 2 * hurst;
+  p.msl_fit.exponent_error = 2 * hurst_error;
+  return p;
+}
 
 /// A fresh directory under the system temp folder, removed on destruction.
 struct TempDir {

@@ -125,6 +125,62 @@ CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's, resumed 
                           Catch::Contains("surface.csv") && Catch::Contains("does not belong to this grid"));
 }
 
+CATCH_TEST_CASE("landscape: every grid point is the loss and accuracy of the model set to w + x d1 + y d2",
+                "[landscape]") {
+  // 5 x 3 points on unequal axes (a swap of x and y, or of d1 and d2, changes the values), a small ResNet whose BN
+  // layers behave differently in train mode, every parameter moving (1-D ones along themselves), 12 samples in
+  // batches of 5. Each point recomputed here from the directions the result returned: the parameters set with torch
+  // ops, the images normalised by hand, the mean cross-entropy and the argmax accuracy in eval mode.
+  test::TempDir dir;
+  auto model = make_model("resnet14", 3, 10, 3);
+  const auto data = toy(12);
+  ModelLandscapeOptions o;
+  o.x = Axis::parse("-1:0.6:5");
+  o.y = Axis::parse("-0.3:0.5:3");
+  o.ignore_biasbn = false;
+  o.grid.batch_size = 5;
+  o.device = "cpu";
+  const std::vector<double> xs = {-1.0, -0.6, -0.2, 0.2, 0.6}, ys = {-0.3, 0.1, 0.5};
+  auto params = model->parameters();
+  std::vector<torch::Tensor> w0;
+  for (const auto& p : params) w0.push_back(p.detach().clone());
+  const auto r = landscape_of_model(*model, data, o, dir.path);
+  CATCH_REQUIRE(r.complete());
+  CATCH_REQUIRE(r.grid.x.points == 5);
+  CATCH_REQUIRE(r.grid.y.points == 3);
+  for (std::size_t q = 0; q < params.size(); ++q) CATCH_CHECK(torch::equal(params[q].detach(), w0[q]));  // restored
+  // The directions, tensor by tensor in the order of parameters().
+  std::vector<torch::Tensor> d1, d2;
+  std::int64_t offset = 0;
+  for (const auto& p : params) {
+    d1.push_back(torch::tensor(std::vector<float>(r.direction1.begin() + offset, r.direction1.begin() + offset + p.numel())).view(p.sizes()));
+    d2.push_back(torch::tensor(std::vector<float>(r.direction2.begin() + offset, r.direction2.begin() + offset + p.numel())).view(p.sizes()));
+    offset += p.numel();
+  }
+  CATCH_REQUIRE(std::size_t(offset) == r.direction1.size());
+  CATCH_REQUIRE(std::size_t(offset) == r.direction2.size());
+  const auto mean = torch::tensor(std::vector<float>(data.mean.begin(), data.mean.end())).view({1, 3, 1, 1});
+  const auto stdv = torch::tensor(std::vector<float>(data.std.begin(), data.std.end())).view({1, 3, 1, 1});
+  const auto images = (data.images.to(torch::kFloat32) / 255.0 - mean) / stdv;
+  torch::NoGradGuard no_grad;
+  model->eval();
+  for (std::size_t j = 0; j < 3; ++j) {
+    for (std::size_t i = 0; i < 5; ++i) {
+      CATCH_INFO("point (" << xs[i] << ", " << ys[j] << ")");
+      for (std::size_t q = 0; q < params.size(); ++q) params[q].copy_(w0[q] + xs[i] * d1[q] + ys[j] * d2[q]);
+      const auto logits = model->forward(images);
+      const double loss = torch::nn::functional::cross_entropy(logits, data.labels).item<double>();
+      const double accuracy = logits.argmax(1).eq(data.labels).to(torch::kFloat64).mean().item<double>();
+      const std::size_t point = j * 5 + i;  // rows of y, columns of x
+      CATCH_CHECK(r.grid.x.at(i) == Approx(xs[i]).margin(1e-12));
+      CATCH_CHECK(r.grid.y.at(j) == Approx(ys[j]).margin(1e-12));
+      CATCH_CHECK(r.grid.loss[point] == Approx(loss).epsilon(1e-5));
+      CATCH_CHECK(r.grid.accuracy[point] == Approx(accuracy).margin(1e-12));
+    }
+  }
+  for (std::size_t q = 0; q < params.size(); ++q) params[q].copy_(w0[q]);
+}
+
 CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscape][errors]") {
   CATCH_CHECK_THROWS_WITH(Axis::parse("1:0:5"), Catch::Contains("malformed range '1:0:5'"));
   CATCH_CHECK_THROWS_WITH(Axis::parse("-1:1"), Catch::Contains("LO:HI:N"));

@@ -310,3 +310,128 @@ TEST_CASE("parameter layout: malformed files are refused naming the file and lin
   CHECK_THROWS_WITH(ParameterLayout::read_csv(write("name,offset,size,shape,group\nw,0,6.5,2x3,0\n")),
                     Catch::Contains("with numbers"));
 }
+
+TEST_CASE("random projection: S x is a count sketch by its definition: one +-1 per column, buckets and signs even",
+          "[msd][projection]") {
+  // The definition (random_projection.hpp): coordinate j goes to bucket h(j) with sign s(j). Column j of S is read
+  // with a unit vector (exactly one entry, +-1); S x must then be sum_j s(j) x_j e_{h(j)}, summed here in float64.
+  const std::size_t D = 3000, k = 24;
+  const RandomProjection p(D, k, 11);
+  CHECK(p.input() == D);
+  CHECK(p.output() == k);
+  std::vector<std::size_t> bucket(D, k);
+  std::vector<double> sign(D, 0.0);
+  std::vector<float> unit(D, 0.0f), out(k);
+  std::size_t malformed = 0;
+  for (std::size_t j = 0; j < D; ++j) {
+    unit[j] = 1.0f;
+    std::fill(out.begin(), out.end(), std::nanf(""));  // apply() must overwrite every output, not add to it
+    p.apply(unit.data(), out.data());
+    unit[j] = 0.0f;
+    std::size_t nonzero = 0;
+    for (std::size_t b = 0; b < k; ++b) {
+      if (out[b] != 0.0f) ++nonzero, bucket[j] = b, sign[j] = out[b];
+    }
+    if (nonzero != 1 || std::fabs(sign[j]) != 1.0) ++malformed;
+  }
+  REQUIRE(malformed == 0);
+  // h and s drawn evenly: every bucket within 5 standard deviations of D / k, the signs within 5 of D / 2.
+  std::vector<double> per_bucket(k, 0.0);
+  double plus = 0;
+  for (std::size_t j = 0; j < D; ++j) per_bucket[bucket[j]] += 1, plus += sign[j] > 0 ? 1 : 0;
+  const double mean = double(D) / double(k);
+  for (std::size_t b = 0; b < k; ++b) CHECK(std::fabs(per_bucket[b] - mean) < 5 * std::sqrt(mean));
+  CHECK(std::fabs(plus - double(D) / 2) < 5 * std::sqrt(double(D)) / 2);
+  // S x against the definition, for x of mixed magnitudes (float accumulation: 1e-5 of the bucket's |x| sum).
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> x(D);
+  for (std::size_t j = 0; j < D; ++j) x[j] = u(rng) * float(1 + j % 7);
+  std::vector<double> ref(k, 0.0), scale(k, 0.0);
+  for (std::size_t j = 0; j < D; ++j) ref[bucket[j]] += sign[j] * double(x[j]), scale[bucket[j]] += std::fabs(x[j]);
+  std::fill(out.begin(), out.end(), std::nanf(""));
+  p.apply(x.data(), out.data());
+  for (std::size_t b = 0; b < k; ++b) {
+    INFO("bucket " << b);
+    CHECK(std::fabs(double(out[b]) - ref[b]) <= 1e-5 * scale[b]);
+  }
+  // The seed decides the map: the same seed the same sketch, another seed another.
+  std::vector<float> again(k), other(k);
+  RandomProjection(D, k, 11).apply(x.data(), again.data());
+  RandomProjection(D, k, 12).apply(x.data(), other.data());
+  CHECK(again == out);
+  CHECK(other != out);
+  CHECK_THROWS_AS(RandomProjection(D, 0, 1), std::invalid_argument);
+}
+
+#include <Eigen/Dense>
+
+#include "anodiff/trajectory_pca.hpp"
+
+TEST_CASE("trajectory PCA: directions, variance ratios and coordinates equal the SVD of the centred snapshots",
+          "[pca]") {
+  // 16 snapshots of D = 4100 coordinates (two column blocks of trajectory_pca's 4096): an offset, three factors of
+  // well separated variance along random (not orthogonal) vectors, and a little noise. The part is [2, 13).
+  const std::size_t T = 16, D = 4100, first = 2, count = 11, components = 3;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  std::vector<std::vector<double>> factor(3, std::vector<double>(D));
+  for (auto& f : factor) {
+    for (auto& v : f) v = normal(rng);
+  }
+  const double weight[3] = {8.0, 3.0, 1.0};
+  std::vector<double> rows(T * D);
+  for (std::size_t t = 0; t < T; ++t) {
+    double c[3];
+    for (double& ci : c) ci = normal(rng);
+    for (std::size_t j = 0; j < D; ++j) {
+      double v = 0.5 + 0.05 * normal(rng);
+      for (int q = 0; q < 3; ++q) v += weight[q] * c[q] * factor[std::size_t(q)][j];
+      rows[t * D + j] = v;
+    }
+  }
+  const auto traj = WeightTrajectory::from_rows(rows, D);
+  for (const std::optional<std::size_t> reference : {std::optional<std::size_t>{}, std::optional<std::size_t>{0}}) {
+    const std::size_t r = reference.value_or(first + count - 1);  // documented default: the part's last snapshot
+    INFO("reference snapshot " << r);
+    const auto pca = trajectory_pca(traj, first, count, components, reference);
+    CHECK(pca.reference == r);
+    REQUIRE(pca.directions.size() == components);
+    REQUIRE(pca.explained_variance_ratio.size() == components);
+    REQUIRE(pca.coordinates.size() == count);
+    // The reference: X = W_part - w_ref, centred over the snapshots (sklearn's PCA), X_c = U S V^T.
+    Eigen::MatrixXd X(static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(D));
+    for (std::size_t t = 0; t < count; ++t) {
+      for (std::size_t j = 0; j < D; ++j) X(Eigen::Index(t), Eigen::Index(j)) = rows[(first + t) * D + j] - rows[r * D + j];
+    }
+    const Eigen::MatrixXd Xc = X.rowwise() - X.colwise().mean();
+    const Eigen::JacobiSVD<Eigen::MatrixXd> svd(Xc, Eigen::ComputeThinV);
+    const Eigen::VectorXd s = svd.singularValues();  // descending
+    // The fixture's variances are well separated (the components are then defined up to sign).
+    REQUIRE(s(0) > 1.5 * s(1));
+    REQUIRE(s(1) > 1.5 * s(2));
+    REQUIRE(s(2) > 1.5 * s(3));
+    // Explained variance ratio: s_c^2 / (n - 1) over the total variance sum_i s_i^2 / (n - 1).
+    const double total = s.squaredNorm();
+    for (std::size_t c = 0; c < components; ++c) {
+      INFO("component " << c);
+      CHECK(pca.explained_variance_ratio[c] == Approx(s(Eigen::Index(c)) * s(Eigen::Index(c)) / total).epsilon(1e-9));
+      REQUIRE(pca.directions[c].size() == D);
+      const Eigen::Map<const Eigen::VectorXd> d(pca.directions[c].data(), Eigen::Index(D));
+      const Eigen::VectorXd v = svd.matrixV().col(Eigen::Index(c));
+      const double sgn = v.dot(d) < 0 ? -1.0 : 1.0;
+      CHECK((d - sgn * v).norm() <= 1e-9);  // unit vectors: relative
+      // Coordinates (documented): (w_t - w_ref) . direction, the uncentred difference.
+      const Eigen::VectorXd ref = X * (sgn * v);
+      double worst = 0;
+      for (std::size_t t = 0; t < count; ++t) {
+        REQUIRE(pca.coordinates[t].size() == components);
+        worst = std::max(worst, std::fabs(pca.coordinates[t][c] - ref(Eigen::Index(t))));
+      }
+      INFO("worst coordinate error " << worst << " of " << ref.norm());
+      CHECK(worst <= 1e-9 * ref.norm());
+    }
+  }
+  CHECK_THROWS_AS(trajectory_pca(traj, 0, 2), std::invalid_argument);
+  CHECK_THROWS_AS(trajectory_pca(traj, 0, 5, 5), std::invalid_argument);
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <string>
@@ -445,5 +446,76 @@ TEST_CASE("pair binning split over 2 and 3 shards equals the single process, unt
     CHECK_THROWS_AS(pair_summary(d, loss, o, [](double*, std::size_t) {}, PairShare{2, 2}), std::invalid_argument);
     CHECK_THROWS_AS(pair_summary(d, std::vector<double>(3), o), std::invalid_argument);
     CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, loss, o, 1 << 30, {}, PairShare{3, 1}), std::invalid_argument);
+  }
+}
+
+TEST_CASE("displacement histograms: every bin's count is a direct loop over the pairs at its lag, placed in [lo, hi)",
+          "[pairs]") {
+  // |w_{t+tau} - w_t| straight from the coordinates (not from PairDistances), placed by a linear scan in the bin
+  // [lo, hi) the result reports, the largest value in the last bin (its upper edge); density = count / (total width).
+  const std::size_t T = 90, D = 6, bins = 11;
+  const auto t = synthetic::brownian(T, D, 0.1, 5);
+  std::vector<double> x(T * D);
+  t.read(0, T, 0, D, x.data());
+  const auto msd_ref = test::brute_msd(t);
+  const auto d = PairDistances::compute(t, 0, T);
+  const std::vector<std::size_t> lags = {1, 3, 10, 40, 89, 90, 200};  // 90 and 200 are not below T: no histogram
+  const std::vector<std::size_t> kept = {1, 3, 10, 40, 89};
+  for (const bool rescale : {false, true}) {
+    INFO((rescale ? "rescaled" : "plain"));
+    const auto h = displacement_histograms(d, lags, rescale, bins);
+    REQUIRE(h.size() == kept.size());
+    std::vector<std::vector<double>> r(kept.size());
+    double lo = std::numeric_limits<double>::infinity(), hi = 0;
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      const std::size_t lag = kept[k];
+      CHECK(h[k].lag == lag);
+      const double scale = rescale ? std::sqrt(msd_ref[lag]) : 1.0;
+      CHECK(h[k].scale == Approx(scale).epsilon(1e-12));
+      for (std::size_t i = 0; i + lag < T; ++i) {
+        double s = 0;
+        for (std::size_t q = 0; q < D; ++q) s += (x[(i + lag) * D + q] - x[i * D + q]) * (x[(i + lag) * D + q] - x[i * D + q]);
+        r[k].push_back(std::sqrt(s) / scale);
+        lo = std::min(lo, r[k].back());
+        hi = std::max(hi, r[k].back());
+      }
+    }
+    REQUIRE(lo > 0);  // no zero displacement in this fixture
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      INFO("lag " << kept[k]);
+      const auto& one = h[k];
+      REQUIRE(one.lo.size() == bins);
+      REQUIRE(one.hi.size() == bins);
+      REQUIRE(one.count.size() == bins);
+      REQUIRE(one.density.size() == bins);
+      // Log bins common to all lags, from the smallest to the largest displacement of any lag.
+      for (std::size_t b = 0; b < bins; ++b) {
+        CHECK(one.lo[b] == Approx(lo * std::pow(hi / lo, double(b) / double(bins))).epsilon(1e-10));
+        CHECK(one.hi[b] == Approx(lo * std::pow(hi / lo, double(b + 1) / double(bins))).epsilon(1e-10));
+      }
+      std::vector<std::size_t> count(bins, 0);
+      std::size_t unplaced = 0, ambiguous = 0;
+      for (const double v : r[k]) {
+        std::size_t bin = bins;
+        if (v <= one.lo.front() * (1 + 1e-12)) {
+          bin = 0;  // the smallest displacement is the first edge (up to the rounding of the two computations)
+        } else if (v >= one.hi.back() * (1 - 1e-12)) {
+          bin = bins - 1;  // the largest is the last edge: in the last bin
+        } else {
+          for (std::size_t b = 0; b < bins; ++b) {
+            if (one.lo[b] <= v && v < one.hi[b]) bin = b;
+            if (b > 0 && std::fabs(v - one.lo[b]) <= 1e-12 * v) ++ambiguous;  // too close to an inner edge to tell
+          }
+        }
+        if (bin == bins) ++unplaced; else ++count[bin];
+      }
+      REQUIRE(unplaced == 0);
+      REQUIRE(ambiguous == 0);
+      CHECK(one.count == count);
+      const double total = double(T - kept[k]);
+      for (std::size_t b = 0; b < bins; ++b) {
+        CHECK(one.density[b] == Approx(double(count[b]) / (total * (one.hi[b] - one.lo[b]))).epsilon(1e-12));
+      }
+    }
   }
 }

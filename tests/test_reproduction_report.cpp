@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/reproduction.hpp"
+#include "test_helpers.hpp"
 
 using namespace anodiff;
 namespace fs = std::filesystem;
@@ -23,17 +24,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 PartResult part(std::size_t index, double early, double late, double tau0, double short_band, double long_band,
                 double single = kNaN) {
-  PartResult p;
-  p.part = {index, index * 100, 100};
-  p.fit.early_exponent = early;
-  p.fit.late_exponent = late;
-  p.fit.crossover_found = std::isfinite(tau0);
-  p.fit.crossover = tau0;
-  p.fit.single_exponent = single;
-  p.fit.valid = true;
-  p.short_band.median = short_band;
-  p.long_band.median = long_band;
-  return p;
+  return test::hand_part(index, early, late, tau0, short_band, long_band, single, kNaN, 0.01, 100);
 }
 
 AnalysedRun run(const std::string& model, std::int64_t batch, double lr, std::vector<PartResult> parts) {

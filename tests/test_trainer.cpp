@@ -14,6 +14,7 @@
 #include "anodiff/error.hpp"
 #include "anodiff/models.hpp"
 #include "anodiff/parameters.hpp"
+#include "anodiff/random_projection.hpp"
 #include "anodiff/trainer.hpp"
 #include "detail/dataset_files.hpp"
 #include "detail/snapshot_queue.hpp"
@@ -289,8 +290,24 @@ CATCH_TEST_CASE("trainer: a projection of theta is recorded beside it", "[traine
   t.run();
   CATCH_CHECK_FALSE(fs::exists(t.directory() / "trajectory"));
   const auto p = WeightTrajectory::load(t.directory() / "projection");
-  CATCH_CHECK(p.size() == 3);
-  CATCH_CHECK(p.dimension() == 64);
+  CATCH_REQUIRE(p.size() == 3);
+  CATCH_REQUIRE(p.dimension() == 64);
+  // Each row is the count sketch (random_projection.hpp, seeded by the run's seed) of that step's weights: rows 0 and
+  // 2 (two steps an epoch) against the weights of the checkpoints of epochs 0 and 1, flattened and sketched here.
+  // The sketch itself is checked against its definition in test_msd.cpp.
+  const RandomProjection sketch(parameter_count(*t.model()), 64, o.seed);
+  for (const auto& [row, epoch] : {std::pair<std::size_t, std::int64_t>{0, 0}, {2, 1}}) {
+    CATCH_INFO("snapshot " << row << ", checkpoint of epoch " << epoch);
+    auto m = make_model(o.model, 3, 10, 99);
+    load_checkpoint(*m, t.directory(), epoch, torch::kCPU);
+    std::vector<float> w, s(64);
+    flatten_parameters(*m, w);
+    sketch.apply(w.data(), s.data());
+    const auto got = p.snapshot(row);
+    double worst = 0, size = 0;
+    for (std::size_t k = 0; k < 64; ++k) worst = std::max(worst, std::fabs(got[k] - s[k])), size = std::max(size, double(std::fabs(s[k])));
+    CATCH_CHECK(worst <= 1e-6 * size);
+  }
 }
 
 CATCH_TEST_CASE("state_dict: written and read back by name, wrong architectures refused", "[models]") {
