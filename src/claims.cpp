@@ -326,10 +326,9 @@ std::string value_cell(const RunClaims& r, const std::string& claim, Phase phase
 
 std::string rule_cell(const std::string& claim) {
   if (claim == "short_superdiffusion") {
-    return "exponent > 1 and short-band beta > 1 (the exponent is the fit's early one with a crossover, its single "
-           "power law without)";
+    return "exponent > 1 and short-band beta > 1";
   }
-  if (claim == "long_subdiffusion") return "exponent < 1 and long-band beta < 1 (the exponent is the fit's late one with a crossover, its single power law without)";
+  if (claim == "long_subdiffusion") return "exponent < 1 and long-band beta < 1";
   if (claim == "super_to_sub_crossover") return "a crossover found with early > 1 > late; a sub-to-super one does not count";
   if (claim == "rough_path") return "0 < H < 1 by two standard errors";
   return "all three in the same part";
@@ -376,7 +375,8 @@ std::string verdict_rules(const VerdictThresholds& t) {
   return fmt::format("Verdicts by the share of a phase's parts that show a claim: shown at {:.0f}% or more, partly "
                      "shown from {:.0f}%, weak below that, not shown in none, not measured where no part could be "
                      "measured. The initial phase is the first part (from initialisation), the late phase every later "
-                     "part (docs/reproducing.md).",
+                     "part. A part's short- and long-lag exponents are its fit's early and late ones where a crossover "
+                     "was found, its single power law where none was (docs/reproducing.md).",
                      100 * t.shown, 100 * t.partly);
 }
 

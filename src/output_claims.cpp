@@ -79,8 +79,8 @@ void write_claims(const std::vector<RunClaims>& runs, const fs::path& dir, const
                 "linespoints pt 6 dt 2 lc rgb 'black' axes x1y2"}},
               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'gray40'\n"
               "set y2tics\nset y2label 'mean training loss over the part'\nset ytics nomirror\n"
-              "set key inside top right opaque box\n"
-              "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05"};
+              "set key below horizontal\n"
+              "set autoscale xfix\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05"};
     draw(plot, dir / (runs.size() == 1 ? std::string("attenuation.png") : fmt::format("attenuation_{}.png", i)), output.log);
   }
 }
