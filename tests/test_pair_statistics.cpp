@@ -449,7 +449,7 @@ TEST_CASE("pair binning split over 2 and 3 shards equals the single process, unt
   }
 }
 
-TEST_CASE("displacement histograms: every bin's count is a direct loop over the pairs at its lag, placed in [lo, hi)",
+TEST_CASE("displacement histograms: every bin's count is a direct loop over the pairs at its lag, each in its half-open bin",
           "[pairs]") {
   // |w_{t+tau} - w_t| straight from the coordinates (not from PairDistances), placed by a linear scan in the bin
   // [lo, hi) the result reports, the largest value in the last bin (its upper edge); density = count / (total width).
