@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The study's whole ResNet-14 run on a GPU, in one prepared command (docs/gpu.md, docs/reproducing.md):
-#   1. builds anodiff::core, its Python module and anodiff-post-analysis (no LibTorch: a minute or two), against the
+#   1. builds anodiff::core, its Python module and anodiff-post-analysis (no LibTorch), against the
 #      Debian packages carried in .deps/debs where the machine lacks them (scripts/gpu_study_prepare.sh);
 #   2. trains ResNet-14 in the machine's PyTorch (scripts/gpu_study_train.py: plain SGD, lr 0.1, batch 1024,
 #      augmentation on the device, Fashion-MNIST padded to 32 x 32 from .deps/fashion-mnist), every step recorded with

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -11,6 +10,7 @@
 
 #include "anodiff/csv.hpp"
 #include "anodiff/error.hpp"
+#include "anodiff/run_config.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -135,7 +135,7 @@ AttenuationTrend attenuation_trend(const std::vector<PartReading>& parts) {
   if (loss_x.size() >= 3) std::tie(t.slope_loss, t.slope_loss_error) = slope_with_error(loss_x, loss_beta);
   // A slope "beyond two standard errors" in the direction of attenuation; a zero error (an exact line) counts.
   auto beyond = [](double slope, double error, double sign) {
-    return std::isfinite(slope) && std::isfinite(error) && sign * slope > 2 * error && sign * slope > 0;
+    return std::isfinite(slope) && std::isfinite(error) && sign * slope > 2 * error;
   };
   const bool with_wait = beyond(t.slope_log_wait, t.slope_log_wait_error, -1);
   const bool loss_known = std::isfinite(t.slope_loss);
@@ -167,22 +167,22 @@ std::vector<double> part_losses(const std::vector<double>& loss, const std::vect
 
 RunDescription describe_run(const fs::path& trajectory, std::size_t steps) {
   RunDescription d;
-  const fs::path config = fs::absolute(trajectory).lexically_normal().parent_path() / "config.txt";
-  std::ifstream in(config);
-  std::string line;
-  while (in && std::getline(in, line)) {
-    const auto eq = line.find(" = ");
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq), value = line.substr(eq + 3);
-    try {
-      if (key == "model") d.model = value;
-      if (key == "batch_size") d.batch_size = std::stoll(value);
-      if (key == "lr") d.lr = std::stod(value);
-    } catch (const std::exception&) {
-      throw InputError(fmt::format("{}: expected a number for '{}', found '{}'", config.string(), key, value));
+  fs::path path = fs::absolute(trajectory).lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // "run/trajectory/"
+  const fs::path run = path.parent_path();
+  if (fs::exists(run / "config.txt")) {
+    for (const auto& [key, value] : read_run_config(run)) {
+      try {
+        if (key == "model") d.model = value;
+        if (key == "batch_size") d.batch_size = std::stoll(value);
+        if (key == "lr") d.lr = std::stod(value);
+      } catch (const std::exception&) {
+        throw InputError(
+            fmt::format("{}: expected a number for '{}', found '{}'", (run / "config.txt").string(), key, value));
+      }
     }
   }
-  d.label = d.model.empty() ? fmt::format("{}, {} steps", trajectory.filename().string(), steps)
+  d.label = d.model.empty() ? fmt::format("{}, {} steps", path.filename().string(), steps)
                             : fmt::format("{}, batch {}, lr {:g}, {} steps", d.model, d.batch_size, d.lr, steps);
   return d;
 }

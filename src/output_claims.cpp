@@ -1,14 +1,13 @@
 // The study's claims judged per run and phase, written as claims.csv, claims_parts.csv, claims.md and attenuation.png.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "anodiff/csv.hpp"
-#include "anodiff/error.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/plot.hpp"
+#include "detail/npy.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -54,11 +53,7 @@ void write_claims(const std::vector<RunClaims>& runs, const fs::path& dir, const
     md += "\n" + claims_summary(r) + "\n\n";
   }
   md += verdict_rules() + "\n";
-  {
-    std::ofstream out(dir / "claims.md");
-    out << md << std::flush;
-    if (!out) throw IoError(fmt::format("{}: write failed", (dir / "claims.md").string()));
-  }
+  detail::write_file_durably(dir / "claims.md", md, nullptr, 0);
   if (!output.plots) return;
   // The attenuation: the band exponents of every part against its waiting time, the training loss on the right axis.
   for (std::size_t i = 0; i < runs.size(); ++i) {

@@ -76,11 +76,6 @@ struct Report {
   }
 };
 
-// A part of a run, judged or not.
-struct JudgedPart {
-  const AnalysedRun* run;
-  const PartResult* part;
-};
 using Quantity = std::function<double(const PartResult&)>;
 const Quantity kEarly = [](const PartResult& p) { return p.fit.early_exponent; };
 const Quantity kLate = [](const PartResult& p) { return p.fit.late_exponent; };
@@ -100,17 +95,17 @@ double median(const std::vector<double>& v) {
 }
 
 // The parts of the late phase of a run (every part after the first; the first when it is the only one).
-std::vector<JudgedPart> late_parts(const AnalysedRun& a) {
-  std::vector<JudgedPart> late;
+std::vector<const PartResult*> late_parts(const AnalysedRun& a) {
+  std::vector<const PartResult*> late;
   for (const auto& p : a.parts) {
-    if (p.part.index != 0 || a.parts.size() == 1) late.push_back({&a, &p});
+    if (p.part.index != 0 || a.parts.size() == 1) late.push_back(&p);
   }
   return late;
 }
 
-std::vector<double> values_of(const std::vector<JudgedPart>& parts, const Quantity& q) {
+std::vector<double> values_of(const std::vector<const PartResult*>& parts, const Quantity& q) {
   std::vector<double> v;
-  for (const auto& j : parts) v.push_back(q(*j.part));
+  for (const PartResult* p : parts) v.push_back(q(*p));
   return v;
 }
 

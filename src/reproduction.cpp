@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -17,6 +16,7 @@
 #include "anodiff/parameter_layout.hpp"
 #include "anodiff/runtime.hpp"
 #include "anodiff/weight_trajectory.hpp"
+#include "detail/npy.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -109,12 +109,6 @@ std::uintmax_t bytes_under(const fs::path& dir) {
     if (e.is_regular_file(ec)) bytes += e.file_size(ec);
   }
   return bytes;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text << std::flush;
-  if (!out) throw IoError(fmt::format("{}: write failed", path.string()));
 }
 
 std::string gigabytes(std::uintmax_t bytes) { return fmt::format("{:.1f} GB", double(bytes) / 1e9); }
@@ -335,9 +329,10 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
     for (const auto& a : r.runs) {
       const std::uintmax_t bytes = bytes_under(a.run / "trajectory");
       fs::remove_all(a.run / "trajectory");
-      write_text(a.run / kTrajectoryRemoved,
+      detail::write_file_durably(a.run / kTrajectoryRemoved,
                          fmt::format("The weight trajectory ({}) was removed after its analysis (keep_trajectory = "
-                                     "false; anodiff-reproduce --keep-trajectory keeps it).\n", gigabytes(bytes)));
+                                     "false; anodiff-reproduce --keep-trajectory keeps it).\n", gigabytes(bytes)),
+                                 nullptr, 0);
       log_line(s.log, fmt::format("anodiff-reproduce: removed {} ({}) after its analysis; --keep-trajectory keeps it",
                                   (a.run / "trajectory").string(), gigabytes(bytes)));
     }

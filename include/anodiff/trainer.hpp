@@ -10,6 +10,7 @@
 #include "anodiff/datasets.hpp"
 #include "anodiff/models.hpp"
 #include "anodiff/progress.hpp"
+#include "anodiff/run_config.hpp"  // read_run_config, run_config_value
 
 namespace anodiff {
 
@@ -110,12 +111,6 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& run, std::int
 /// Loads the checkpoint of `epoch` of a run into `model` (on `device`). Throws InputError naming the file if it is
 /// missing or holds another architecture.
 void load_checkpoint(Network& model, const std::filesystem::path& run, std::int64_t epoch, torch::Device device);
-
-/// Reads config.txt of a run directory into key/value pairs. Throws InputError if it is missing or malformed.
-[[nodiscard]] std::vector<std::pair<std::string, std::string>> read_run_config(const std::filesystem::path& run);
-
-/// The value of `key` in a run's config.txt; throws InputError naming the file if it has none.
-[[nodiscard]] std::string run_config_value(const std::filesystem::path& run, const std::string& key);
 
 /// A run's training data as it trained on them (its data set, data directory and limit_train), without augmentation.
 [[nodiscard]] Dataset run_training_data(const std::filesystem::path& run);
