@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Exit codes and outputs of anodiff-post-analysis. Usage: cli_post_analysis.sh BINARY WORKDIR
-set -u
+set -euo pipefail
 bin=$1
 work=$2
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-fail=0
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+source "$here/cli_common.sh"
 expect() {  # expect CODE PATTERN -- command...
   local code=$1 pattern=$2
   shift 3
-  local err
-  err=$("$@" 2>&1 >/dev/null)
-  local got=$?
+  local err got=0
+  err=$("$@" 2>&1 >/dev/null) || got=$?
   if [[ $got -ne $code ]] || ! grep -q -- "$pattern" <<<"$err"; then
     echo "FAIL: $* -> exit $got (expected $code), stderr: $err"
     fail=1
@@ -54,11 +54,7 @@ expect 2 "long-band expects LO:HI" -- "$bin" --trajectory traj.npy --long-band x
 expect 2 "min_lag must be at least 1, got 0" -- "$bin" --trajectory traj.npy --min-lag 0 --out o
 expect 2 "missing_layout.csv: cannot open" -- "$bin" --trajectory traj.npy --layout missing_layout.csv --out o
 expect 0 "results in" -- "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --out good
-for f in msd.csv local_exponent.csv fit.csv aging_msd.csv contour.csv msd_contour.csv msl.csv \
-         displacement_histogram.csv step_length.csv msd.png msd.gp local_exponent.png msl.png msd_contour.png \
-         motion_fit.csv band_exponents.png; do
-  [[ -s good/$f ]] || { echo "FAIL: good/$f missing"; fail=1; }
-done
+png_ok good/msd.png good/local_exponent.png good/msl.png good/msd_contour.png good/band_exponents.png
 [[ $(head -n 1 good/msd.csv) == "part,start,lag,msd" ]] || { echo "FAIL: msd.csv header"; fail=1; }
 [[ $(head -n 1 good/local_exponent.csv) == "part,start,lag,beta" ]] || { echo "FAIL: beta header"; fail=1; }
 [[ $(grep -c '^2,200,' good/msd.csv) -eq 99 ]] || { echo "FAIL: part 2 rows of msd.csv"; fail=1; }
@@ -75,8 +71,8 @@ for r in rows:
     assert r["long_band_lo"] == "30" and r["long_band_hi"] == "90", r
 print("ok: fit.csv has the crossover verdict and the band exponents")
 PY
-"$bin" --trajectory traj.npy --out noplots --no-plots >/dev/null 2>&1 || { echo "FAIL: --no-plots run"; fail=1; }
-[[ -e noplots/msd.png ]] && { echo "FAIL: --no-plots wrote a PNG"; fail=1; }
+run_ok noplots "$bin" --trajectory traj.npy --out noplots --no-plots
+check "[[ ! -e noplots/msd.png ]]" "--no-plots writes no PNG"
 # The MSD the program writes equals numpy's brute force.
 /usr/bin/python3 - <<'PY' || fail=1
 import numpy as np, csv
@@ -87,5 +83,23 @@ for r in rows[:50]:
     ref = np.mean(np.sum((x[tau:] - x[:-tau]) ** 2, axis=1))
     assert abs(float(r["msd"]) - ref) <= 1e-9 * ref, (tau, r["msd"], ref)
 print("ok: msd.csv equals numpy's brute force")
+# Every other table holds what its name says: finite numbers (empty cells: no crossover), positive where they must be.
+import math
+def rows(name):
+    return list(csv.DictReader(open(f"good/{name}")))
+positive = {"aging_msd.csv": "msd", "contour.csv": "mean_contour_length", "msd_contour.csv": "msd", "msl.csv": "msl",
+            "displacement_histogram.csv": "count", "step_length.csv": "step_length", "motion_fit.csv": "noise_floor"}
+for name, column in positive.items():
+    table = rows(name)
+    assert table, name
+    for r in table:
+        if r.get("pairs") == "0":  # an empty bin: its mean is not a number, written as an empty cell
+            assert r[column] == "", (name, r)
+            continue
+        assert all(math.isfinite(float(v)) for k, v in r.items() if v != "" and k not in ("component", "binning")), (name, r)
+        assert float(r[column]) >= 0, (name, r)
+beta = [float(r["beta"]) for r in rows("local_exponent.csv")]
+assert beta and all(0.0 < b < 3.0 for b in beta), (min(beta), max(beta))  # a random walk: beta near 1
+print("ok: aging, contour, MSL, histogram, step-length and motion-fit tables are finite and in range")
 PY
 exit $fail

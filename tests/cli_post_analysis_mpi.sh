@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # anodiff-post-analysis under mpirun (coordinate shards, issue 16) equals the single process, file by file.
 # Usage: cli_post_analysis_mpi.sh BINARY WORKDIR
-set -u
+set -euo pipefail
 bin=$1
 work=$2
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+source "$here/cli_common.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-fail=0
 /usr/bin/python3 - <<'PY'
 import numpy as np
 rng = np.random.default_rng(1)
@@ -66,24 +67,20 @@ print(f"ok: {len(files)} CSV files of {second} equal {first} to the printed digi
       f"({rounded} values one unit apart in the last printed digit; the fits within {fits:.1e} relative)")
 PY
 }
-"$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --no-plots --out single > single.txt 2> single.log ||
-  { echo "FAIL: single process"; cat single.log; fail=1; }
-mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 \
-  --no-plots --out ranks > ranks.txt 2> ranks.log || { echo "FAIL: mpirun -np 2"; cat ranks.log; fail=1; }
-grep -q "2 ranks" ranks.log || { echo "FAIL: not run as 2 ranks (built without ANODIFF_WITH_MPI?)"; cat ranks.log; fail=1; }
+run_ok single "$bin" --trajectory traj.npy --loss loss.npy --part-length 100 --no-plots --out single
+run_ok ranks mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy --loss loss.npy \
+  --part-length 100 --no-plots --out ranks
+check "grep -q '2 ranks' ranks.log" "run as 2 ranks (a build without ANODIFF_WITH_MPI runs 1)"
 compare single ranks
-diff <(grep -v "^anodiff" single.txt) <(grep -v "^anodiff" ranks.txt) > /dev/null ||
-  { echo "FAIL: the summary tables differ"; diff single.txt ranks.txt; fail=1; }
+check "diff <(grep -E '^ +(part|[0-9]+) ' single.log) <(grep -E '^ +(part|[0-9]+) ' ranks.log) && [[ \$(grep -cE '^ +[0-9]+ ' single.log) -eq 3 ]]" \
+  "the summary tables of 1 process and 2 ranks are the same"
 # A sharded trajectory directory: read as one by a single process, shard by shard under mpirun -np 2.
-"$bin" --trajectory sharded --loss loss.npy --part-length 100 --no-plots --out sharded_single > sharded_single.txt \
-  2> sharded_single.log || { echo "FAIL: single process on the sharded directory"; cat sharded_single.log; fail=1; }
+run_ok sharded_single "$bin" --trajectory sharded --loss loss.npy --part-length 100 --no-plots --out sharded_single
 compare single sharded_single
-mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory sharded --loss loss.npy --part-length 100 \
-  --no-plots --out sharded_ranks > sharded_ranks.txt 2> sharded_ranks.log ||
-  { echo "FAIL: mpirun -np 2 on the sharded directory"; cat sharded_ranks.log; fail=1; }
-grep -q "each its shard" sharded_ranks.log ||
-  { echo "FAIL: the ranks did not read a shard each"; cat sharded_ranks.log; fail=1; }
+run_ok sharded_ranks mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory sharded --loss loss.npy \
+  --part-length 100 --no-plots --out sharded_ranks
+check "grep -q 'each its shard' sharded_ranks.log" "the ranks read a shard each"
 compare single sharded_ranks
-diff <(grep -v "^anodiff" single.txt) <(grep -v "^anodiff" sharded_ranks.txt) > /dev/null ||
-  { echo "FAIL: the summary tables differ (sharded)"; diff single.txt sharded_ranks.txt; fail=1; }
+check "diff <(grep -E '^ +(part|[0-9]+) ' single.log) <(grep -E '^ +(part|[0-9]+) ' sharded_ranks.log)" \
+  "the summary tables of 1 process and 2 ranks on the sharded directory are the same"
 exit $fail

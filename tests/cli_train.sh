@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # anodiff-train as a user runs it: a short Fashion-MNIST run, its files, a restart after kill -9, bad input,
 # and PyTorch state_dict interchange. Usage: cli_train.sh BINARY WORKDIR SOURCE_DIR
-set -u
+set -euo pipefail
 bin=$1
 work=$2
 src=$(cd "$3" && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+source "$here/cli_common.sh"
 expect2 "unknown model 'resnet99'" -- "$bin" --model resnet99 --dataset gauss --out o
 expect2 "no-such-dir: no such directory" -- "$bin" --dataset cifar10 --data-dir no-such-dir --out o
 expect2 "unknown data set 'svhn'" -- "$bin" --dataset svhn --out o
@@ -17,29 +18,40 @@ expect2 "device must be cpu, cuda or auto" -- "$bin" --dataset gauss --device tp
 args=(--model resnet14 --dataset fashion-mnist --epochs 3 --batch_size 64 --limit-train 640 --limit-test 256 --out runs)
 name="resnet14_sgd_lr=0.1_bs=64_wd=0_mom=0_save_epoch=1"
 run="runs/$name"
-skipped=0
 if [[ ! -d /usr/share/datasets/fashion-mnist ]]; then
   # A dependency of the test command (scripts/install-deps.sh installs it): missing, the test fails.
   echo "FAIL: /usr/share/datasets/fashion-mnist is absent (Debian's dataset-fashion-mnist): the training runs"
   fail=1
-  skipped=1
 else
-"$bin" "${args[@]}" > straight.log 2>&1 || { echo "FAIL: training run"; cat straight.log; fail=1; }
-check "[[ -f $run/metrics.png && -f $run/metrics.gp && -f $run/config.txt ]]" "metrics.png, its script and config.txt"
+run_ok straight "$bin" "${args[@]}"
+png_ok $run/metrics.png
+check "grep -q '^model = resnet14$' $run/config.txt && grep -q '^batch_size = 64$' $run/config.txt" "config.txt names the run"
 check "[[ \$(wc -l < $run/metrics.csv) -eq 5 ]]" "metrics.csv has epochs 0..3"
+/usr/bin/python3 - "$run" <<'PY' || fail=1
+import csv, sys, math
+rows = list(csv.DictReader(open(f"{sys.argv[1]}/metrics.csv")))
+assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"], rows
+for r in rows:
+    assert 0 <= float(r["test_error"]) <= 1 and math.isfinite(float(r["test_loss"])), r
+for r in rows[1:]:
+    assert 0 <= float(r["train_error"]) <= 1 and float(r["images_per_second"]) > 0, r
+# Three epochs of SGD on 640 images: the training loss falls below chance's (ln 10 = 2.303).
+assert float(rows[-1]["train_loss"]) < float(rows[1]["train_loss"]) and float(rows[-1]["train_loss"]) < 2.2, rows
+print(f"ok: metrics.csv: training loss {rows[1]['train_loss']} -> {rows[-1]['train_loss']}, errors in [0, 1]")
+PY
 check "[[ -f $run/checkpoints/model_epoch_0.pt && -f $run/checkpoints/model_epoch_3.pt ]]" "checkpoints of epochs 0 and 3"
 check "grep -q 'ETA' straight.log" "progress with ETA on stderr"
 mv runs straight
 
 # The same run, killed with SIGKILL at a step the test chooses (step 15 of 10 per epoch: mid epoch 2, its snapshots
 # handed to the recorder but not committed) and started again with the same command.
-ANODIFF_TEST_KILL_AT_STEP=15 "$bin" "${args[@]}" > first.log 2>&1
-code=$?
+code=0
+ANODIFF_TEST_KILL_AT_STEP=15 "$bin" "${args[@]}" > first.log 2>&1 || code=$?
 check "[[ $code -eq 137 ]]" "the first start is killed by SIGKILL at step 15 (exit $code)"
 check "[[ -f $run/checkpoints/model_epoch_1.pt && ! -f $run/checkpoints/model_epoch_2.pt ]]" \
   "the kill left the checkpoint of epoch 1, not that of epoch 2"
 check "[[ \$(ls $run/trajectory/chunk_*.npy | wc -l) -eq 2 ]]" "the kill left the chunks of epochs 0 and 1"
-"$bin" "${args[@]}" > second.log 2>&1 || { echo "FAIL: resumed run"; cat second.log; fail=1; }
+run_ok second "$bin" "${args[@]}"
 check "grep -q 'resuming .* after epoch 1' second.log" "the second start resumes after epoch 1"
 /usr/bin/python3 - "$name" <<'PY' || fail=1
 import sys, csv, glob
@@ -71,8 +83,8 @@ with torch.no_grad():
 torch.save(net.state_dict(), "python_state_dict.pt")
 np.save("python_theta.npy", torch.cat([p.detach().reshape(-1) for p in net.parameters()]).numpy())
 PY
-"$bin" --model resnet14 --dataset gauss --limit-train 64 --limit-test 64 --epochs 0 --init python_state_dict.pt \
-  --out imported --quiet > import.log 2>&1 || { echo "FAIL: --init"; cat import.log; fail=1; }
+run_ok import "$bin" --model resnet14 --dataset gauss --limit-train 64 --limit-test 64 --epochs 0 \
+  --init python_state_dict.pt --out imported --quiet
 /usr/bin/python3 - <<'PY' || fail=1
 import glob, numpy as np
 theta = np.load("python_theta.npy")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every link of README.md and docs/*.md to a file of the repository, and every docs/*.md that a header, source or
 # example names, exists. Usage: docs_links.sh REPO_ROOT
-set -u
+set -euo pipefail
 root=$1
-cd "$root" || exit 1
+cd "$root"
 fail=0
 for md in README.md docs/*.md benchmarks/README.md; do
   dir=$(dirname "$md")
