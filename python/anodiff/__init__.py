@@ -15,5 +15,6 @@ Errors: TypeError (wrong dtype), ValueError (wrong shape, NaN weights, a malform
 """
 from ._anodiff import *  # noqa: F401,F403
 from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
+from .hessian import hessian_operator, hessian_eigenpairs, hessian_trace, hessian_density, TraceEstimate  # noqa: F401
 
 __version__ = "0.1.0"

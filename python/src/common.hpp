@@ -108,5 +108,6 @@ void init_trajectory(py::module_& m);
 void init_analysis(py::module_& m);
 void init_pairs(py::module_& m);
 void init_surfaces(py::module_& m);
+void init_spectrum(py::module_& m);
 
 }  // namespace anodiff::python

@@ -40,4 +40,5 @@ PYBIND11_MODULE(_anodiff, m) {
   anodiff::python::init_analysis(m);
   anodiff::python::init_pairs(m);
   anodiff::python::init_surfaces(m);
+  anodiff::python::init_spectrum(m);
 }
