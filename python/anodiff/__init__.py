@@ -18,3 +18,12 @@ from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
 from .hessian import hessian_operator, hessian_eigenpairs, hessian_trace, hessian_density, TraceEstimate  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # anodiff.plot is imported on first use, so that `import anodiff` never needs matplotlib.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'anodiff' has no attribute '{name}'")
