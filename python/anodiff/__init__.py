@@ -13,11 +13,15 @@ records a PyTorch training loop in anodiff's trajectory format (torch is importe
 Errors: TypeError (wrong dtype), ValueError (wrong shape, NaN weights, a malformed file), OSError / FileNotFoundError
 (a missing file, a failed write), each with the library's message. docs/python.md has the guide.
 """
+import logging as _logging
+
 from ._anodiff import *  # noqa: F401,F403
 from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
 from .hessian import hessian_operator, hessian_eigenpairs, hessian_trace, hessian_density, TraceEstimate  # noqa: F401
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401  (CMake's project(VERSION), written at configure time)
+
+_logging.getLogger("anodiff").addHandler(_logging.NullHandler())
 
 
 def __getattr__(name):

@@ -474,7 +474,8 @@ void init_analysis(py::module_& m) {
       "part whose P x P matrix exceeds it is computed in tiles, exactly; docs/pair_statistics.md).\n"
       "x: array, Trajectory or path. fit: CrossoverOptions. long_band: (lo, hi), default 0.3 T .. 0.9 T.\n"
       "layout: 'auto' (the trajectory's layout.csv), a ParameterLayout or None. loss: per-snapshot losses (default:\n"
-      "steps.csv). log: a callable receiving progress lines. write_post_analysis() writes the CSVs.");
+      "steps.csv). log: a callable receiving progress lines (None: logging.getLogger(\"anodiff\") at INFO).\n"
+      "write_post_analysis() writes the CSVs.");
 
   m.def(
       "write_post_analysis",

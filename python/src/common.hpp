@@ -100,7 +100,7 @@ std::vector<double> as_vector(py::handle x, const char* what);
 /// A float64 array of any shape as a C-contiguous array (copied only when needed).
 py::array_t<double, py::array::c_style> as_float64(py::handle x, const char* what);
 
-/// A LogSink calling a Python callable (with the GIL) or none for None.
+/// A LogSink calling a Python callable (with the GIL), or for None one writing to logging.getLogger("anodiff") at INFO.
 LogSink as_log(py::object log);
 
 /// Module parts, each in its own source.

@@ -187,7 +187,15 @@ py::array_t<double, py::array::c_style> as_float64(py::handle x, const char* wha
 }
 
 LogSink as_log(py::object log) {
-  if (log.is_none()) return {};
+  if (log.is_none()) {
+    // The progress lines go to logging.getLogger("anodiff") at INFO (silent unless the user configures logging).
+    auto logger = keep_alive(py::module_::import("logging").attr("getLogger")("anodiff"));
+    return [logger](const std::string& line) {
+      py::gil_scoped_acquire gil;
+      const auto& l = *static_cast<const py::object*>(logger.get());
+      if (l.attr("isEnabledFor")(20).cast<bool>()) l.attr("info")("%s", line);
+    };
+  }
   auto held = keep_alive(log);
   return [held](const std::string& line) {
     py::gil_scoped_acquire gil;
