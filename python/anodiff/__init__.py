@@ -18,6 +18,7 @@ import logging as _logging
 from ._anodiff import *  # noqa: F401,F403
 from .recorder import Recorder, flat_parameters, parameter_layout  # noqa: F401
 from .hessian import hessian_operator, hessian_eigenpairs, hessian_trace, hessian_density, TraceEstimate  # noqa: F401
+from .landscape import loss_surface, random_directions, roughness, LossSurface  # noqa: F401
 
 from ._version import __version__  # noqa: F401  (CMake's project(VERSION), written at configure time)
 

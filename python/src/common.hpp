@@ -109,5 +109,6 @@ void init_analysis(py::module_& m);
 void init_pairs(py::module_& m);
 void init_surfaces(py::module_& m);
 void init_spectrum(py::module_& m);
+void init_landscape(py::module_& m);
 
 }  // namespace anodiff::python

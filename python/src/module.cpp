@@ -41,4 +41,5 @@ PYBIND11_MODULE(_anodiff, m) {
   anodiff::python::init_pairs(m);
   anodiff::python::init_surfaces(m);
   anodiff::python::init_spectrum(m);
+  anodiff::python::init_landscape(m);
 }
