@@ -8,7 +8,7 @@ packages=(
   libopenblas0-openmp gnuplot-nox dataset-fashion-mnist
   python3-numpy python3-torch python3-scipy zlib1g-dev
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
-  python3-venv python3-setuptools python3-wheel python3-pip
+  python3-nbclient python3-nbformat python3-ipykernel python3-venv python3-setuptools python3-wheel python3-pip
   libopenmpi-dev openmpi-bin
   libhdf5-dev libmatio-dev python3-h5py
   clang libclang-rt-dev libomp-dev
