@@ -1,5 +1,7 @@
 // anodiff-post-analysis: the study's MSD post-analysis of a recorded weight trajectory (paper section 2-3).
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "anodiff/follow.hpp"
 #include "anodiff/output.hpp"
 #include "anodiff/per_layer_msd.hpp"
 #include "anodiff/post_analysis.hpp"
@@ -20,6 +23,11 @@
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
+
+namespace {
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int) { stop_requested = true; }
+}  // namespace
 
 int main(int argc, char** argv) {
   anodiff::cli::MpiSession mpi(argc, argv);
@@ -33,7 +41,10 @@ int main(int argc, char** argv) {
         "anodiff-post-analysis: MSD, local exponent, two-regime fit, contour length, MSL and displacement\n"
         "statistics of a weight trajectory, per part. Usage:\n"
         "  anodiff-post-analysis --trajectory PATH [--loss PATH] [--part-length N] [--window 20] --out DIR\n"
-        "  anodiff-post-analysis --demo --out DIR     (a built-in synthetic trajectory)\nOptions");
+        "  anodiff-post-analysis --demo --out DIR     (a built-in synthetic trajectory)\n"
+        "  anodiff-post-analysis --trajectory DIR --part-length N --follow [--until-epoch E] --out DIR\n"
+        "                                             (a run still recording: each part as soon as it is complete)\n"
+        "Options");
     desc.add_options()
         ("help,h", "show this help")
         ("trajectory", po::value(&trajectory), "a .npy of shape (T, D) or a trajectory directory")
@@ -54,7 +65,21 @@ int main(int argc, char** argv) {
         ("lr", po::value<double>(), "the run's learning rate (default: the run's config.txt)")
         ("out", po::value(&out), "output directory")
         ("no-plots", "write CSVs only")
-        ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)");
+        ("demo", "analyse the built-in synthetic trajectory (3000 snapshots, D = 2000; parts of 1000)")
+        ("follow", "follow a trajectory directory while it is recorded: analyse each part once its snapshots are in "
+                   "complete chunks, rewrite the CSVs and pictures, wait for more; ends at --until-snapshots, "
+                   "--until-epoch or --idle-seconds, or on SIGINT/SIGTERM with every finished part written "
+                   "(needs --part-length)")
+        ("poll-seconds", po::value<double>()->default_value(2, "2"),
+         "with --follow: longest wait between two looks (inotify wakes it sooner when a chunk is renamed in)")
+        ("until-snapshots", po::value<std::size_t>(), "with --follow: end once this many snapshots are recorded")
+        ("until-epoch", po::value<std::int64_t>(),
+         "with --follow: end once epoch E is recorded whole (anodiff-train's --epochs, the Recorder loop's last "
+         "epoch)")
+        ("idle-seconds", po::value<double>(), "with --follow: end after this long without a new chunk")
+        ("shards", po::value<std::size_t>(),
+         "with --follow: a sharded writer's number of shards, waited for (anodiff.Recorder(shard=(k, N)); "
+         "anodiff-train's is read from its config.txt)");
     po::variables_map vm;
     if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (out.empty()) throw po::error("--out DIR is required");
@@ -64,6 +89,18 @@ int main(int argc, char** argv) {
     if (window == 0) throw po::error("--window must be at least 1");
     if (vm.count("part-length") && part_length < 2) {
       throw po::error(fmt::format("--part-length must be at least 2, got {}", part_length));
+    }
+    const bool follow = vm.count("follow") > 0;
+    for (const char* flag : {"until-snapshots", "until-epoch", "idle-seconds", "shards"}) {
+      if (vm.count(flag) && !follow) throw po::error(fmt::format("--{} needs --follow", flag));
+    }
+    if (follow) {
+      if (vm.count("demo")) throw po::error("--follow follows a --trajectory DIR being recorded, not the --demo");
+      if (!vm.count("part-length")) throw po::error("--follow needs --part-length N (a part must end before the run)");
+      if (!loss.empty()) throw po::error("--follow takes the loss from the directory's steps.csv, not --loss");
+      if (!per_layer.empty()) throw po::error("--follow does not compute --per-layer; run it on the finished run");
+      if (ranks > 1) throw po::error("--follow runs as one process, not under mpirun");
+      if (!(vm["poll-seconds"].as<double>() > 0)) throw po::error("--poll-seconds must be positive");
     }
     fs::create_directories(out);
     if (vm.count("demo") && rank == 0) {
@@ -89,16 +126,62 @@ int main(int argc, char** argv) {
       if (!vm.count("part-length")) part_length = 1000;
     }
     mpi.barrier();  // the demo trajectory is on disk
+    options.part_length = part_length;
+    options.fit.noise_floor = vm.count("no-noise-floor") == 0;
+    std::tie(options.short_band_lo, options.short_band_hi) = anodiff::cli::parse_band("short-band", short_band);
+    if (!long_band.empty()) std::tie(options.long_band_lo, options.long_band_hi) = anodiff::cli::parse_band("long-band", long_band);
+    options.window = window;
+    // The study's claims per phase (claims.md): the run's model, batch and lr from its config.txt, or the flags.
+    auto write_claims = [&](const anodiff::WeightTrajectory& traj, const std::vector<anodiff::PartResult>& parts) {
+      auto run = anodiff::describe_run(trajectory, traj.size() - 1);
+      if (vm.count("model")) run.model = vm["model"].as<std::string>();
+      if (vm.count("batch-size")) run.batch_size = vm["batch-size"].as<std::int64_t>();
+      if (vm.count("lr")) run.lr = vm["lr"].as<double>();
+      if (vm.count("model") || vm.count("batch-size") || vm.count("lr")) {
+        run.label = fmt::format("{}, batch {}, lr {:g}, {} steps", run.model, run.batch_size, run.lr, traj.size() - 1);
+      }
+      anodiff::write_claims({anodiff::judge_run(run, parts, anodiff::part_losses(traj.loss(), parts))}, out,
+                            {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+    };
+    if (follow) {
+      if (!layout.empty()) options.layout = anodiff::ParameterLayout::read_csv(layout);  // else layout.csv, found later
+      options.log = anodiff::cli::stderr_log;
+      anodiff::FollowOptions fo;
+      fo.poll_seconds = vm["poll-seconds"].as<double>();
+      if (vm.count("until-snapshots")) fo.until_snapshots = vm["until-snapshots"].as<std::size_t>();
+      if (vm.count("until-epoch")) fo.until_epoch = vm["until-epoch"].as<std::int64_t>();
+      if (vm.count("idle-seconds")) fo.idle_seconds = vm["idle-seconds"].as<double>();
+      if (vm.count("shards")) fo.shards = vm["shards"].as<std::size_t>();
+      fo.stop = &stop_requested;
+      struct sigaction sa {};
+      sa.sa_handler = request_stop;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESETHAND;  // no SA_RESTART: a wait is cut short; a second signal ends the program at once
+      sigaction(SIGINT, &sa, nullptr);
+      sigaction(SIGTERM, &sa, nullptr);
+      anodiff::TrajectoryFollower follower(trajectory, options, fo);
+      std::fprintf(stderr, "anodiff-post-analysis: following %s in parts of %zu snapshots\n", trajectory.c_str(),
+                   part_length);
+      const auto end = follower.run([&](const std::vector<anodiff::PartResult>& parts, const anodiff::WeightTrajectory& traj) {
+        anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+        write_claims(traj, parts);
+      });
+      if (end == anodiff::FollowEnd::finished && follower.parts().empty()) {
+        throw anodiff::InputError(fmt::format("{}: the run finished with {} snapshots, fewer than a part of {}",
+                                              trajectory, follower.snapshots(), part_length));
+      }
+      std::fprintf(stderr, "anodiff-post-analysis: follow ended (%s): %zu parts of %zu snapshots recorded\n",
+                   anodiff::follow_end_name(end), follower.parts().size(), follower.snapshots());
+      if (!follower.parts().empty()) std::cout << anodiff::summary_table(follower.parts());
+      std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
+      return 0;
+    }
     // A sharded trajectory directory with a shard per rank: rank r maps only shard r (its columns of the whole).
     const auto shard_dirs = anodiff::WeightTrajectory::shard_directories(trajectory);
     const bool shard_per_rank = ranks > 1 && shard_dirs.size() == static_cast<std::size_t>(ranks);
     auto traj = shard_per_rank ? anodiff::WeightTrajectory::load_shard(trajectory, std::size_t(rank))
                                : anodiff::WeightTrajectory::load(trajectory);
     if (!loss.empty()) traj.set_loss(anodiff::load_series(loss), loss);
-    options.part_length = part_length;
-    options.fit.noise_floor = vm.count("no-noise-floor") == 0;
-    std::tie(options.short_band_lo, options.short_band_hi) = anodiff::cli::parse_band("short-band", short_band);
-    if (!long_band.empty()) std::tie(options.long_band_lo, options.long_band_hi) = anodiff::cli::parse_band("long-band", long_band);
     if (!layout.empty()) {
       options.layout = anodiff::ParameterLayout::read_csv(layout);
     } else {
@@ -115,7 +198,6 @@ int main(int argc, char** argv) {
         throw po::error("--per-layer needs the parameter layout: --layout FILE, or a trajectory directory with layout.csv");
       }
     }
-    options.window = window;
     if (rank == 0) options.log = anodiff::cli::stderr_log;
     options.validate(traj.size());  // before any work
     if (rank == 0 && !shard_per_rank) {
@@ -159,16 +241,7 @@ int main(int argc, char** argv) {
       anodiff::write_per_layer(anodiff::per_layer_msd(traj, *options.layout, *grouping, msd_options), out,
                                {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
     }
-    // The study's claims per phase (claims.md): the run's model, batch and lr from its config.txt, or the flags.
-    auto run = anodiff::describe_run(trajectory, traj.size() - 1);
-    if (vm.count("model")) run.model = vm["model"].as<std::string>();
-    if (vm.count("batch-size")) run.batch_size = vm["batch-size"].as<std::int64_t>();
-    if (vm.count("lr")) run.lr = vm["lr"].as<double>();
-    if (vm.count("model") || vm.count("batch-size") || vm.count("lr")) {
-      run.label = fmt::format("{}, batch {}, lr {:g}, {} steps", run.model, run.batch_size, run.lr, traj.size() - 1);
-    }
-    anodiff::write_claims({anodiff::judge_run(run, parts, anodiff::part_losses(traj.loss(), parts))}, out,
-                          {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+    write_claims(traj, parts);
     std::cout << anodiff::summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;
