@@ -95,14 +95,6 @@ TrajectoryFollower::TrajectoryFollower(fs::path path, PostAnalysisOptions option
                                             follow_.poll_seconds));
   }
   options_.validate(options_.part_length);
-  if (follow_.shards == 0) {  // anodiff-train's run directory says how many shards it writes
-    try {
-      for (const auto& [key, value] : read_run_config(path_.parent_path())) {
-        if (key == "record_shards") follow_.shards = std::stoul(value);
-      }
-    } catch (const std::exception&) {  // no run directory around it
-    }
-  }
 #if defined(__linux__)
   inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);  // -1: polling only
 #endif
@@ -156,6 +148,15 @@ void TrajectoryFollower::watch() {
 }
 
 std::size_t TrajectoryFollower::look() {
+  if (!loaded_ && follow_.shards == 0) {  // anodiff-train's config.txt (written before any chunk) says its shards
+    try {
+      for (const auto& [key, value] : read_run_config(path_.parent_path())) {
+        if (key == "record_shards") follow_.shards = std::stoul(value);
+      }
+    } catch (const std::exception&) {  // no run directory around it (yet)
+    }
+  }
+  watch();  // before the listing: a chunk renamed in after it wakes the next wait()
   const std::size_t chunks = chunk_count();
   if (chunks == 0) return 0;  // nothing recorded yet
   if (!loaded_ || chunks != chunks_seen_ || failures_ > 0) {

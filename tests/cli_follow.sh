@@ -4,14 +4,41 @@
 # post-analysis of the finished trajectory (unsharded and sharded, ending at --until-epoch, --until-snapshots and
 # --idle-seconds), and SIGINT mid-way leaves every finished part written and nothing else. Prints the follower's lag
 # (seconds from the rename of the chunk that completes a part to the write of that part's rows).
-# Usage: cli_follow.sh BINARY WORKDIR
+# With TRAIN (anodiff-train), instead: a follower beside anodiff-train on gauss data, unsharded and sharded.
+# Usage: cli_follow.sh BINARY WORKDIR [TRAIN]
 set -euo pipefail
 bin=$1
 work=$2
+train=${3:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 source "$here/cli_common.sh"
 export OMP_NUM_THREADS=1
+
+if [[ -n $train ]]; then
+  # anodiff-train (fc3 on 1,024 gauss images, batch 128: 8 steps an epoch, 8 epochs, 65 snapshots of 318,200
+  # coordinates), the follower started first and ended by --until-epoch 8; sharded, its shards from config.txt.
+  for shards in 1 2; do
+    "$bin" --trajectory "train$shards/r/trajectory" --part-length 16 --follow --until-epoch 8 --poll-seconds 5 \
+      --no-plots --out "ftrain$shards" > "ftrain$shards.out" 2> "ftrain$shards.log" & fpid=$!
+    run_ok "train$shards" "$train" --model fc3 --dataset gauss --epochs 8 --batch_size 128 --limit-train 1024 \
+      --limit-test 256 --noaug --lr 0.05 --record-shards "$shards" --run-name r --out "train$shards" --no-plots --quiet
+    got=0; wait "$fpid" || got=$?
+    check "[[ $got -eq 0 ]]" "the follower of anodiff-train (record_shards $shards) exits 0 (got $got)"
+    check "grep -q 'follow ended (finished): 4 parts of 65 snapshots' ftrain$shards.log" \
+      "it ended at epoch 8 with 4 parts"
+    got=0; "$bin" --trajectory "train$shards/r/trajectory" --part-length 16 --no-plots --out "btrain$shards" \
+      > "btrain$shards.out" 2> "btrain$shards.log" || got=$?
+    check "[[ $got -eq 0 ]]" "the batch post-analysis of the training exits 0 (got $got)"
+    n=0
+    for f in "btrain$shards"/*.csv; do
+      n=$((n + 1))
+      cmp -s "$f" "ftrain$shards/$(basename "$f")" || { echo "FAIL: ftrain$shards/$(basename "$f") differs"; fail=1; }
+    done
+    check "[[ $n -ge 11 ]] && cmp -s ftrain$shards.out btrain$shards.out" "$n CSVs and the summary equal the batch's"
+  done
+  exit $fail
+fi
 
 # writer.py DIR EPOCHS STEPS PAUSE SEED [SHARD SHARDS]: a random walk of 240 coordinates (two tensors, the first a
 # scale-invariant group) recorded in durable chunks, chunk 0 the initial weights, then one per epoch of STEPS
