@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -147,7 +148,9 @@ void TrajectoryFollower::watch() {
 #endif
 }
 
-std::size_t TrajectoryFollower::look() {
+std::size_t TrajectoryFollower::look() { return look_until(std::numeric_limits<double>::infinity()); }
+
+std::size_t TrajectoryFollower::look_until(double deadline) {
   if (!loaded_ && follow_.shards == 0) {  // anodiff-train's config.txt (written before any chunk) says its shards
     try {
       for (const auto& [key, value] : read_run_config(path_.parent_path())) {
@@ -191,7 +194,8 @@ std::size_t TrajectoryFollower::look() {
   }
   std::size_t analysed = 0;
   const std::size_t P = options_.part_length;
-  while ((parts_.size() + 1) * P <= trajectory_.size() && !stopping()) {
+  while ((parts_.size() + 1) * P <= trajectory_.size() && !stopping() &&
+         (analysed == 0 || now_seconds() < deadline)) {
     if (!layout_checked_) {
       if (!options_.layout && follow_.find_layout) options_.layout = ParameterLayout::find(path_);
       layout_checked_ = true;
@@ -264,7 +268,7 @@ FollowEnd TrajectoryFollower::run(const Writer& write) {
       flush();
       return FollowEnd::stopped;
     }
-    look();
+    look_until(last_write + follow_.write_seconds);  // a write at least every write_seconds while catching up
     if (snapshots() != last_snapshots) last_snapshots = snapshots(), last_growth = now_seconds();
     const bool caught_up = !loaded_ || (parts_.size() + 1) * options_.part_length > trajectory_.size();
     if (stopping()) {

@@ -22,10 +22,11 @@ struct FollowOptions {
   std::int64_t until_epoch = 0;     ///< Ends once epoch E is recorded whole (0: no such end): a snapshot of a later
                                     ///< epoch is recorded, or the last recorded snapshot is of epoch E and either the
                                     ///< run's metrics.csv (anodiff-train's, beside the trajectory) has a row for epoch
-                                    ///< E or epoch E has as many snapshots as epoch 1 (steps.csv's epoch column).
+                                    ///< E or E > 1 has as many snapshots as epoch 1 (steps.csv's epoch column).
   double idle_seconds = 0;          ///< Ends after this long without a new complete chunk (0: never).
-  double write_seconds = 60;        ///< While parts are still waiting for analysis, the results are written at most
-                                    ///< this often (always when the follower has caught up, when stopped, at the end).
+  double write_seconds = 60;        ///< While catching up (parts waiting for analysis), the results are written
+                                    ///< after this many seconds of analysis; always once caught up, when stopped and
+                                    ///< at the end.
   std::size_t shards = 0;           ///< A sharded writer's number of shards: nothing is loaded until that many
                                     ///< shard_NNN folders exist (0: the run's config.txt record_shards, where
                                     ///< anodiff-train wrote one, else the shards found; anodiff.Recorder writers
@@ -90,6 +91,7 @@ class TrajectoryFollower {
 
  private:
   bool stopping() const { return follow_.stop && follow_.stop->load(); }
+  std::size_t look_until(double deadline);  // look(), analysing no further part once `deadline` (steady s) passed
   std::size_t chunk_count() const;
   void watch();
 
