@@ -5,11 +5,11 @@
 # (tests/study_files.py); loss-landscape .h5 surfaces; and the one-line refusals of bad files.
 # Usage: [ANODIFF_FORMATS=0] cli_own_models.sh BIN_DIR WORKDIR   (0: a build without libmatio or HDF5; their files are
 # not checked)
-set -u
-bin=$1
+set -euo pipefail
+bin=$(cd "$1" && pwd)
 work=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
 source "$here/cli_common.sh"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 formats=${ANODIFF_FORMATS:-1}
@@ -19,9 +19,8 @@ py() { /usr/bin/python3 "$here/own_models.py" "$@"; }
 expect2_line() {
   local pattern=$1
   shift 2
-  local err got
-  err=$("$@" 2>&1 >/dev/null)
-  got=$?
+  local err got=0
+  err=$("$@" 2>&1 >/dev/null) || got=$?
   if [[ $got -eq 2 && $(wc -l <<<"$err") -eq 1 ]] && grep -q -- "$pattern" <<<"$err"; then echo "ok: exit 2, one line: $pattern"
   else echo "FAIL: $* -> exit $got, stderr: $err"; fail=1; fi
 }
@@ -36,11 +35,10 @@ exact="--dtype float64 --num_eigenthings 5 --no-plots"
 tight="--tol 1e-10"
 
 # 1. The small CNN: top-5 eigenvalues against the dense Hessian; the Hessian along a list of checkpoints.
-"$bin/anodiff-hessian" --model $m/small.pt $data --batch_size 24 $exact $tight --out small_h > h.log 2>&1 \
-  || { echo "FAIL: anodiff-hessian --model small.pt"; cat h.log; fail=1; }
+run_ok small_h "$bin/anodiff-hessian" --model $m/small.pt $data --batch_size 24 $exact $tight --out small_h
 py check-hessian $m small_h small_eigenvalues && echo "ok: TorchScript top-5 eigenvalues = dense Hessian's" || fail=1
-"$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/model_3.t7 $m/model_7.t7 $data --batch_size 24 $exact $tight \
-  --out along > a.log 2>&1 || { echo "FAIL: anodiff-hessian --checkpoints"; cat a.log; fail=1; }
+run_ok along "$bin/anodiff-hessian" --model $m/small.pt --checkpoints $m/model_3.t7 $m/model_7.t7 $data \
+  --batch_size 24 $exact $tight --out along
 check "[[ \$(cut -d, -f1 along/eigenvalues.csv | sort -u | tr '\n' ' ') == '3 7 epoch ' ]]" \
   "the study's checkpoints ({'acc', 'epoch', 'state_dict'}, module. prefixes; zip and legacy formats) labelled by their epochs"
 mkdir -p along3 && head -n 6 along/eigenvalues.csv > along3/eigenvalues.csv && py check-hessian $m along3 small_eigenvalues > /dev/null \
@@ -48,45 +46,43 @@ mkdir -p along3 && head -n 6 along/eigenvalues.csv > along3/eigenvalues.csv && p
 mkdir -p along7 && { head -n 1 along/eigenvalues.csv; tail -n 5 along/eigenvalues.csv; } > along7/eigenvalues.csv
 py check-hessian $m along7 other_eigenvalues > /dev/null && echo "ok: checkpoint of epoch 7 = the dense Hessian's" \
   || { echo "FAIL: epoch 7"; fail=1; }
-"$bin/anodiff-hessian" --model $m/other_traced.pt $data --batch_size 24 $exact $tight --out traced > t.log 2>&1 \
-  || { echo "FAIL: traced"; cat t.log; fail=1; }
+run_ok traced "$bin/anodiff-hessian" --model $m/other_traced.pt $data --batch_size 24 $exact $tight --out traced
 py check-hessian $m traced other_eigenvalues > /dev/null && echo "ok: a traced module too" || fail=1
 
 # A TorchScript module's own data-free loss (its loss() method).
-"$bin/anodiff-hessian" --model $m/data_free.pt --data-free $exact $tight --out free > f.log 2>&1 \
-  || { echo "FAIL: --data-free"; cat f.log; fail=1; }
+run_ok free "$bin/anodiff-hessian" --model $m/data_free.pt --data-free $exact $tight --out free
 py check-hessian $m free data_free_eigenvalues > /dev/null && echo "ok: a data-free loss = its dense Hessian" || fail=1
 
 # 2. Its landscape: every point against PyTorch's loss at the same perturbed weights; Li et al.'s .h5 files.
-"$bin/anodiff-landscape" --model $m/small.pt $data --x -1:1:5 --y -1:1:5 --out small_l --no-plots > l.log 2>&1 \
-  || { echo "FAIL: anodiff-landscape --model small.pt"; cat l.log; fail=1; }
+run_ok small_l "$bin/anodiff-landscape" --model $m/small.pt $data --x -1:1:5 --y -1:1:5 --out small_l --no-plots
 py check-landscape $m small_l || fail=1
-"$bin/anodiff-landscape" --model $m/data_free.pt --data-free --x -1:1:4 --y -1:1:3 --out free_l > fl.log 2>&1 \
-  || { echo "FAIL: anodiff-landscape --data-free"; cat fl.log; fail=1; }
-py check-free-landscape $m free_l && check "[[ -s free_l/contour.png && ! -e free_l/accuracy_heatmap.png ]]" \
-  "a data-free landscape, drawn without accuracy" || fail=1
+run_ok free_l "$bin/anodiff-landscape" --model $m/data_free.pt --data-free --x -1:1:4 --y -1:1:3 --out free_l
+py check-free-landscape $m free_l || fail=1
+png_ok free_l/contour.png
+check "[[ ! -e free_l/accuracy_heatmap.png ]]" "a data-free landscape, drawn without accuracy"
 expect2_line "--data-free needs a TorchScript --model" -- "$bin/anodiff-landscape" --model resnet14 --data-free --out x
-"$bin/anodiff-landscape" --model $m/small.pt --line-to $m/model_7.t7 $data --x 0:1:3 --out small_line --no-plots \
-  > /dev/null 2>&1 && check "[[ \$(wc -l < small_line/grid.csv) -eq 4 ]]" "a line to another checkpoint" \
-  || { echo "FAIL: --line-to"; fail=1; }
+run_ok small_line "$bin/anodiff-landscape" --model $m/small.pt --line-to $m/model_7.t7 $data --x 0:1:3 \
+  --out small_line --no-plots
+# The line starts at the model (x = 0): its loss there is the landscape's centre.
+check "[[ \$(wc -l < small_line/grid.csv) -eq 4 && \$(grep '^0,0,' small_line/grid.csv | cut -d, -f3) == \$(grep '^0,0,' small_l/grid.csv | cut -d, -f3) ]]" \
+  "a line to another checkpoint, starting at the landscape's centre"
 
 # 3. The built-in ResNet-14 and the same network as TorchScript, with the same weights.
 r="--inputs $m/r_inputs.npy --labels $m/r_labels.npy"
-"$bin/anodiff-hessian" --model resnet14 --checkpoints $m/resnet14_1.t7 $r --batch_size 12 $exact --tol 1e-9 \
-  --out r_builtin > rb.log 2>&1 || { echo "FAIL: built-in ResNet-14"; cat rb.log; fail=1; }
-"$bin/anodiff-hessian" --model $m/resnet14.pt $r --batch_size 12 $exact --tol 1e-9 --out r_script > rs.log 2>&1 \
-  || { echo "FAIL: scripted ResNet-14"; cat rs.log; fail=1; }
+run_ok r_builtin "$bin/anodiff-hessian" --model resnet14 --checkpoints $m/resnet14_1.t7 $r --batch_size 12 $exact \
+  --tol 1e-9 --out r_builtin
+run_ok r_script "$bin/anodiff-hessian" --model $m/resnet14.pt $r --batch_size 12 $exact --tol 1e-9 --out r_script
 py same-eigenvalues r_script r_builtin && echo "ok: scripted ResNet-14 eigenvalues = built-in's" || fail=1
-"$bin/anodiff-landscape" --model resnet14 --checkpoint $m/resnet14_1.t7 $r --x -1:1:4 --y -1:1:4 --out rl_builtin \
-  --no-plots > /dev/null 2>&1 || { echo "FAIL: built-in landscape"; fail=1; }
-"$bin/anodiff-landscape" --model $m/resnet14.pt $r --x -1:1:4 --y -1:1:4 --out rl_script --no-plots > /dev/null 2>&1 \
-  || { echo "FAIL: scripted landscape"; fail=1; }
+run_ok rl_builtin "$bin/anodiff-landscape" --model resnet14 --checkpoint $m/resnet14_1.t7 $r --x -1:1:4 --y -1:1:4 \
+  --out rl_builtin --no-plots
+run_ok rl_script "$bin/anodiff-landscape" --model $m/resnet14.pt $r --x -1:1:4 --y -1:1:4 --out rl_script --no-plots
 py same-grid rl_script rl_builtin && echo "ok: scripted ResNet-14 landscape = built-in's" || fail=1
 
 # 4. The study's trajectories: the post-analysis of the .mat and .h5 series equals that of the .npy.
 s=study
 if ((formats)); then
-"$bin/anodiff-post-analysis" --trajectory $s/traj.npy --loss $s/loss.npy --out pa_npy --no-plots > pa_npy.txt 2>/dev/null
+"$bin/anodiff-post-analysis" --trajectory $s/traj.npy --loss $s/loss.npy --out pa_npy --no-plots > pa_npy.txt 2> pa_npy.log \
+  || { echo "FAIL: post-analysis of the .npy"; cat pa_npy.log; fail=1; }
 for run in mat h5; do
   "$bin/anodiff-post-analysis" --trajectory $s/$run --out pa_$run --no-plots > pa_$run.txt 2> pa_$run.log \
     || { echo "FAIL: post-analysis of $run"; cat pa_$run.log; fail=1; }
@@ -96,14 +92,15 @@ for run in mat h5; do
     "anodiff-post-analysis of the study's .$run files = of the .npy"
 done
 check "grep -q '15 snapshots of 232 parameters' pa_mat.log" "the per-epoch .mat files read as one trajectory"
-"$bin/anodiff-post-analysis" --trajectory $s/part.mat --out pa_73 --no-plots > pa_73.txt 2>/dev/null
+"$bin/anodiff-post-analysis" --trajectory $s/part.mat --out pa_73 --no-plots > pa_73.txt 2> pa_73.log \
+  || { echo "FAIL: post-analysis of part.mat"; cat pa_73.log; fail=1; }
 check "cmp -s pa_npy.txt pa_73.txt" "MSD_feed of a MATLAB v7.3 file = the .npy"
 
 # 5. A loss-landscape surface: its roughness, and the surface written back unchanged.
-"$bin/anodiff-landscape" --surface $s/surface_ll.h5 --out rough --no-plots > rough.log 2>&1 \
-  || { echo "FAIL: --surface"; cat rough.log; fail=1; }
-check "[[ -s rough/roughness.csv && -s rough/structure_function.csv && -s rough/grid.csv ]]" "roughness of a surface file"
+run_ok rough "$bin/anodiff-landscape" --surface $s/surface_ll.h5 --out rough --no-plots
 py check-surface $s/surface_ll.h5 rough || fail=1
+check "/usr/bin/python3 -c \"import csv, math; r = list(csv.DictReader(open('rough/roughness.csv'))); assert len(r) >= 2 and all(math.isfinite(float(x['value'])) for x in r)\"" \
+  "the surface's roughness estimates are finite numbers"
 else
   formats_skipped=1  # reported to ctest as skipped at the end, only when nothing failed
 fi
