@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         "                  --data cifar10 --data-dir DIR) --out DIR    (a model of one's own: docs/own_models.md)\nOptions");
     desc.add_options()("help,h", "show this help")
         ("run", po::value(&run_dir), "run directory written by anodiff-train")
-        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save) or a built-in model name")
+        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save; loading it runs its code, as torch.jit.load does: load only files you trust) or a built-in model name")
         ("checkpoints", po::value(&checkpoints)->multitoken(),
          "with --model: TorchScript files or state_dicts / checkpoints (model_E.t7) of that architecture, in "
          "epoch order (default: the --model file itself)")

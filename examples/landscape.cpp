@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         "  anodiff-landscape --surface FILE.h5 --out DIR   (roughness of a loss-landscape surface file)\nOptions");
     desc.add_options()("help,h", "show this help")
         ("run", po::value(&run_dir), "run directory written by anodiff-train")
-        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save) or a built-in model name")
+        ("model", po::value(&model), "instead of --run: a TorchScript file (torch.jit.save; loading it runs its code, as torch.jit.load does: load only files you trust) or a built-in model name")
         ("checkpoint", po::value(&checkpoint), "with --model: the weights at the centre (state_dict, checkpoint or "
          "TorchScript file; default: the --model file's own)")
         ("line-to", po::value(&line_to), "with --model: a 1-D line from the centre (0) to these weights (1)")
