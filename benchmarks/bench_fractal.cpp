@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/fractal_surface.hpp"
-#include "anodiff/landscape_2d.hpp"
-#include "anodiff/toy_sgd.hpp"
+#include "anodiff/toy/fractal_surface.hpp"
+#include "anodiff/landscape/landscape_2d.hpp"
+#include "anodiff/toy/toy_sgd.hpp"
 #include "common.hpp"
 
 using namespace anodiff;

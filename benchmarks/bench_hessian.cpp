@@ -13,10 +13,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "anodiff/hessian_eigen.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/torch/hessian_operator.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "common.hpp"
 
 namespace fs = std::filesystem;

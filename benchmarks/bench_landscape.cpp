@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "anodiff/landscape_probe.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/runtime.hpp"
+#include "anodiff/torch/landscape_probe.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/runtime.hpp"
 #include "common.hpp"
 
 namespace fs = std::filesystem;

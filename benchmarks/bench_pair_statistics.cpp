@@ -20,9 +20,9 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/msd.hpp"
-#include "anodiff/pair_statistics.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/analysis/pair_statistics.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "common.hpp"
 
 namespace fs = std::filesystem;

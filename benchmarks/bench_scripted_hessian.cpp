@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "anodiff/hessian_eigen.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/scripted_model.hpp"
+#include "anodiff/torch/hessian_operator.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/scripted_model.hpp"
 #include "common.hpp"
 
 namespace fs = std::filesystem;

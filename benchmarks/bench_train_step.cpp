@@ -14,13 +14,13 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "anodiff/models.hpp"
-#include "anodiff/streaming_post_analysis.hpp"
-#include "anodiff/parameters.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/analysis/streaming_post_analysis.hpp"
+#include "anodiff/torch/parameters.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "common.hpp"
-#include "detail/snapshot_queue.hpp"
+#include "torch/detail/snapshot_queue.hpp"
 
 namespace fs = std::filesystem;
 using namespace anodiff;

@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "anodiff/datasets.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/trainer.hpp"
+#include "anodiff/torch/datasets.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/trainer.hpp"
 #include "common.hpp"
 
 namespace fs = std::filesystem;

@@ -11,8 +11,8 @@
 
 #include <boost/program_options.hpp>
 
-#include "anodiff/error.hpp"
-#include "anodiff/progress.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/base/progress.hpp"
 
 namespace anodiff::cli {
 

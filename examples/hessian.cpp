@@ -1,5 +1,4 @@
 // anodiff-hessian: the top Hessian eigenvalues along a training run (paper section 4).
-#include <algorithm>
 #include <optional>
 #include <cstdio>
 #include <string>
@@ -8,10 +7,10 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/hessian_run.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/scripted_model.hpp"
+#include "anodiff/torch/hessian_run.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/scripted_model.hpp"
 #include "cli.hpp"
 #include "mpi_session.hpp"
 
@@ -119,19 +118,7 @@ int main(int argc, char** argv) {
     if (!model.empty()) {
       Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
       if (classes > 0) data.classes = classes;
-      const auto names = model_names();
-      const bool builtin = std::find(names.begin(), names.end(), model) != names.end();
-      if (!builtin && !fs::exists(model)) {
-        throw InputError(fmt::format("{}: no such file: expected a TorchScript model or a built-in model name", model));
-      }
-      std::vector<fs::path> files(checkpoints.begin(), checkpoints.end());
-      if (files.empty()) {
-        if (builtin || !is_torchscript_file(model)) {
-          throw InputError(fmt::format("{}: not a TorchScript file (torch.jit.save): without --checkpoints --model must "
-                                       "be one", model));
-        }
-        files.push_back(model);
-      }
+      const auto files = hessian_checkpoint_files(model, {checkpoints.begin(), checkpoints.end()});
       result = hessian_of_checkpoints(model, files, data, o);
     } else {
       result = hessian_along_run(run, o);

@@ -10,11 +10,11 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/landscape_probe.hpp"
-#include "anodiff/loss_landscape_h5.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/scripted_model.hpp"
+#include "anodiff/torch/landscape_probe.hpp"
+#include "anodiff/io/loss_landscape_h5.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/scripted_model.hpp"
 #include "cli.hpp"
 #include "mpi_session.hpp"
 
@@ -88,8 +88,7 @@ int main(int argc, char** argv) {
       result.title = fs::path(surface).filename().string();
       if (result.grid.y.points < 2) throw InputError(fmt::format("{}: a 1-D surface: the roughness needs a 2-D grid", surface));
       const auto roughness = landscape_roughness(result.grid);
-      std::printf("roughness: H = %.3f +- %.3f (structure function, lags 1-%zu px); mean |dL| ~ r^%.3f (study: 1)\n",
-                  roughness.hurst.hurst, roughness.hurst.error, roughness.max_lag, roughness.pairs.fit.exponent);
+      std::printf("%s\n", roughness_line(roughness).c_str());
       write_landscape(result, roughness, out, {vm.count("no-plots") == 0, cli::stderr_log});
       std::printf("roughness of %s in %s\n", surface.c_str(), out.c_str());
       return 0;
@@ -150,17 +149,8 @@ int main(int argc, char** argv) {
       Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
       if (classes > 0) data.classes = classes;
       // The centre's weights: the --model file's own, or --checkpoint's (loaded into the --model architecture).
-      auto weights = [&](const std::string& file) {
-        if (is_torchscript_file(file)) return load_scripted_model(file);
-        auto net = load_model(model, data.channels(), data.classes);
-        load_state_dict(*net, file);
-        return net;
-      };
-      const auto names = model_names();
-      const bool builtin = std::find(names.begin(), names.end(), model) != names.end();
-      if (!builtin && !fs::exists(model)) {
-        throw InputError(fmt::format("{}: no such file: expected a TorchScript model or a built-in model name", model));
-      }
+      auto weights = [&](const std::string& file) { return resolve_network(model, file, data.channels(), data.classes); };
+      const bool builtin = check_model_argument(model);
       if (data_free && builtin) throw po::error("--data-free needs a TorchScript --model: a built-in one has no loss()");
       if (checkpoint.empty() && builtin) throw po::error("a built-in --model needs --checkpoint FILE (its weights)");
       auto net = weights(checkpoint.empty() ? model : checkpoint);
@@ -189,8 +179,7 @@ int main(int argc, char** argv) {
     std::optional<LandscapeRoughness> roughness;
     if (g.y.points > 1) {
       roughness = landscape_roughness(g);
-      std::printf("roughness: H = %.3f +- %.3f (structure function, lags 1-%zu px); mean |dL| ~ r^%.3f (study: 1)\n",
-                  roughness->hurst.hurst, roughness->hurst.error, roughness->max_lag, roughness->pairs.fit.exponent);
+      std::printf("%s\n", roughness_line(*roughness).c_str());
     }
     write_landscape(result, roughness, dir, {vm.count("no-plots") == 0, cli::stderr_log});
     std::printf("landscape of %zu points in %s (loss at the centre point nearest 0: see grid.csv)\n", total, dir.c_str());

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "anodiff/shard_reduction.hpp"
+#include "anodiff/trajectory/shard_reduction.hpp"
 
 #ifdef ANODIFF_MPI
 #include <mpi.h>

@@ -11,12 +11,12 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/follow.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/per_layer_msd.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/synthetic.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/analysis/follow.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/analysis/per_layer_msd.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "cli.hpp"
 #include "mpi_session.hpp"
 
@@ -106,20 +106,8 @@ int main(int argc, char** argv) {
     if (vm.count("demo") && rank == 0) {
       // Written to disk and read back, so that the demo exercises the same path as a recorded run.
       trajectory = (fs::path(out) / "demo_trajectory").string();
-      fs::remove_all(trajectory);
       std::fprintf(stderr, "anodiff-post-analysis: writing the built-in demo trajectory to %s\n", trajectory.c_str());
-      const auto demo = anodiff::synthetic::demo();
-      anodiff::TrajectoryWriter writer(trajectory, demo.dimension());
-      std::vector<double> w(demo.dimension());
-      std::vector<float> wf(demo.dimension());
-      const auto& steps = demo.steps();
-      for (std::size_t t = 0; t < demo.size(); ++t) {
-        demo.read(t, 1, 0, demo.dimension(), w.data());
-        for (std::size_t j = 0; j < w.size(); ++j) wf[j] = static_cast<float>(w[j]);
-        writer.append(wf.data(), {steps.columns[0][t], steps.columns[1][t], steps.columns[2][t]});
-        if ((t + 1) % 100 == 0) writer.commit();  // one chunk per "epoch" of 100 steps
-      }
-      writer.commit();
+      anodiff::synthetic::write_trajectory(anodiff::synthetic::demo(), trajectory);  // a chunk per "epoch" of 100
     }
     if (vm.count("demo")) {
       trajectory = (fs::path(out) / "demo_trajectory").string();

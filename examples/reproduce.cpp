@@ -6,9 +6,9 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/hessian_run.hpp"
-#include "anodiff/reproduction.hpp"
-#include "anodiff/runtime.hpp"
+#include "anodiff/torch/hessian_run.hpp"
+#include "anodiff/torch/reproduction.hpp"
+#include "anodiff/torch/runtime.hpp"
 #include "cli.hpp"
 
 namespace po = boost::program_options;

@@ -9,8 +9,8 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/output.hpp"
-#include "anodiff/simplified_model.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/toy/simplified_model.hpp"
 #include "cli.hpp"
 
 namespace po = boost::program_options;

@@ -8,9 +8,9 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include "anodiff/datasets.hpp"
-#include "anodiff/runtime.hpp"
-#include "anodiff/trainer.hpp"
+#include "anodiff/torch/datasets.hpp"
+#include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/trainer.hpp"
 #include "cli.hpp"
 
 namespace po = boost::program_options;
@@ -57,14 +57,17 @@ int main(int argc, char** argv) {
     o.record_weights = vm.count("no-weights") == 0;
     o.plots = vm.count("no-plots") == 0;
     if (vm.count("quiet") == 0) o.log = anodiff::cli::stderr_log;
-    // Tests only (tests/cli_train.sh): SIGKILL at a step of the test's choosing, after that step's snapshot was
-    // handed to the recorder; a kill timed by polling for files could land anywhere, or after the run ended.
+#ifdef ANODIFF_TEST_HOOKS
+    // Only in the tests' build of this program (anodiff-train-test-hooks, tests/CMakeLists.txt; never installed):
+    // SIGKILL at a step of the test's choosing, after that step's snapshot was handed to the recorder; a kill timed by
+    // polling for files could land anywhere, or after the run ended.
     if (const char* kill_at = std::getenv("ANODIFF_TEST_KILL_AT_STEP")) {
       const std::int64_t at = std::stoll(kill_at);
       o.after_step = [at](std::int64_t step) {
         if (step == at) std::raise(SIGKILL);
       };
     }
+#endif
     o.validate();  // an unknown model name fails before the data are read
     anodiff::use_all_cores();
     anodiff::keep_freed_memory();

@@ -1,5 +1,5 @@
 // libFuzzer target: a CIFAR-10 binary file (records of a label byte and 3,072 pixel bytes), from memory and from disk.
-#include "detail/dataset_files.hpp"
+#include "torch/detail/dataset_files.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

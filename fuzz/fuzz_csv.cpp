@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "anodiff/csv.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/io/csv.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,6 +1,6 @@
 // libFuzzer target: an IDX image file and its IDX label file (MNIST / Fashion-MNIST), separated by "\n##\n", parsed
 // from memory; the image file also read from disk, plain or gzip (zlib reads either).
-#include "detail/dataset_files.hpp"
+#include "torch/detail/dataset_files.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,7 +1,7 @@
 // libFuzzer target: one .npy file, opened as a trajectory (T, D) and as a 1-D series, every value read.
 #include <vector>
 
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -2,7 +2,7 @@
 // unpickler. LibTorch itself is not instrumented: its zip reader's errors (c10::Error) must become InputErrors.
 #include <torch/torch.h>
 
-#include "detail/state_dict_reader.hpp"
+#include "torch/detail/state_dict_reader.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

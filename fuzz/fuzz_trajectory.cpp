@@ -3,8 +3,8 @@
 // column taken), reopened by a TrajectoryWriter (resume) and its layout read.
 #include <vector>
 
-#include "anodiff/parameter_layout.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "anodiff/error.hpp"
+#include "anodiff/base/error.hpp"
 
 namespace anodiff::fuzz {
 

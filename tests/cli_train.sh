@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # anodiff-train as a user runs it: a short Fashion-MNIST run, its files, a restart after kill -9, bad input,
-# and PyTorch state_dict interchange. Usage: cli_train.sh BINARY WORKDIR SOURCE_DIR
+# and PyTorch state_dict interchange. Usage: cli_train.sh BINARY WORKDIR SOURCE_DIR HOOK_BINARY (HOOK_BINARY: the
+# tests' build of anodiff-train, whose ANODIFF_TEST_KILL_AT_STEP kills it at a chosen step; the restart is BINARY's)
 set -euo pipefail
 bin=$1
 work=$2
 src=$(cd "$3" && pwd)
+hook_bin=$4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 source "$here/cli_common.sh"
@@ -46,8 +48,8 @@ mv runs straight
 # The same run, killed with SIGKILL at a step the test chooses (step 15 of 10 per epoch: mid epoch 2, its snapshots
 # handed to the recorder but not committed) and started again with the same command.
 code=0
-ANODIFF_TEST_KILL_AT_STEP=15 "$bin" "${args[@]}" > first.log 2>&1 || code=$?
-check "[[ $code -eq 137 ]]" "the first start is killed by SIGKILL at step 15 (exit $code)"
+ANODIFF_TEST_KILL_AT_STEP=15 "$hook_bin" "${args[@]}" > first.log 2>&1 || code=$?
+check "[[ $code -eq 137 ]]" "the first start (the tests' build) is killed by SIGKILL at step 15 (exit $code)"
 check "[[ -f $run/checkpoints/model_epoch_1.pt && ! -f $run/checkpoints/model_epoch_2.pt ]]" \
   "the kill left the checkpoint of epoch 1, not that of epoch 2"
 check "[[ \$(ls $run/trajectory/chunk_*.npy | wc -l) -eq 2 ]]" "the kill left the chunks of epochs 0 and 1"

@@ -9,10 +9,10 @@
 
 #include <torch/torch.h>
 
-#include "anodiff/datasets.hpp"
-#include "anodiff/trainer.hpp"
-#include "anodiff/weight_trajectory.hpp"
-#include "detail/snapshot_queue.hpp"
+#include "anodiff/torch/datasets.hpp"
+#include "anodiff/torch/trainer.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
+#include "torch/detail/snapshot_queue.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

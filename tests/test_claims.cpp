@@ -12,8 +12,8 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/claims.hpp"
-#include "anodiff/output.hpp"
+#include "anodiff/analysis/claims.hpp"
+#include "anodiff/output/output.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

@@ -12,12 +12,12 @@
 #include <thread>
 #include <vector>
 
-#include "anodiff/error.hpp"
-#include "anodiff/pair_statistics.hpp"
-#include "anodiff/parameter_layout.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/synthetic.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/analysis/pair_statistics.hpp"
+#include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

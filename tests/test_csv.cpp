@@ -3,13 +3,13 @@
 #include <cmath>
 #include <fstream>
 
-#include "anodiff/csv.hpp"
-#include "anodiff/error.hpp"
-#include "anodiff/landscape_grid.hpp"
-#include "anodiff/parameter_layout.hpp"
-#include "anodiff/plot.hpp"
+#include "anodiff/io/csv.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/landscape/landscape_grid.hpp"
+#include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/output/plot.hpp"
 #include "detail/gnuplot.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

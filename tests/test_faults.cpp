@@ -8,9 +8,9 @@
 #include <functional>
 #include <fstream>
 
-#include "anodiff/csv.hpp"
-#include "anodiff/error.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/io/csv.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/append_file.hpp"
 #include "detail/npy.hpp"
 #include "test_helpers.hpp"

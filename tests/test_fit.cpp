@@ -5,9 +5,9 @@
 
 #include <Eigen/Dense>
 
-#include "anodiff/fit.hpp"
-#include "anodiff/msd.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/analysis/fit.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 
 using namespace anodiff;
 

@@ -8,12 +8,12 @@
 
 #include <omp.h>
 
-#include "anodiff/fit.hpp"
-#include "anodiff/fractal_surface.hpp"
-#include "anodiff/landscape_2d.hpp"
-#include "anodiff/msd.hpp"
-#include "anodiff/roughness.hpp"
-#include "anodiff/toy_sgd.hpp"
+#include "anodiff/analysis/fit.hpp"
+#include "anodiff/toy/fractal_surface.hpp"
+#include "anodiff/landscape/landscape_2d.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/landscape/roughness.hpp"
+#include "anodiff/toy/toy_sgd.hpp"
 
 using namespace anodiff;
 

@@ -18,9 +18,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/shard_reduction.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/shard_reduction.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 
 /// Leaves the running test as skipped: ctest reports it "Skipped" (the SKIP_REGULAR_EXPRESSION of
 /// tests/CMakeLists.txt matches the warning), a direct run prints the warning. Catch2 v2 has no SKIP of its own.

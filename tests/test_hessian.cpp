@@ -11,11 +11,11 @@
 #include <Eigen/Dense>
 #include <torch/torch.h>
 
-#include "anodiff/error.hpp"
-#include "anodiff/hessian_eigen.hpp"
-#include "anodiff/hessian_run.hpp"
-#include "anodiff/models.hpp"
-#include "detail/conv2d.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/torch/hessian_operator.hpp"
+#include "anodiff/torch/hessian_run.hpp"
+#include "anodiff/torch/models.hpp"
+#include "torch/detail/conv2d.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

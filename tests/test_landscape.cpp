@@ -5,11 +5,11 @@
 
 #include <torch/torch.h>
 
-#include "anodiff/error.hpp"
-#include "anodiff/landscape_probe.hpp"
-#include "anodiff/trainer.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/parameters.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/torch/landscape_probe.hpp"
+#include "anodiff/torch/trainer.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/parameters.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

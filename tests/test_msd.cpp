@@ -7,11 +7,11 @@
 #include <fstream>
 #include <random>
 
-#include "anodiff/fit.hpp"
-#include "anodiff/msd.hpp"
-#include "anodiff/parameter_layout.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/synthetic.hpp"
+#include "anodiff/analysis/fit.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;
@@ -140,7 +140,7 @@ TEST_CASE("msd: ensemble average and ergodicity breaking of Brownian motion", "[
   CHECK_THROWS_AS(ensemble_msd({ts[0], synthetic::brownian(999, 1, 1.0, 0)}), std::invalid_argument);
 }
 
-#include "anodiff/random_projection.hpp"
+#include "anodiff/analysis/random_projection.hpp"
 
 TEST_CASE("random projection: the MSD of a sketched trajectory is within 3 sqrt(2/k) of the exact MSD",
           "[msd][projection]") {
@@ -366,7 +366,7 @@ TEST_CASE("random projection: S x is a count sketch by its definition: one +-1 p
 
 #include <Eigen/Dense>
 
-#include "anodiff/trajectory_pca.hpp"
+#include "anodiff/analysis/trajectory_pca.hpp"
 
 TEST_CASE("trajectory PCA: directions, variance ratios and coordinates equal the SVD of the centred snapshots",
           "[pca]") {

@@ -4,8 +4,8 @@
 
 #include <dlfcn.h>
 
-#include "anodiff/error.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/npy.hpp"
 #include "test_helpers.hpp"
 

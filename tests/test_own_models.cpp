@@ -5,11 +5,11 @@
 
 #include <torch/torch.h>
 
-#include "anodiff/error.hpp"
-#include "anodiff/hessian_run.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/parameters.hpp"
-#include "anodiff/scripted_model.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/torch/hessian_run.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/parameters.hpp"
+#include "anodiff/torch/scripted_model.hpp"
 #include "test_helpers.hpp"
 
 namespace fs = std::filesystem;

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "anodiff/msd.hpp"
-#include "anodiff/pair_statistics.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/synthetic.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/analysis/pair_statistics.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "anodiff/parameters.hpp"
+#include "anodiff/torch/parameters.hpp"
 
 CATCH_TEST_CASE("parameters: flatten and assign round-trip through a module, BN running statistics excluded", "[torch]") {
   torch::manual_seed(0);

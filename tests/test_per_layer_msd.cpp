@@ -3,9 +3,9 @@
 #include <fstream>
 #include <string>
 
-#include "anodiff/error.hpp"
-#include "anodiff/per_layer_msd.hpp"
-#include "anodiff/synthetic.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/analysis/per_layer_msd.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

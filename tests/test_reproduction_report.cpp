@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/reproduction.hpp"
+#include "anodiff/torch/reproduction.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

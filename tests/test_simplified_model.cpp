@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "anodiff/csv.hpp"
-#include "anodiff/landscape_2d.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/simplified_model.hpp"
+#include "anodiff/io/csv.hpp"
+#include "anodiff/landscape/landscape_2d.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/toy/simplified_model.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

@@ -8,9 +8,10 @@
 
 #include <Eigen/Dense>
 
-#include "anodiff/csv.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/spectrum.hpp"
+#include "anodiff/io/csv.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/spectrum/hessian_spectrum.hpp"
+#include "anodiff/spectrum/spectrum.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "anodiff/streaming_post_analysis.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/synthetic.hpp"
+#include "anodiff/analysis/streaming_post_analysis.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/trajectory/synthetic.hpp"
 
 using namespace anodiff;
 

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "anodiff/error.hpp"
-#include "anodiff/loss_landscape_h5.hpp"
-#include "anodiff/study_trajectory.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/io/loss_landscape_h5.hpp"
+#include "anodiff/io/study_trajectory.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
 namespace fs = std::filesystem;

@@ -10,16 +10,16 @@
 
 #include <torch/torch.h>
 
-#include "anodiff/datasets.hpp"
-#include "anodiff/error.hpp"
-#include "anodiff/models.hpp"
-#include "anodiff/parameters.hpp"
-#include "anodiff/random_projection.hpp"
-#include "anodiff/trainer.hpp"
-#include "detail/dataset_files.hpp"
-#include "detail/snapshot_queue.hpp"
-#include "detail/state_dict_reader.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/torch/datasets.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/torch/parameters.hpp"
+#include "anodiff/analysis/random_projection.hpp"
+#include "anodiff/torch/trainer.hpp"
+#include "torch/detail/dataset_files.hpp"
+#include "torch/detail/snapshot_queue.hpp"
+#include "torch/detail/state_dict_reader.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 
 using namespace anodiff;

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "anodiff/error.hpp"
-#include "anodiff/msd.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/npy.hpp"
 #include "test_helpers.hpp"
 

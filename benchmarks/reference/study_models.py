@@ -50,7 +50,7 @@ class ResNetCifar(nn.Module):
 
 
 def anodiff_initialise(model, seed=0):
-    """anodiff's initialisation (src/models.cpp): convolutions Kaiming-normal (fan in, ReLU), BatchNorm scale 1 and
+    """anodiff's initialisation (src/torch/models.cpp): convolutions Kaiming-normal (fan in, ReLU), BatchNorm scale 1 and
     shift 0, linear layers N(0, 1e-3^2) with zero bias."""
     torch.manual_seed(seed)
     with torch.no_grad():

@@ -6,11 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/fit.hpp"
-#include "anodiff/msd.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/per_layer_msd.hpp"
-#include "anodiff/post_analysis.hpp"
+#include "anodiff/analysis/fit.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/analysis/per_layer_msd.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
 #include "common.hpp"
 
 namespace anodiff::python {

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "anodiff/parameter_layout.hpp"
-#include "anodiff/progress.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/base/progress.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace anodiff::python {
 

@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/landscape_grid.hpp"
-#include "anodiff/loss_landscape_h5.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/study_trajectory.hpp"
+#include "anodiff/landscape/landscape_grid.hpp"
+#include "anodiff/io/loss_landscape_h5.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/io/study_trajectory.hpp"
 #include "common.hpp"
 
 namespace anodiff::python {

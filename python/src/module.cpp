@@ -1,7 +1,7 @@
 // anodiff._anodiff: the compiled part of the Python package anodiff (docs/python.md), over anodiff::core only.
 #include <string>
 
-#include "anodiff/error.hpp"
+#include "anodiff/base/error.hpp"
 #include "common.hpp"
 
 namespace {

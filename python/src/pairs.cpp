@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/pair_statistics.hpp"
+#include "anodiff/analysis/pair_statistics.hpp"
 #include "common.hpp"
 
 namespace anodiff::python {

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/spectrum.hpp"
+#include "anodiff/spectrum/spectrum.hpp"
 #include "common.hpp"
 
 namespace anodiff::python {

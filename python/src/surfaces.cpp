@@ -4,13 +4,13 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/fractal_surface.hpp"
-#include "anodiff/landscape_2d.hpp"
-#include "anodiff/output.hpp"
-#include "anodiff/random_projection.hpp"
-#include "anodiff/roughness.hpp"
-#include "anodiff/simplified_model.hpp"
-#include "anodiff/toy_sgd.hpp"
+#include "anodiff/toy/fractal_surface.hpp"
+#include "anodiff/landscape/landscape_2d.hpp"
+#include "anodiff/output/output.hpp"
+#include "anodiff/analysis/random_projection.hpp"
+#include "anodiff/landscape/roughness.hpp"
+#include "anodiff/toy/simplified_model.hpp"
+#include "anodiff/toy/toy_sgd.hpp"
 #include "common.hpp"
 
 namespace anodiff::python {

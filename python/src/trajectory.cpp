@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/error.hpp"
-#include "anodiff/study_trajectory.hpp"
+#include "anodiff/base/error.hpp"
+#include "anodiff/io/study_trajectory.hpp"
 #include "common.hpp"
 #include "detail/npy.hpp"
 

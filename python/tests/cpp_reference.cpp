@@ -12,11 +12,11 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/msd.hpp"
-#include "anodiff/per_layer_msd.hpp"
-#include "anodiff/post_analysis.hpp"
-#include "anodiff/random_projection.hpp"
-#include "anodiff/weight_trajectory.hpp"
+#include "anodiff/analysis/msd.hpp"
+#include "anodiff/analysis/per_layer_msd.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/analysis/random_projection.hpp"
+#include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace fs = std::filesystem;
 using namespace anodiff;

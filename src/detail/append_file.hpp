@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/error.hpp"
+#include "anodiff/base/error.hpp"
 
 namespace anodiff::detail {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-#include "anodiff/plot.hpp"
+#include "anodiff/output/plot.hpp"
 
 namespace anodiff::detail {
 

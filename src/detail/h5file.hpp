@@ -1,6 +1,6 @@
 #pragma once
-// Private: a few RAII helpers over HDF5's C API for the readers and writers of src/study_trajectory.cpp and
-// src/loss_landscape_h5.cpp (the only sources compiled with HDF5's headers, when ANODIFF_HAVE_HDF5 is defined).
+// Private: a few RAII helpers over HDF5's C API for the readers and writers of src/io/study_trajectory.cpp and
+// src/io/loss_landscape_h5.cpp (the only sources compiled with HDF5's headers, when ANODIFF_HAVE_HDF5 is defined).
 #ifdef ANODIFF_HAVE_HDF5
 #include <hdf5.h>
 
@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/error.hpp"
+#include "anodiff/base/error.hpp"
 
 namespace anodiff::detail::h5 {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "anodiff/error.hpp"
+#include "anodiff/base/error.hpp"
 #include "detail/printable.hpp"
 
 namespace anodiff::detail {

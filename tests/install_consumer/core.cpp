@@ -2,8 +2,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include <anodiff/msd.hpp>
-#include <anodiff/synthetic.hpp>
+#include <anodiff/analysis/msd.hpp>
+#include <anodiff/trajectory/synthetic.hpp>
 
 int main() {
   const anodiff::WeightTrajectory trajectory = anodiff::synthetic::ballistic(50, {3.0, 4.0});

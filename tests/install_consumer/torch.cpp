@@ -1,7 +1,7 @@
 // A user of anodiff::anodiff: the flattened parameter vector of a LibTorch module.
 #include <cstdio>
 
-#include <anodiff/parameters.hpp>
+#include <anodiff/torch.hpp>
 #include <torch/torch.h>
 
 int main() {

@@ -1,0 +1,99 @@
+#pragma once
+/// \file csv.hpp  The one CSV reader and writer of anodiff: tables with a header line of column names.
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "anodiff/base/error.hpp"
+
+namespace anodiff {
+
+/// A CSV file opened for writing; the header line is written at once, rows with row().
+class CsvWriter {
+ public:
+  /// Creates `path` (throws IoError if it cannot) and writes `header` (comma-separated column names).
+  CsvWriter(const std::filesystem::path& path, const std::string& header) : path_(path), out_(path) {
+    if (!out_) throw IoError(fmt::format("{}: cannot create the file", path.string()));
+    out_ << header << '\n';
+    check();
+  }
+  /// Writes one row formatted by fmt; throws IoError if the system refuses the buffer it fills (a full disk).
+  template <typename... Args>
+  void row(fmt::format_string<Args...> format, Args&&... args) {
+    out_ << fmt::format(format, std::forward<Args>(args)...) << '\n';
+    check();
+  }
+  /// Writes a line as it is (e.g. the blank line between the scan lines of a grid).
+  void raw(const std::string& line) {
+    out_ << line << '\n';
+    check();
+  }
+  /// Writes everything buffered to the file (before another program, e.g. gnuplot, reads it); throws IoError if the
+  /// system refuses (a full disk). Call it when done: the destructor's last flush cannot report a failure.
+  void flush() {
+    out_.flush();
+    check();
+  }
+
+ private:
+  void check() const {
+    if (!out_) {
+      const int err = errno;  // as the failed write() left it (ENOSPC, EFBIG, EIO)
+      throw IoError(fmt::format("{}: write failed: {}", path_.string(),
+                                err != 0 ? std::strerror(err) : "is the disk full?"));
+    }
+  }
+
+ public:
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+/// A number for a CSV field: empty for NaN, else 10 significant digits.
+inline std::string csv_number(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.10g}", v); }
+
+/// A CSV table read back: the header's column names and every row's fields as text. Lines may end in LF or CRLF,
+/// the file may start with a UTF-8 byte-order mark, and blank lines (gnuplot's block separators) are skipped.
+class CsvTable {
+ public:
+  /// Reads `path`. With `complete_lines_only`, a last line without its newline (a writer killed mid-line) is left
+  /// out. Throws InputError naming the file (and line) for a missing or empty file, or a row whose number of fields
+  /// differs from the header's.
+  static CsvTable read(const std::filesystem::path& path, bool complete_lines_only = false);
+
+  /// The file read.
+  const std::filesystem::path& path() const { return path_; }
+  /// Column names, in file order.
+  const std::vector<std::string>& names() const { return names_; }
+  /// Number of data rows.
+  std::size_t rows() const { return rows_.size(); }
+  /// Whether there is a column `name`.
+  bool has(const std::string& name) const;
+  /// Index of column `name`; throws InputError naming the file and the column if there is none.
+  std::size_t column(const std::string& name) const;
+  /// The field of row `row` in column `name`, as written.
+  const std::string& text(std::size_t row, const std::string& name) const;
+  /// The field as a number: NaN for an empty field; throws InputError naming the file, line and column for text that
+  /// is not a number.
+  double number(std::size_t row, const std::string& name) const;
+  /// Every value of column `name` as numbers (see number()).
+  std::vector<double> numbers(const std::string& name) const;
+
+ private:
+  std::filesystem::path path_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<std::string>> rows_;
+  std::vector<std::size_t> line_;  // the file line of each row, for messages
+};
+
+}  // namespace anodiff

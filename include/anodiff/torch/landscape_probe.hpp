@@ -1,0 +1,108 @@
+#pragma once
+/// \file landscape_probe.hpp  (anodiff::anodiff) Loss surfaces around a checkpoint (Li et al. 2018): filter-
+/// normalised random directions, PCA directions of a trajectory, lines between checkpoints; loss and accuracy on a
+/// grid, written as it is computed so that an interrupted or sharded grid resumes and merges.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "anodiff/torch/datasets.hpp"
+#include "anodiff/landscape/landscape_grid.hpp"
+#include "anodiff/torch/models.hpp"
+#include "anodiff/base/progress.hpp"
+
+namespace anodiff {
+
+/// How a random direction is scaled against the weights.
+enum class DirectionNorm {
+  filter,  ///< Each filter (slice along the first axis) of the direction gets the norm of the weight's filter.
+  layer,   ///< Each parameter tensor of the direction gets the norm of the weight tensor.
+  none     ///< The raw Gaussian direction.
+};
+
+/// A seeded Gaussian direction with the shape of every parameter of `model`, normalised against the model's
+/// weights (d <- d |w_f| / (|d_f| + 1e-10)); with `ignore_biasbn` the 1-D parameters (biases, BN) get direction 0,
+/// otherwise their direction is the weight itself (Li et al.). Flattened in the order of flatten_parameters.
+std::vector<float> random_direction(const torch::nn::Module& model, std::uint64_t seed,
+                                    DirectionNorm norm = DirectionNorm::filter, bool ignore_biasbn = true);
+
+/// Options of a landscape evaluation.
+struct LandscapeOptions {
+  Axis x;                    ///< Coordinates along direction 1.
+  Axis y{0, 0, 1};           ///< Coordinates along direction 2 (1 point: a 1-D line).
+  std::int64_t samples = 0;  ///< Evaluate on a seeded subset of this many samples (0 = all).
+  std::int64_t batch_size = 1000;  ///< Evaluation batch size.
+  std::uint64_t seed = 0;    ///< Which samples.
+  std::size_t shard = 0;     ///< This process evaluates the points with index % shards == shard.
+  std::size_t shards = 1;    ///< Number of shards.
+  std::string own_loss;      ///< Non-empty: evaluate this method of a TorchScript model (its own data-free loss,
+                             ///< scripted_loss) instead of the cross-entropy on the data; accuracy is then NaN.
+  LogSink log;               ///< Progress with ETA; none by default.
+};
+
+/// Evaluates the model at w + a d1 + b d2 for every (a, b) of the grid (eval mode, no gradients) on `data` (or its
+/// own data-free loss, LandscapeOptions::own_loss; `data` is then unused),
+/// appending `i,j,x,y,loss,accuracy` lines to `file` as points complete (flushed). Lines already in `file` (and in
+/// the other shards' files beside it) are not recomputed. Returns the grid with every point known so far.
+/// Throws InputError if `file` holds points of another grid.
+LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, const std::vector<float>& d2,
+                                 const Dataset& data, const LandscapeOptions& options,
+                                 const std::filesystem::path& file, torch::Device device = torch::kCPU);
+
+/// Which directions span a landscape around a checkpoint of a run.
+enum class LandscapeDirections {
+  random,  ///< Two seeded random directions, normalised (norm, ignore_biasbn): Li et al.'s plot.
+  pca,     ///< The first two principal directions of a trajectory part, centred on its last snapshot.
+  line     ///< A 1-D line from the checkpoint (0) to another one (1).
+};
+
+/// A landscape around a checkpoint of a training run (anodiff-landscape and the reproduction).
+struct RunLandscapeOptions {
+  std::int64_t epoch = -1;                  ///< The checkpoint at the centre (required).
+  LandscapeDirections directions = LandscapeDirections::random;  ///< What spans the grid.
+  DirectionNorm norm = DirectionNorm::filter;  ///< random: normalisation of the directions.
+  bool ignore_biasbn = true;                ///< random: zero direction for biases and BN.
+  std::int64_t pca_part = 0;                ///< pca: which part of the run's trajectory.
+  std::size_t part_length = 1000;           ///< pca: snapshots per part.
+  std::int64_t line_to_epoch = -1;          ///< line: the checkpoint at 1.
+  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 (random), the projected path with a 20%
+                                            ///< margin on 31 points (pca), -0.5:1.5:41 and 0:0:1 (line).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  std::string device = "auto";              ///< cpu, cuda or auto.
+  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  void validate() const;
+};
+
+/// A landscape around the weights of a model of one's own (load_model, scripted_model.hpp).
+struct ModelLandscapeOptions {
+  DirectionNorm norm = DirectionNorm::filter;  ///< Normalisation of the random directions.
+  bool ignore_biasbn = true;                ///< Zero direction for biases and BN (every 1-D parameter).
+  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 each (random), -0.5:1.5:41 and 0:0:1 (line).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  std::string device = "auto";              ///< cpu, cuda or auto.
+  std::string title;                        ///< What is at the centre, for the plots' titles (e.g. the file's name).
+  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  void validate() const;
+};
+
+/// Evaluates a landscape around the current weights of `model` on `data` (its loss and accuracy in eval mode),
+/// appending the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable): spanned by
+/// two seeded random directions over the model's parameter list (random_direction: filter normalisation of every
+/// tensor of 2 or more dimensions, biases and BN zeroed with ignore_biasbn), or, with `line_to` (the same
+/// architecture), the 1-D line from the model (0) to line_to's weights (1). The model's weights are restored at the
+/// end; the result's layout is parameter_layout(model).
+[[nodiscard]] LandscapeResult landscape_of_model(Network& model, const Dataset& data,
+                                                 const ModelLandscapeOptions& options,
+                                                 const std::filesystem::path& dir, const Network* line_to = nullptr);
+
+/// Evaluates the landscape of `options` around a checkpoint of `run` (the directory anodiff-train wrote), appending
+/// the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable). Throws InputError
+/// for a missing checkpoint or trajectory part.
+[[nodiscard]] LandscapeResult landscape_of_run(const std::filesystem::path& run, const RunLandscapeOptions& options,
+                                               const std::filesystem::path& dir);
+
+}  // namespace anodiff
