@@ -1,6 +1,6 @@
 #pragma once
 // Private: the one layout of logarithmic bins, shared by every log-binned curve and histogram of anodiff
-// (pair_statistics.cpp, roughness.cpp, simplified_model.cpp).
+// (pair_helpers.cpp, pair_tiles.cpp, roughness.cpp, simplified_model.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

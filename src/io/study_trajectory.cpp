@@ -134,6 +134,92 @@ std::vector<double> mat_vector(const matvar_t* v, const fs::path& file, const st
   return out;
 }
 
+// scipy's savemat of train_save's list (steps) of lists (parameters) of arrays: a steps x P cell array, into r.
+void read_weight_cells(matvar_t* w, const fs::path& file, FileRows& r) {
+  if (w->rank != 2 || w->dims[0] == 0 || w->dims[1] == 0) {
+    throw InputError(fmt::format("{}: 'sub_weights' is a cell array of {} dimensions ({}): expected steps x "
+                                 "parameter tensors", file.string(), w->rank, fmt::join(dims_of(w), "x")));
+  }
+  const std::size_t steps = w->dims[0], tensors = w->dims[1];
+  std::vector<std::size_t> sizes(tensors, 0);
+  bool any64 = false;
+  for (std::size_t j = 0; j < tensors; ++j) {
+    for (std::size_t i = 0; i < steps; ++i) {
+      const matvar_t* c = Mat_VarGetCell(w, int(i + j * steps));
+      if (!c) {
+        throw InputError(fmt::format("{}: 'sub_weights' cell ({}, {}) is missing (truncated or damaged file)",
+                                     file.string(), i + 1, j + 1));
+      }
+      const std::size_t n = count_of(c);
+      if (i == 0) sizes[j] = n;
+      if (n != sizes[j]) {
+        throw InputError(fmt::format("{}: 'sub_weights' cell ({}, {}) holds {} values, step 1 holds {}: expected "
+                                     "the same parameter tensor at every step", file.string(), i + 1, j + 1, n, sizes[j]));
+      }
+      any64 = any64 || c->class_type == MAT_C_DOUBLE;
+    }
+  }
+  r.steps = steps;
+  for (auto s : sizes) r.dimension += s;
+  r.float64 = any64;
+  if (r.float64) r.d.resize(steps * r.dimension); else r.f.resize(steps * r.dimension);
+  std::size_t offset = 0;
+  for (std::size_t j = 0; j < tensors; ++j) {
+    for (std::size_t i = 0; i < steps; ++i) {
+      const matvar_t* c = Mat_VarGetCell(w, int(i + j * steps));
+      with_numeric(c, file, "sub_weights", [&](const auto* p) {
+        if (r.float64) fortran_to_c(p, dims_of(c), r.d.data() + i * r.dimension + offset);
+        else fortran_to_c(p, dims_of(c), r.f.data() + i * r.dimension + offset);
+      });
+    }
+    offset += sizes[j];
+  }
+}
+
+// The norm of each row of 'grads' (steps x D): one gradient per step.
+std::vector<double> gradient_norms(const matvar_t* g, const fs::path& file, std::size_t steps) {
+  if (g->rank != 2 || g->dims[0] != steps) {
+    throw InputError(fmt::format("{}: 'grads' has shape {}: expected {} rows (one gradient per step)", file.string(),
+                                 fmt::join(dims_of(g), "x"), steps));
+  }
+  const std::size_t cols = g->dims[1];
+  std::vector<double> norm(steps, 0.0);
+  with_numeric(g, file, "grads", [&](const auto* p) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      for (std::size_t t = 0; t < steps; ++t) {
+        const double v = static_cast<double>(p[t + c * steps]);
+        norm[t] += v * v;
+      }
+    }
+  });
+  for (auto& v : norm) v = std::sqrt(v);
+  return norm;
+}
+
+// The MATLAB post-analysis's input: [weights, t, loss], one row per step, into r.
+void read_msd_feed(const matvar_t* m, const fs::path& file, FileRows& r) {
+  if (m->rank != 2 || m->dims[0] == 0 || m->dims[1] < 3) {
+    throw InputError(fmt::format("{}: 'MSD_feed' has shape {}: expected steps x (D + 2) (weights, step, loss)",
+                                 file.string(), fmt::join(dims_of(m), "x")));
+  }
+  r.steps = m->dims[0];
+  r.dimension = m->dims[1] - 2;
+  r.float64 = m->class_type != MAT_C_SINGLE;
+  std::vector<double> all(count_of(m));
+  with_numeric(m, file, "MSD_feed", [&](const auto* p) { fortran_to_c(p, dims_of(m), all.data()); });
+  const std::size_t cols = r.dimension + 2;
+  r.step.resize(r.steps);
+  r.loss.resize(r.steps);
+  if (r.float64) r.d.resize(r.steps * r.dimension); else r.f.resize(r.steps * r.dimension);
+  for (std::size_t t = 0; t < r.steps; ++t) {
+    for (std::size_t k = 0; k < r.dimension; ++k) {
+      if (r.float64) r.d[t * r.dimension + k] = all[t * cols + k]; else r.f[t * r.dimension + k] = float(all[t * cols + k]);
+    }
+    r.step[t] = all[t * cols + r.dimension];
+    r.loss[t] = all[t * cols + r.dimension + 1];
+  }
+}
+
 FileRows read_mat(const fs::path& file) {
   Mat_LogInitFunc("anodiff", matio_log);
   if (!fs::exists(file)) throw InputError(fmt::format("{}: no such file (expected {})", file.string(), kExpected));
@@ -165,45 +251,7 @@ FileRows read_mat(const fs::path& file) {
   if (has("sub_weights")) {
     Var w = read("sub_weights");
     if (w.v->class_type == MAT_C_CELL) {
-      // scipy's savemat of train_save's list (steps) of lists (parameters) of arrays: a steps x P cell array.
-      if (w.v->rank != 2 || w.v->dims[0] == 0 || w.v->dims[1] == 0) {
-        throw InputError(fmt::format("{}: 'sub_weights' is a cell array of {} dimensions ({}): expected steps x "
-                                     "parameter tensors", file.string(), w.v->rank, fmt::join(dims_of(w.v), "x")));
-      }
-      const std::size_t steps = w.v->dims[0], tensors = w.v->dims[1];
-      std::vector<std::size_t> sizes(tensors, 0);
-      bool any64 = false;
-      for (std::size_t j = 0; j < tensors; ++j) {
-        for (std::size_t i = 0; i < steps; ++i) {
-          const matvar_t* c = Mat_VarGetCell(w.v, int(i + j * steps));
-          if (!c) {
-            throw InputError(fmt::format("{}: 'sub_weights' cell ({}, {}) is missing (truncated or damaged file)",
-                                         file.string(), i + 1, j + 1));
-          }
-          const std::size_t n = count_of(c);
-          if (i == 0) sizes[j] = n;
-          if (n != sizes[j]) {
-            throw InputError(fmt::format("{}: 'sub_weights' cell ({}, {}) holds {} values, step 1 holds {}: expected "
-                                         "the same parameter tensor at every step", file.string(), i + 1, j + 1, n, sizes[j]));
-          }
-          any64 = any64 || c->class_type == MAT_C_DOUBLE;
-        }
-      }
-      r.steps = steps;
-      for (auto s : sizes) r.dimension += s;
-      r.float64 = any64;
-      if (r.float64) r.d.resize(steps * r.dimension); else r.f.resize(steps * r.dimension);
-      std::size_t offset = 0;
-      for (std::size_t j = 0; j < tensors; ++j) {
-        for (std::size_t i = 0; i < steps; ++i) {
-          const matvar_t* c = Mat_VarGetCell(w.v, int(i + j * steps));
-          with_numeric(c, file, "sub_weights", [&](const auto* p) {
-            if (r.float64) fortran_to_c(p, dims_of(c), r.d.data() + i * r.dimension + offset);
-            else fortran_to_c(p, dims_of(c), r.f.data() + i * r.dimension + offset);
-          });
-        }
-        offset += sizes[j];
-      }
+      read_weight_cells(w.v, file, r);
     } else {
       // A numeric array whose first axis is the step: (steps, D) or (steps, tensor shape) for a one-tensor model.
       if (w.v->rank < 2 || w.v->dims[0] == 0) {
@@ -220,48 +268,10 @@ FileRows read_mat(const fs::path& file) {
       });
     }
     if (has("sub_loss")) r.loss = mat_vector(read("sub_loss").v, file, "sub_loss");
-    if (has("grads")) {
-      Var g = read("grads");
-      if (g.v->rank != 2 || g.v->dims[0] != r.steps) {
-        throw InputError(fmt::format("{}: 'grads' has shape {}: expected {} rows (one gradient per step)", file.string(),
-                                     fmt::join(dims_of(g.v), "x"), r.steps));
-      }
-      const std::size_t cols = g.v->dims[1];
-      r.grad_norm.assign(r.steps, 0.0);
-      with_numeric(g.v, file, "grads", [&](const auto* p) {
-        for (std::size_t c = 0; c < cols; ++c) {
-          for (std::size_t t = 0; t < r.steps; ++t) {
-            const double v = static_cast<double>(p[t + c * r.steps]);
-            r.grad_norm[t] += v * v;
-          }
-        }
-      });
-      for (auto& v : r.grad_norm) v = std::sqrt(v);
-    }
+    if (has("grads")) r.grad_norm = gradient_norms(read("grads").v, file, r.steps);
     if (has("gradient_noise_norm")) r.noise_norm = mat_vector(read("gradient_noise_norm").v, file, "gradient_noise_norm");
   } else if (has("MSD_feed")) {
-    // The MATLAB post-analysis's input: [weights, t, loss], one row per step.
-    Var m = read("MSD_feed");
-    if (m.v->rank != 2 || m.v->dims[0] == 0 || m.v->dims[1] < 3) {
-      throw InputError(fmt::format("{}: 'MSD_feed' has shape {}: expected steps x (D + 2) (weights, step, loss)",
-                                   file.string(), fmt::join(dims_of(m.v), "x")));
-    }
-    r.steps = m.v->dims[0];
-    r.dimension = m.v->dims[1] - 2;
-    r.float64 = m.v->class_type != MAT_C_SINGLE;
-    std::vector<double> all(count_of(m.v));
-    with_numeric(m.v, file, "MSD_feed", [&](const auto* p) { fortran_to_c(p, dims_of(m.v), all.data()); });
-    const std::size_t cols = r.dimension + 2;
-    r.step.resize(r.steps);
-    r.loss.resize(r.steps);
-    if (r.float64) r.d.resize(r.steps * r.dimension); else r.f.resize(r.steps * r.dimension);
-    for (std::size_t t = 0; t < r.steps; ++t) {
-      for (std::size_t k = 0; k < r.dimension; ++k) {
-        if (r.float64) r.d[t * r.dimension + k] = all[t * cols + k]; else r.f[t * r.dimension + k] = float(all[t * cols + k]);
-      }
-      r.step[t] = all[t * cols + r.dimension];
-      r.loss[t] = all[t * cols + r.dimension + 1];
-    }
+    read_msd_feed(read("MSD_feed").v, file, r);
   } else {
     throw InputError(fmt::format("{}: no variable 'sub_weights' or 'MSD_feed' (expected {}); the file has: {}",
                                  file.string(), kExpected, join_names(variables)));

@@ -15,11 +15,15 @@ namespace {
 std::string part_filter(std::size_t part, const std::string& column) {
   return fmt::format("($1=={} ? {} : 1/0)", part, column);
 }
-}  // namespace
 
-void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, const OutputOptions& output) {
-  const bool plots = output.plots;
-  fs::create_directories(dir);
+// What the CSVs of write_post_analysis hold beyond the MSD, for the pictures.
+struct PostAnalysisFiles {
+  bool have_loss = false;   // msl.csv has rows
+  bool have_pairs = false;  // some part has its pair statistics
+};
+
+// The CSVs of write_post_analysis.
+PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, const fs::path& dir) {
   bool have_loss = false, have_pairs = false;
   {
     CsvWriter msd(dir / "msd.csv", "part,start,lag,msd");
@@ -96,7 +100,13 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     // A full disk fails here, naming the file (IoError), not silently in the writers' destructors.
     for (auto* w : {&msd, &beta, &aging, &fit, &motion, &motion_fit, &steps, &contour, &mc, &msl, &hist}) w->flush();
   }
-  if (!plots) return;
+  return {have_loss, have_pairs};
+}
+
+// The pictures of write_post_analysis, from its CSVs.
+void draw_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, const PostAnalysisFiles& files,
+                        const OutputOptions& output) {
+  const bool have_loss = files.have_loss, have_pairs = files.have_pairs;
   Plot msd{"Time-averaged MSD per part", "lag {/Symbol t} (steps)", "MSD({/Symbol t})", true, true, {}, {}};
   Plot beta{"Local exponent {/Symbol b}({/Symbol t})", "lag {/Symbol t} (steps)", "{/Symbol b}", true, false, {},
             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'"};
@@ -176,6 +186,14 @@ void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& d
     }
   }
   if (any_motion) draw(motion, dir / "motion_msd.png", output.log);
+}
+
+}  // namespace
+
+void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, const OutputOptions& output) {
+  fs::create_directories(dir);
+  const auto files = write_post_analysis_csv(parts, dir);
+  if (output.plots) draw_post_analysis(parts, dir, files, output);
 }
 
 std::string summary_table(const std::vector<PartResult>& parts) {

@@ -289,77 +289,197 @@ Evaluation evaluate(Network& model, const Dataset& data, std::int64_t batch_size
   return {loss / double(data.size()), wrong / double(data.size())};
 }
 
+namespace {
+
+// What a run records: the weights (one writer, or one per shard, shard k writing coordinates [first[k], ...)), the
+// random projection, the gradients; the weights go to the writers through a SnapshotQueue on a worker thread, so
+// that the copy and the append overlap the next step.
+class RunRecorder {
+ public:
+  RunRecorder(const TrainerOptions& o, const Network& model, const fs::path& dir, std::size_t dimension) {
+    if (o.record_weights) {
+      const ParameterLayout layout = parameter_layout(model);  // which coordinates are which tensor
+      if (o.record_shards <= 1) {
+        traj_.emplace_back(dir / "trajectory", dimension, kStepColumns);
+        shard_first_.push_back(0);
+        layout.write_csv(dir / "trajectory" / "layout.csv");
+      } else {
+        const auto ranges = layout_shards(layout, o.record_shards);
+        traj_.reserve(ranges.size());
+        for (std::size_t k = 0; k < ranges.size(); ++k) {
+          const ParameterLayout part = layout_part(layout, ranges[k].first, ranges[k].second);
+          const fs::path shard_dir = dir / "trajectory" / fmt::format("shard_{:03d}", k);
+          traj_.emplace_back(shard_dir, part.dimension(), kStepColumns);
+          shard_first_.push_back(layout.tensors[ranges[k].first].offset);
+          part.write_csv(shard_dir / "layout.csv");
+        }
+      }
+    }
+    if (o.projection > 0) {
+      sketch_.emplace(dimension, o.projection, o.seed);
+      proj_.emplace(dir / "projection", o.projection, kStepColumns);
+      s_.resize(o.projection);
+    }
+    if (o.save_gradients) {
+      grads_.emplace(dir / "gradients", dimension, kStepColumns);
+      fs::create_directories(dir / "gradients" / "epoch_mean");
+    }
+    if (!traj_.empty() || proj_) {
+      snapshots_.emplace([this](const float* w, const std::vector<double>& row) {
+        for (std::size_t k = 0; k < traj_.size(); ++k) traj_[k].append(w + shard_first_[k], row);
+        if (proj_) {
+          sketch_->apply(w, s_.data());
+          proj_->append(s_.data(), row);
+        }
+      });
+    }
+  }
+  RunRecorder(const RunRecorder&) = delete;
+  RunRecorder& operator=(const RunRecorder&) = delete;
+
+  /// The gradient writer, if the run saves gradients.
+  std::optional<TrajectoryWriter>& gradients() { return grads_; }
+
+  /// Hands the module's weights (one snapshot) to the writers.
+  void record(const torch::nn::Module& model, double step, double epoch, double loss, double grad_norm) {
+    if (snapshots_) snapshots_->push(model, {step, epoch, loss, grad_norm});
+  }
+
+  /// Waits for the queued snapshots, then commits every writer.
+  void commit() {
+    if (snapshots_) snapshots_->drain();
+    for (auto& w : traj_) w.commit();
+    if (proj_) proj_->commit();
+    if (grads_) grads_->commit();
+  }
+
+  /// Every writer cut back to the checkpoint of epoch `last` (`steps` per epoch); one may be a chunk ahead after a kill.
+  void resume_at(std::int64_t last, std::int64_t steps, const fs::path& dir) {
+    const std::size_t expected = 1 + std::size_t(last) * std::size_t(steps);
+    std::vector<TrajectoryWriter*> writers;
+    for (auto& w : traj_) writers.push_back(&w);
+    if (proj_) writers.push_back(&*proj_);
+    for (auto* wr : writers) {
+      if (wr->committed() < expected) {
+        throw InputError(fmt::format("{}: {} snapshots recorded, but the checkpoint of epoch {} needs {}",
+                                     dir.string(), wr->committed(), last, expected));
+      }
+      wr->truncate(expected);
+    }
+    if (grads_) grads_->truncate(std::size_t(last) * std::size_t(steps));
+  }
+
+  /// Every writer emptied, for a run that starts from its initial weights.
+  void restart() {
+    for (auto& w : traj_) w.truncate(0);
+    for (auto* wr : {&proj_, &grads_}) {
+      if (*wr) (*wr)->truncate(0);
+    }
+  }
+
+  /// An epoch's end: the trajectory's and the sketch's chunks, then the optimiser state and the checkpoint, each
+  /// written durably, in this order; on the worker after the epoch's last snapshot when there is one.
+  void finish_epoch(const fs::path& dir, std::int64_t epoch, std::string optimizer_state, std::string checkpoint) {
+    auto finish = [this, dir, epoch, optimizer_state = std::move(optimizer_state), checkpoint = std::move(checkpoint)] {
+      for (auto& w : traj_) w.commit();
+      if (proj_) proj_->commit();
+      if (!optimizer_state.empty()) {
+        detail::write_file_durably(dir / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch), optimizer_state,
+                                   nullptr, 0);
+      }
+      detail::write_file_durably(checkpoint_path(dir, epoch), checkpoint, nullptr, 0);
+    };
+    if (snapshots_) {
+      snapshots_->post(std::move(finish));
+    } else {
+      finish();
+    }
+  }
+
+  /// Waits until every queued snapshot and epoch end is on disk.
+  void drain() {
+    if (snapshots_) snapshots_->drain();
+  }
+
+ private:
+  std::vector<TrajectoryWriter> traj_;
+  std::vector<std::size_t> shard_first_;
+  std::optional<RandomProjection> sketch_;
+  std::optional<TrajectoryWriter> proj_, grads_;
+  std::vector<float> s_;
+  std::optional<detail::SnapshotQueue> snapshots_;  // last: its worker stops before the writers it uses go
+};
+
+// Rows of `t` (keyed by its "epoch" column) after epoch `last` removed.
+void keep_epochs_up_to(StepTable& t, std::int64_t last) {
+  const auto& epoch = t.columns[t.names[0] == "epoch" ? 0 : 1];
+  std::size_t keep = 0;
+  while (keep < epoch.size() && epoch[keep] <= double(last)) ++keep;
+  for (auto& c : t.columns) c.resize(keep);
+}
+
+// The epoch's gradients (`rows`, r x D): appends each step's gradient norm |g_t| and noise norm |g_t - g_mean| to
+// `noise` and returns the epoch-mean gradient.
+std::vector<float> gradient_noise(const std::vector<float>& rows, std::size_t D, std::int64_t epoch,
+                                  std::int64_t steps, StepTable& noise) {
+  std::vector<double> mean(D, 0.0);
+  const std::size_t r = rows.size() / D;
+  for (std::size_t i = 0; i < r; ++i) {
+    for (std::size_t j = 0; j < D; ++j) mean[j] += rows[i * D + j];
+  }
+  std::vector<float> meanf(D);
+  for (std::size_t j = 0; j < D; ++j) meanf[j] = float(mean[j] /= double(r));
+  for (std::size_t i = 0; i < r; ++i) {
+    double s2 = 0, g2 = 0;
+    for (std::size_t j = 0; j < D; ++j) s2 += (rows[i * D + j] - mean[j]) * (rows[i * D + j] - mean[j]), g2 += double(rows[i * D + j]) * rows[i * D + j];
+    const std::vector<double> row = {double((epoch - 1) * steps + std::int64_t(i) + 1), double(epoch), std::sqrt(g2), std::sqrt(s2)};
+    for (std::size_t c = 0; c < 4; ++c) noise.columns[c].push_back(row[c]);
+  }
+  return meanf;
+}
+
+// The optimiser's state from `file` (written at an epoch's end when the run has momentum), if there is one.
+void load_optimizer(torch::optim::SGD& optimizer, const fs::path& file, const torch::Device& device) {
+  if (!fs::exists(file)) return;
+  torch::serialize::InputArchive a;
+  a.load_from(file.string(), device);
+  optimizer.load(a);
+}
+
+// metrics.csv's rows as typed metrics.
+std::vector<EpochMetrics> epoch_metrics(const StepTable& metrics) {
+  std::vector<EpochMetrics> out;
+  for (std::size_t r = 0; r < metrics.rows(); ++r) {
+    EpochMetrics m;
+    m.epoch = std::int64_t(metrics.columns[0][r]);
+    m.train_loss = metrics.columns[1][r];
+    m.train_error = metrics.columns[2][r];
+    m.test_loss = metrics.columns[3][r];
+    m.test_error = metrics.columns[4][r];
+    m.seconds = metrics.columns[5][r];
+    m.images_per_second = metrics.columns[6][r];
+    out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<EpochMetrics> Trainer::run() {
   const auto& o = options_;
   const std::int64_t steps = steps_per_epoch();
   const std::size_t D = parameter_count(*model_);
-  std::optional<TrajectoryWriter> proj, grads;
-  // The weights: one writer, or one per shard (record_shards), shard k writing coordinates [shard_first[k], ...).
-  std::vector<TrajectoryWriter> traj;
-  std::vector<std::size_t> shard_first;
-  std::optional<RandomProjection> sketch;
-  if (o.record_weights) {
-    const ParameterLayout layout = parameter_layout(*model_);  // which coordinates are which tensor
-    if (o.record_shards <= 1) {
-      traj.emplace_back(dir_ / "trajectory", D, kStepColumns);
-      shard_first.push_back(0);
-      layout.write_csv(dir_ / "trajectory" / "layout.csv");
-    } else {
-      const auto ranges = layout_shards(layout, o.record_shards);
-      traj.reserve(ranges.size());
-      for (std::size_t k = 0; k < ranges.size(); ++k) {
-        const ParameterLayout part = layout_part(layout, ranges[k].first, ranges[k].second);
-        const fs::path shard_dir = dir_ / "trajectory" / fmt::format("shard_{:03d}", k);
-        traj.emplace_back(shard_dir, part.dimension(), kStepColumns);
-        shard_first.push_back(layout.tensors[ranges[k].first].offset);
-        part.write_csv(shard_dir / "layout.csv");
-      }
-    }
-  }
-  if (o.projection > 0) {
-    sketch.emplace(D, o.projection, o.seed);
-    proj.emplace(dir_ / "projection", o.projection, kStepColumns);
-  }
-  if (o.save_gradients) {
-    grads.emplace(dir_ / "gradients", D, kStepColumns);
-    fs::create_directories(dir_ / "gradients" / "epoch_mean");
-  }
+  RunRecorder recorder(o, *model_, dir_, D);
+  auto& grads = recorder.gradients();
   StepTable metrics;
   metrics.names = kMetricColumns;
   metrics.columns.assign(kMetricColumns.size(), {});
   StepTable noise;
   noise.names = {"step", "epoch", "grad_norm", "noise_norm"};
   noise.columns.assign(4, {});
-  auto keep_epochs_up_to = [](StepTable& t, std::int64_t last) {
-    const auto& epoch = t.columns[t.names[0] == "epoch" ? 0 : 1];
-    std::size_t keep = 0;
-    while (keep < epoch.size() && epoch[keep] <= double(last)) ++keep;
-    for (auto& c : t.columns) c.resize(keep);
-  };
   torch::optim::SGD optimizer(model_->parameters(),
                               torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  std::vector<float> g, s(o.projection);
-  // Each step's weights go to the writers on a worker thread (a snapshot on the device, copied to the host there),
-  // so that the copy and the append overlap the next step; every epoch's commit waits for them.
-  std::optional<detail::SnapshotQueue> snapshots;
-  if (!traj.empty() || proj) {
-    snapshots.emplace([&](const float* w, const std::vector<double>& row) {
-      for (std::size_t k = 0; k < traj.size(); ++k) traj[k].append(w + shard_first[k], row);
-      if (proj) {
-        sketch->apply(w, s.data());
-        proj->append(s.data(), row);
-      }
-    });
-  }
-  auto record = [&](double step, double epoch, double loss, double grad_norm) {
-    if (snapshots) snapshots->push(*model_, {step, epoch, loss, grad_norm});
-  };
-  auto commit = [&] {
-    if (snapshots) snapshots->drain();
-    for (auto& w : traj) w.commit();
-    if (proj) proj->commit();
-    if (grads) grads->commit();
-  };
+  std::vector<float> g;
   // Batches assembled on the training device (the data uploaded once, the augmentation batched), or make_batch's
   // per-image path on the CPU: the same values bit for bit.
   std::optional<DeviceBatches> batches;
@@ -369,36 +489,17 @@ std::vector<EpochMetrics> Trainer::run() {
   if (last >= 0) {
     load_module(*model_, checkpoint_path(dir_, last), device_);
     if (device_.is_cpu()) use_channels_last(*model_);
-    const fs::path opt = dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last);
-    if (fs::exists(opt)) {
-      torch::serialize::InputArchive a;
-      a.load_from(opt.string(), device_);
-      optimizer.load(a);
-    }
-    const std::size_t expected = 1 + std::size_t(last) * std::size_t(steps);
-    std::vector<TrajectoryWriter*> writers;
-    for (auto& w : traj) writers.push_back(&w);
-    if (proj) writers.push_back(&*proj);
-    for (auto* wr : writers) {  // every shard truncated to the checkpoint (one may be a chunk ahead after a kill)
-      if (wr->committed() < expected) {
-        throw InputError(fmt::format("{}: {} snapshots recorded, but the checkpoint of epoch {} needs {}",
-                                     dir_.string(), wr->committed(), last, expected));
-      }
-      wr->truncate(expected);
-    }
-    if (grads) grads->truncate(std::size_t(last) * std::size_t(steps));
+    load_optimizer(optimizer, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last), device_);
+    recorder.resume_at(last, steps, dir_);
     if (fs::exists(dir_ / "metrics.csv")) metrics = StepTable::read_csv(dir_ / "metrics.csv");
     keep_epochs_up_to(metrics, last);
     if (grads && fs::exists(dir_ / "gradients" / "noise.csv")) noise = StepTable::read_csv(dir_ / "gradients" / "noise.csv");
     keep_epochs_up_to(noise, last);
     if (last < o.epochs) log_line(o.log, fmt::format("anodiff: resuming {} after epoch {}", dir_.string(), last));
   } else {
-    for (auto& w : traj) w.truncate(0);
-    for (auto* wr : {&proj, &grads}) {
-      if (*wr) (*wr)->truncate(0);
-    }
-    record(0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
-    commit();
+    recorder.restart();
+    recorder.record(*model_, 0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
+    recorder.commit();
     const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
     for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test.loss}, {4, test.error}, {5, 0.0}, {6, kNaN}}) {
       metrics.columns[c].push_back(v);
@@ -444,7 +545,7 @@ std::vector<EpochMetrics> Trainer::run() {
         grads->append(g.data(), {t, double(epoch), loss_value, grad_norm});
       }
       optimizer.step();
-      record(double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
+      recorder.record(*model_, double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
       if (o.after_step) o.after_step((epoch - 1) * steps + step + 1);
       loss_sum += loss_value * double(idx.size());
       wrong += numbers[2].item<double>();
@@ -455,20 +556,7 @@ std::vector<EpochMetrics> Trainer::run() {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (grads) {
       // Epoch-mean gradient and the noise norm |g_t - g_mean| of each step.
-      const auto& rows = grads->pending();
-      std::vector<double> mean(D, 0.0);
-      const std::size_t r = rows.size() / D;
-      for (std::size_t i = 0; i < r; ++i) {
-        for (std::size_t j = 0; j < D; ++j) mean[j] += rows[i * D + j];
-      }
-      std::vector<float> meanf(D);
-      for (std::size_t j = 0; j < D; ++j) meanf[j] = float(mean[j] /= double(r));
-      for (std::size_t i = 0; i < r; ++i) {
-        double s2 = 0, g2 = 0;
-        for (std::size_t j = 0; j < D; ++j) s2 += (rows[i * D + j] - mean[j]) * (rows[i * D + j] - mean[j]), g2 += double(rows[i * D + j]) * rows[i * D + j];
-        const std::vector<double> row = {double((epoch - 1) * steps + std::int64_t(i) + 1), double(epoch), std::sqrt(g2), std::sqrt(s2)};
-        for (std::size_t c = 0; c < 4; ++c) noise.columns[c].push_back(row[c]);
-      }
+      const auto meanf = gradient_noise(grads->pending(), D, epoch, steps, noise);
       detail::npy_write(dir_ / "gradients" / "epoch_mean" / fmt::format("epoch_{:04d}.npy", epoch),
                         detail::NpyType::float32, {D}, meanf.data());
       noise.write_csv(dir_ / "gradients" / "noise.csv");
@@ -490,38 +578,11 @@ std::vector<EpochMetrics> Trainer::run() {
       optimizer.save(a);
       optimizer_state = archive_bytes(a);
     }
-    auto finish = [&traj, &proj, dir = dir_, epoch, optimizer_state = std::move(optimizer_state),
-                   checkpoint = module_bytes(*model_)] {
-      for (auto& w : traj) w.commit();
-      if (proj) proj->commit();
-      if (!optimizer_state.empty()) {
-        detail::write_file_durably(dir / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", epoch), optimizer_state,
-                                   nullptr, 0);
-      }
-      detail::write_file_durably(checkpoint_path(dir, epoch), checkpoint, nullptr, 0);
-    };
-    if (snapshots) {
-      snapshots->post(std::move(finish));
-    } else {
-      finish();
-    }
+    recorder.finish_epoch(dir_, epoch, std::move(optimizer_state), module_bytes(*model_));
     log_line(o.log, fmt::format("epoch {}/{}: train loss {:.4f} error {:.4f}, test loss {:.4f} error {:.4f}, {:.0f} images/s",
                                 epoch, o.epochs, row[1], row[2], test.loss, test.error, row[6]));
   }
-  if (snapshots) snapshots->drain();  // the last epoch's chunks and checkpoint are on disk when run() returns
-  std::vector<EpochMetrics> out;
-  for (std::size_t r = 0; r < metrics.rows(); ++r) {
-    EpochMetrics m;
-    m.epoch = std::int64_t(metrics.columns[0][r]);
-    m.train_loss = metrics.columns[1][r];
-    m.train_error = metrics.columns[2][r];
-    m.test_loss = metrics.columns[3][r];
-    m.test_error = metrics.columns[4][r];
-    m.seconds = metrics.columns[5][r];
-    m.images_per_second = metrics.columns[6][r];
-    out.push_back(m);
-  }
-  return out;
+  recorder.drain();  // the last epoch's chunks and checkpoint are on disk when run() returns
+  return epoch_metrics(metrics);
 }
-
 }  // namespace anodiff
