@@ -149,9 +149,7 @@ int main(int argc, char** argv) {
       Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
       if (classes > 0) data.classes = classes;
       // The centre's weights: the --model file's own, or --checkpoint's (loaded into the --model architecture).
-      // (A data-free model is TorchScript: its file needs no channels or classes.)
-      const std::int64_t channels = data.images.defined() ? data.channels() : 3;
-      auto weights = [&](const std::string& file) { return resolve_network(model, file, channels, data.classes); };
+      auto weights = [&](const std::string& file) { return resolve_network(model, file, data); };
       const bool builtin = check_model_argument(model);
       if (data_free && builtin) throw po::error("--data-free needs a TorchScript --model: a built-in one has no loss()");
       if (checkpoint.empty() && builtin) throw po::error("a built-in --model needs --checkpoint FILE (its weights)");

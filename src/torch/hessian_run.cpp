@@ -195,7 +195,7 @@ HessianRun hessian_of_checkpoints(const std::string& architecture, const std::ve
   const auto labels = checkpoint_labels(checkpoints);
   auto model_at = [&](std::size_t i) {
     const fs::path& file = checkpoints[i];
-    auto model = resolve_network(architecture, file, data.images.defined() ? data.channels() : 3, data.classes);
+    auto model = resolve_network(architecture, file, data);
     const auto params = model->parameters();
     if (std::none_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.requires_grad(); })) {
       throw InputError(fmt::format("{}: the model has no parameters that require gradients: nothing to take the "

@@ -238,11 +238,10 @@ std::shared_ptr<Network> load_scripted_model(const fs::path& file) {
 }
 
 std::shared_ptr<Network> load_model(const std::string& name_or_file, std::int64_t channels, std::int64_t classes) {
-  const auto names = model_names();
-  if (std::find(names.begin(), names.end(), name_or_file) != names.end()) return make_model(name_or_file, channels, classes);
+  if (is_builtin_model(name_or_file)) return make_model(name_or_file, channels, classes);
   if (!fs::exists(name_or_file)) {
     throw InputError(fmt::format("{}: no such file: expected a TorchScript model file or a built-in model ({})",
-                                 name_or_file, fmt::join(names, ", ")));
+                                 name_or_file, fmt::join(model_names(), ", ")));
   }
   return load_scripted_model(name_or_file);
 }
@@ -261,14 +260,14 @@ bool check_model_argument(const std::string& model) {
 }
 
 std::shared_ptr<Network> resolve_network(const std::string& architecture, const fs::path& weights,
-                                         std::int64_t channels, std::int64_t classes) {
+                                         const Dataset& data) {
   if (is_torchscript_file(weights)) return load_scripted_model(weights);
   if (architecture.empty()) {
     throw InputError(fmt::format("{}: a state_dict or checkpoint needs its architecture: a built-in model name or "
                                  "a TorchScript file of the same network", weights.string()));
   }
   if (!fs::exists(weights)) throw InputError(fmt::format("{}: no such file (expected a checkpoint)", weights.string()));
-  auto model = load_model(architecture, channels, classes);
+  auto model = load_model(architecture, data.images.defined() ? data.channels() : 3, data.classes);
   load_state_dict(*model, weights.string());
   return model;
 }

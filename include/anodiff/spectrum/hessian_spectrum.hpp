@@ -1,6 +1,6 @@
 #pragma once
 /// \file hessian_spectrum.hpp  (anodiff::core) The Hessian along a training run as plain data: its extreme
-/// eigenpairs, trace and density checkpoint by checkpoint (computed by hessian_of_models / hessian_of_checkpoints,
+/// eigenpairs, trace and density checkpoint by checkpoint (computed by hessian_along_run / hessian_of_checkpoints,
 /// torch/hessian_run.hpp; written by write_hessian_run, output/output.hpp).
 #include <cstddef>
 #include <cstdint>
