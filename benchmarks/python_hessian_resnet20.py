@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-eigsh-residuals", action="store_true", help="skip the k products that check eigsh's pairs")
+    ap.add_argument("--no-cli", action="store_true", help="skip anodiff-hessian (compare the Python solve with eigsh)")
     a = ap.parse_args()
 
     threads = int(os.environ.setdefault("OMP_NUM_THREADS", "2"))
@@ -65,24 +66,28 @@ def main():
     print(f"ResNet-20: D = {D}, batch 128, float32, eval mode, {threads} thread(s), k = {a.k}, tol = {a.tol:g}",
           flush=True)
 
-    # (3) anodiff-hessian.
-    exe = os.path.join(a.build, "examples", "anodiff-hessian")
-    cli_out = os.path.join(a.out, "cli")
-    t = time.perf_counter()
-    subprocess.run([exe, "--model", model_file, "--inputs", os.path.join(a.out, "inputs.npy"), "--labels",
-                    os.path.join(a.out, "labels.npy"), "--batch_size", "128", "--batches", "1", "--num_eigenthings",
-                    str(a.k), "--tol", str(a.tol), "--dtype", "float32", "--device", "cpu", "--no-plots", "--out",
-                    cli_out], check=True)
-    cli_wall = time.perf_counter() - t
-    with open(os.path.join(cli_out, "eigenvalues.csv"), newline="") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: int(r["rank"]))
-    cli_vals = np.array([float(r["eigenvalue"]) for r in rows])
-    cli_conv = sum(int(r["converged"]) for r in rows)
-    cli_rel = max(float(r["relative_residual"]) for r in rows)
-    cli_products, cli_verify = int(rows[0]["products"]), int(rows[0]["verification_products"])
-    cli_solve = float(rows[0]["seconds"])
-    print(f"anodiff-hessian: {cli_products} + {cli_verify} products, solve {cli_solve:.1f} s, process {cli_wall:.1f} s",
-          flush=True)
+    # (3) anodiff-hessian (NaN columns with --no-cli).
+    cli_vals, cli_conv, cli_rel = np.full(a.k, np.nan), 0, float("nan")
+    cli_products = cli_verify = 0
+    cli_solve = cli_wall = float("nan")
+    if not a.no_cli:
+        exe = os.path.join(a.build, "examples", "anodiff-hessian")
+        cli_out = os.path.join(a.out, "cli")
+        t = time.perf_counter()
+        subprocess.run([exe, "--model", model_file, "--inputs", os.path.join(a.out, "inputs.npy"), "--labels",
+                        os.path.join(a.out, "labels.npy"), "--batch_size", "128", "--batches", "1", "--num_eigenthings",
+                        str(a.k), "--tol", str(a.tol), "--dtype", "float32", "--device", "cpu", "--no-plots", "--out",
+                        cli_out], check=True)
+        cli_wall = time.perf_counter() - t
+        with open(os.path.join(cli_out, "eigenvalues.csv"), newline="") as f:
+            rows = sorted(csv.DictReader(f), key=lambda r: int(r["rank"]))
+        cli_vals = np.array([float(r["eigenvalue"]) for r in rows])
+        cli_conv = sum(int(r["converged"]) for r in rows)
+        cli_rel = max(float(r["relative_residual"]) for r in rows)
+        cli_products, cli_verify = int(rows[0]["products"]), int(rows[0]["verification_products"])
+        cli_solve = float(rows[0]["seconds"])
+        print(f"anodiff-hessian: {cli_products} + {cli_verify} products, solve {cli_solve:.1f} s, process {cli_wall:.1f} s",
+              flush=True)
 
     # (4) anodiff.hessian_eigenpairs on the Python module and the same data.
     t = time.perf_counter()

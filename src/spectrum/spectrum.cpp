@@ -65,12 +65,23 @@ std::vector<double> EigenResult::eigenvalues() const {
 // ------------------------------------------------------------------------------------------------ eigenpairs
 namespace {
 
+// Spectra's init() multiplies the start vector by A before its first Lanczos step, to force it into A's range: only a
+// generalized problem needs that (ARPACK does it for bmat = 'G' alone). The first call therefore passes the start
+// through unchanged, so that Lanczos starts from it as ARPACK's standard mode (scipy's eigsh) does, one product fewer.
 struct SpectraOperator {
   using Scalar = double;
   Counted* op;
+  mutable bool start_pending = true;
   Eigen::Index rows() const { return Eigen::Index(op->dimension()); }
   Eigen::Index cols() const { return Eigen::Index(op->dimension()); }
-  void perform_op(const double* x, double* y) const { op->apply(x, y); }
+  void perform_op(const double* x, double* y) const {
+    if (start_pending) {
+      start_pending = false;
+      std::copy(x, x + op->dimension(), y);
+      return;
+    }
+    op->apply(x, y);
+  }
 };
 
 // Spectra's solver, which returns only the converged pairs, with access to all k Ritz values (ranked) and the Ritz
