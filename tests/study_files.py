@@ -11,8 +11,10 @@ trajectory saved as traj.npy beside them:
   surface_ll.h5               a loss-landscape surface file (xcoordinates 9, ycoordinates 7, train_loss, train_acc
                               in loss-landscape's own (nx, ny) shape and meshgrid order) and surface_ll.npy, the loss
                               as (ny, nx);
-  bad/...                     files each reader must refuse (exit 2, one line naming the file).
+  bad/...                     files each reader must refuse (exit 2, one line naming the file), huge_claim.mat a
+                              header that claims 80 GB in a few hundred bytes.
 Usage: study_files.py OUTDIR"""
+import io
 import os
 import sys
 
@@ -117,6 +119,16 @@ with h5py.File("bad/surface_no_loss.h5", "w") as f:
     f["ycoordinates"] = y
 with open("bad/text.mat", "w") as f:
     f.write("not a MATLAB file\n")
+# A v5 header that claims 100000 x 100000 doubles in a few hundred bytes (as fuzz_study_mat found: libmatio would
+# allocate what the header claims before reading): sub_weights' dims, after the 128-byte file header, the matrix
+# tag (8 bytes) and its array flags (16), are the two int32 behind the dims tag (8).
+buf = io.BytesIO()
+sio.savemat(buf, {"sub_weights": np.zeros((2, 3))})
+data = bytearray(buf.getvalue())
+assert np.frombuffer(bytes(data[160:168]), "<i4").tolist() == [2, 3]
+data[160:168] = np.array([100000, 100000], "<i4").tobytes()
+with open("bad/huge_claim.mat", "wb") as f:
+    f.write(bytes(data))
 for e in (1, 3):  # epoch 2 missing
     sio.savemat(f"bad/gap/model_{e}_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})
 sio.savemat("bad/mixed/model_1_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})

@@ -93,6 +93,7 @@ TEST_CASE("the study's .mat, .h5 and v7.3 trajectories load to the positions of 
     refused(dir / "bad" / "no_weights.mat", "no variable 'sub_weights' or 'MSD_feed'");
     refused(dir / "bad" / "truncated.mat", "truncated or damaged");
     refused(dir / "bad" / "text.mat", "not a MATLAB .mat file");
+    refused(dir / "bad" / "huge_claim.mat", "variable 'sub_weights' (shape 100000x100000) claims more data than a");
     refused(dir / "bad" / "truncated.h5", "not a readable HDF5 file");
     refused(dir / "bad" / "one_d.h5", "expected (steps, D)");
     refused(dir / "bad" / "no_weights.h5", "the file has: weights");
