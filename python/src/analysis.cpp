@@ -88,6 +88,35 @@ std::pair<double, double> band(py::object b, const char* what) {
   return {t[0], t[1]};
 }
 
+}  // namespace
+
+bool is_auto(py::handle layout) { return py::isinstance<py::str>(layout) && layout.cast<std::string>() == "auto"; }
+
+PostAnalysisOptions post_analysis_options(std::size_t part_length, std::size_t window, std::size_t exact_limit,
+                                          std::size_t pair_memory_budget, std::size_t contour_bins,
+                                          std::size_t msl_bins, std::size_t histogram_bins, py::object histogram_lags,
+                                          std::size_t tail_block, py::object fit, py::object short_band,
+                                          py::object long_band, py::object layout, py::object log) {
+  PostAnalysisOptions o;
+  o.part_length = part_length;
+  o.window = window;
+  o.exact_limit = exact_limit;
+  o.pair_memory_budget = pair_memory_budget;
+  o.contour_bins = contour_bins;
+  o.msl_bins = msl_bins;
+  o.histogram_bins = histogram_bins;
+  if (!histogram_lags.is_none()) o.histogram_lags = histogram_lags.cast<std::vector<std::size_t>>();
+  o.tail_block = tail_block;
+  o.fit = crossover_options(fit, py::kwargs());
+  std::tie(o.short_band_lo, o.short_band_hi) = band(short_band, "short_band");
+  std::tie(o.long_band_lo, o.long_band_hi) = band(long_band, "long_band");
+  if (!layout.is_none() && !is_auto(layout)) o.layout = layout.cast<ParameterLayout>();
+  o.log = as_log(log);
+  return o;
+}
+
+namespace {
+
 std::string repr_band(const BandExponent& b) {
   return fmt::format("BandExponent(lags {:g}..{:g}: median {:.4g} [{:.4g}, {:.4g}], {} values)", b.lag_lo, b.lag_hi,
                      b.median, b.q25, b.q75, b.lags);
@@ -431,25 +460,10 @@ void init_analysis(py::module_& m) {
          py::object log) {
         Trajectory t = as_py_trajectory(x);
         if (!loss.is_none()) t.trajectory.set_loss(as_vector(loss, "loss"));
-        PostAnalysisOptions o;
-        o.part_length = part_length;
-        o.window = window;
-        o.exact_limit = exact_limit;
-        o.pair_memory_budget = pair_memory_budget;
-        o.contour_bins = contour_bins;
-        o.msl_bins = msl_bins;
-        o.histogram_bins = histogram_bins;
-        if (!histogram_lags.is_none()) o.histogram_lags = histogram_lags.cast<std::vector<std::size_t>>();
-        o.tail_block = tail_block;
-        o.fit = crossover_options(fit, py::kwargs());
-        std::tie(o.short_band_lo, o.short_band_hi) = band(short_band, "short_band");
-        std::tie(o.long_band_lo, o.long_band_hi) = band(long_band, "long_band");
-        if (py::isinstance<py::str>(layout) && layout.cast<std::string>() == "auto") {
-          o.layout = t.layout;
-        } else if (!layout.is_none()) {
-          o.layout = layout.cast<ParameterLayout>();
-        }
-        o.log = as_log(log);
+        PostAnalysisOptions o =
+            post_analysis_options(part_length, window, exact_limit, pair_memory_budget, contour_bins, msl_bins,
+                                  histogram_bins, histogram_lags, tail_block, fit, short_band, long_band, layout, log);
+        if (is_auto(layout)) o.layout = t.layout;
         o.validate(t.trajectory.size());
         std::vector<PartResult> parts;
         {

@@ -18,6 +18,10 @@
 #include "anodiff/base/progress.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 
+namespace anodiff {
+struct PostAnalysisOptions;
+}  // namespace anodiff
+
 namespace anodiff::python {
 
 namespace py = pybind11;
@@ -103,6 +107,17 @@ py::array_t<double, py::array::c_style> as_float64(py::handle x, const char* wha
 /// A LogSink calling a Python callable (with the GIL), or for None one writing to logging.getLogger("anodiff") at INFO.
 LogSink as_log(py::object log);
 
+/// Whether a `layout` argument is the string "auto" (the trajectory's own layout.csv).
+bool is_auto(py::handle layout);
+
+/// post_analysis()'s keyword arguments as PostAnalysisOptions (a ParameterLayout `layout` taken; "auto" and None
+/// leave it empty for the caller), shared by post_analysis() and follow().
+PostAnalysisOptions post_analysis_options(std::size_t part_length, std::size_t window, std::size_t exact_limit,
+                                          std::size_t pair_memory_budget, std::size_t contour_bins,
+                                          std::size_t msl_bins, std::size_t histogram_bins, py::object histogram_lags,
+                                          std::size_t tail_block, py::object fit, py::object short_band,
+                                          py::object long_band, py::object layout, py::object log);
+
 /// Module parts, each in its own source.
 void init_trajectory(py::module_& m);
 void init_analysis(py::module_& m);
@@ -110,5 +125,6 @@ void init_pairs(py::module_& m);
 void init_surfaces(py::module_& m);
 void init_spectrum(py::module_& m);
 void init_landscape(py::module_& m);
+void init_follow(py::module_& m);
 
 }  // namespace anodiff::python

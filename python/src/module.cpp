@@ -42,4 +42,5 @@ PYBIND11_MODULE(_anodiff, m) {
   anodiff::python::init_surfaces(m);
   anodiff::python::init_spectrum(m);
   anodiff::python::init_landscape(m);
+  anodiff::python::init_follow(m);
 }

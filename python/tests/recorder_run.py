@@ -3,10 +3,12 @@ test_recorder.py. Usage: recorder_run.py PATH EPOCHS [KILL] where KILL is
   step:N        SIGKILL right after step N (mid-epoch: the epoch's steps are still in memory)
   written:E     SIGKILL while the chunk of epoch E is written (complete in its temporary file, not renamed)
   committed:E   SIGKILL after the chunk of epoch E is renamed into place, before its checkpoint
+RECORDER_RUN_EPOCH_PAUSE=S in the environment: a pause of S seconds after each epoch (a run slow enough to follow).
 """
 import os
 import signal
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -52,5 +54,6 @@ for epoch in range(rec.epoch + 1, epochs + 1):
             os.kill(os.getpid(), signal.SIGKILL)
     scheduler.step()
     rec.end_epoch()
+    time.sleep(float(os.environ.get("RECORDER_RUN_EPOCH_PAUSE", "0")))
 rec.close()
 print("done", flush=True)
