@@ -103,7 +103,10 @@ Trajectory wrap(const WeightTrajectory& w) {
   return t;
 }
 
-Trajectory load(const fs::path& path) {
+namespace {
+
+// Views of what one listing of `path` finds (below: load() retakes them when a writer changed the chunks meanwhile).
+Trajectory load_once(const fs::path& path) {
   Trajectory t;
   {
     py::gil_scoped_release release;
@@ -141,17 +144,42 @@ Trajectory load(const fs::path& path) {
     w.source = path;
     return w;
   }
-  std::size_t rows = 0;
-  for (const auto& f : files) {
-    t.chunks.push_back(mapped_view(f));
-    rows += t.chunks.back().attr("shape").cast<py::tuple>()[0].cast<std::size_t>();
+  if (fs::is_directory(path)) {
+    t.chunks = chunk_views(path, t.trajectory.size());  // chunks appended since the C++ load are left out
+    if (fs::exists(path / "layout.csv")) t.layout = ParameterLayout::read_csv(path / "layout.csv");
+  } else {
+    t.chunks.push_back(mapped_view(path));
   }
-  if (rows != t.trajectory.size()) {
-    throw InputError(fmt::format("{}: the chunks changed while they were read ({} then {} snapshots)", path.string(),
-                                 t.trajectory.size(), rows));
-  }
-  if (fs::is_directory(path) && fs::exists(path / "layout.csv")) t.layout = ParameterLayout::read_csv(path / "layout.csv");
   return t;
+}
+
+// The chunk files (and shards' chunk files) of a trajectory directory with their sizes: what a writer changes.
+std::vector<std::pair<std::string, std::uintmax_t>> listing(const fs::path& path) {
+  std::vector<std::pair<std::string, std::uintmax_t>> files;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return files;
+  auto add = [&](const fs::path& dir) {
+    for (const auto& f : WeightTrajectory::chunk_files(dir)) files.emplace_back(f.string(), fs::file_size(f, ec));
+  };
+  for (const auto& d : WeightTrajectory::shard_directories(path)) add(d);
+  add(path);
+  return files;
+}
+
+}  // namespace
+
+Trajectory load(const fs::path& path) {
+  // Read beside a live writer, the chunks may change between the listing and the mapping (a chunk appended, or
+  // replaced by a writer that resumes from its checkpoint): the load is then retaken, up to 20 times. An error on
+  // files that stayed as they were is the file's and is raised at once.
+  for (int attempt = 1;; ++attempt) {
+    const auto before = listing(path);
+    try {
+      return load_once(path);
+    } catch (const InputError&) {
+      if (attempt == 20 || listing(path) == before) throw;
+    }
+  }
 }
 
 Trajectory as_py_trajectory(py::handle x, const char* what) {
