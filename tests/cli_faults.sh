@@ -84,6 +84,25 @@ with_tmpfs 64k '
   expect_io "fs/out/msd.csv: cannot create" -- "$pa" --trajectory traj.npy --part-length 200 --out fs/out --no-plots
 '
 
+# A full disk under a follower's own output (--follow, the demo's trajectory of 3,000 snapshots in parts of 1,000):
+# one clear error (exit 1, the file and "No space left on device"), the trajectory it reads untouched; with space
+# back the same command writes what the batch post-analysis writes.
+run_ok demo_traj "$pa" --demo --out demo_ok --no-plots
+run_ok follow_ref "$pa" --trajectory demo_ok/demo_trajectory --part-length 1000 --out follow_ref --no-plots
+sum_before=$(cd demo_ok/demo_trajectory && cat $(ls) | md5sum)
+with_tmpfs 16k '
+  pa="$bin/anodiff-post-analysis"
+  source '"$work"'/functions.sh
+  follow=(--trajectory demo_ok/demo_trajectory --part-length 1000 --follow --until-snapshots 3000 --poll-seconds 0.1
+          --no-plots --out fs/fout)
+  expect_io "fs/fout/.*csv: write failed.*No space left on device" -- "$pa" "${follow[@]}"
+  mount -o remount,size=64m fs
+  run_ok follow_space_back "$pa" "${follow[@]}"
+  check "diff -r follow_ref fs/fout > /dev/null" "follow: a full disk, then the same command once space is back"
+'
+check "[[ \$(cd demo_ok/demo_trajectory && cat \$(ls) | md5sum) == '$sum_before' ]]" \
+  "follow: the trajectory it read is unchanged by the full disk"
+
 fi
 if [[ $mode == core ]]; then exit $fail; fi
 
