@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
       anodiff::TrajectoryFollower follower(trajectory, options, fo);
       std::fprintf(stderr, "anodiff-post-analysis: following %s in parts of %zu snapshots\n", trajectory.c_str(),
                    part_length);
-      const auto end = follower.run([&](const std::vector<anodiff::PartResult>& parts, const anodiff::WeightTrajectory& traj) {
-        anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+      const auto end = follower.run([&](const std::vector<anodiff::PartResult>& parts, std::size_t first_new,
+                                        const anodiff::WeightTrajectory& traj) {
+        anodiff::write_post_analysis(parts, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log}, first_new);
         write_claims(traj, parts);
       });
       if (end == anodiff::FollowEnd::finished && follower.parts().empty()) {

@@ -19,7 +19,7 @@ def follow(path, part_length, *, out=None, plots=False, poll_seconds=2.0, until_
     one starts, anodiff-train's metrics.csv has its row, or it has as many snapshots as epoch 1), after
     `idle_seconds` without a new chunk, or when the caller stops iterating (Ctrl-C: KeyboardInterrupt reaches the
     caller, with every part yielded so far written). `out`: a directory where msd.csv, fit.csv, ... (as
-    anodiff-post-analysis writes them; `plots` draws the PNGs) are written again after every new part.
+    anodiff-post-analysis writes them; `plots` draws the PNGs) get the rows of every new part appended.
     `shards`: a sharded writer's number of shards when they start one by one (0: found). `layout`, `log` and the
     other keyword arguments (window, short_band, long_band, fit, exact_limit, ...) are post_analysis()'s.
     Raises ValueError at once for part_length 0 or options that do not fit a part; while iterating, the loader's
@@ -35,15 +35,16 @@ def follow(path, part_length, *, out=None, plots=False, poll_seconds=2.0, until_
 
 
 def _follow(follower, out, plots, idle_seconds, log):
-    given, seen, last_growth = 0, 0, time.monotonic()
+    given, written, seen, last_growth = 0, 0, 0, time.monotonic()
     while True:
         follower.look()
         if follower.snapshots() != seen:
             seen, last_growth = follower.snapshots(), time.monotonic()
         new = follower.parts_from(given)
-        if new and out is not None:
-            os.makedirs(out, exist_ok=True)
-            write_post_analysis(follower.parts_from(0), out, plots=plots, log=log)
+        if new and out is not None:  # the new parts' rows appended (the first write makes the files anew)
+            parts = follower.parts_from(0)
+            write_post_analysis(parts, out, plots=plots, log=log, first_new=written)
+            written = len(parts)
         for part in new:
             given += 1
             yield part

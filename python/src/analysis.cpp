@@ -493,18 +493,21 @@ void init_analysis(py::module_& m) {
 
   m.def(
       "write_post_analysis",
-      [](const std::vector<PartResult>& parts, const std::filesystem::path& directory, bool plots, py::object log) {
+      [](const std::vector<PartResult>& parts, const std::filesystem::path& directory, bool plots, py::object log,
+         std::size_t first_new) {
         OutputOptions o;
         o.plots = plots;
         o.log = as_log(log);
         std::filesystem::create_directories(directory);
         py::gil_scoped_release release;
-        anodiff::write_post_analysis(parts, directory, o);
+        anodiff::write_post_analysis(parts, directory, o, first_new);
       },
       py::arg("parts"), py::arg("directory"), py::arg("plots") = false, py::arg("log") = py::none(),
-      "write_post_analysis(parts, directory, plots=False, log=None)\n\n"
+      py::arg("first_new") = 0,
+      "write_post_analysis(parts, directory, plots=False, log=None, first_new=0)\n\n"
       "Writes msd.csv, fit.csv, ... (docs/formats.md) of post_analysis() results, as anodiff-post-analysis does;\n"
-      "plots=True also draws the PNGs with gnuplot.");
+      "plots=True also draws the PNGs with gnuplot. first_new > 0: the CSVs already hold parts[:first_new] (an\n"
+      "earlier call's); only the later parts' rows are appended.");
 
   m.def("summary_table", &anodiff::summary_table, py::arg("parts"),
         "summary_table(parts) -> str\n\nThe table anodiff-post-analysis prints: one line per part.");

@@ -258,7 +258,7 @@ FollowEnd TrajectoryFollower::run(const Writer& write) {
   std::size_t last_snapshots = 0;
   auto flush = [&] {
     if (parts_.size() == written || !loaded_) return;
-    write(parts_, trajectory_);
+    write(parts_, written, trajectory_);
     written = parts_.size();
     last_write = now_seconds();
     log_line(options_.log, fmt::format("anodiff: follow: {} parts written at unix time {:.3f}", written, unix_seconds()));
@@ -282,7 +282,7 @@ FollowEnd TrajectoryFollower::run(const Writer& write) {
                                            rest, options_.part_length));
       }
       if (!parts_.empty()) {
-        write(parts_, trajectory_);
+        write(parts_, written, trajectory_);
         log_line(options_.log, fmt::format("anodiff: follow: {} parts written at unix time {:.3f}", parts_.size(),
                                            unix_seconds()));
       }

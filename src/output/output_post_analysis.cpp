@@ -22,30 +22,39 @@ struct PostAnalysisFiles {
   bool have_pairs = false;  // some part has its pair statistics
 };
 
-// The CSVs of write_post_analysis.
-PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, const fs::path& dir) {
+// The CSVs of write_post_analysis: the rows of parts[first_new..] appended after those of the earlier parts when
+// first_new > 0 (files that do not exist yet are created with their header).
+PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, const fs::path& dir,
+                                          std::size_t first_new) {
   bool have_loss = false, have_pairs = false;
+  for (const auto& r : parts) {
+    have_pairs = have_pairs || r.all_pairs;
+    have_loss = have_loss || (r.all_pairs && (!r.msl_linear.count.empty() || !r.msl_log.count.empty()));
+  }
   {
-    CsvWriter msd(dir / "msd.csv", "part,start,lag,msd");
-    CsvWriter beta(dir / "local_exponent.csv", "part,start,lag,beta");
-    CsvWriter aging(dir / "aging_msd.csv", "part,start,lag,msd");
+    const bool a = first_new > 0;
+    CsvWriter msd(dir / "msd.csv", "part,start,lag,msd", a);
+    CsvWriter beta(dir / "local_exponent.csv", "part,start,lag,beta", a);
+    CsvWriter aging(dir / "aging_msd.csv", "part,start,lag,msd", a);
     CsvWriter fit(dir / "fit.csv",
             "part,start,snapshots,early_exponent,early_error,late_exponent,late_error,tau0,tau0_error,lag_min,"
             "lag_max,fit_points,rms,valid,contour_exponent,contour_exponent_error,msl_hurst,msl_hurst_error,"
             "tail_index,all_pairs,crossover_found,breakpoint,noise_floor,floor_share,single_exponent,single_error,"
             "short_band_lo,short_band_hi,short_band_median,short_band_q25,short_band_q75,long_band_lo,long_band_hi,"
-            "long_band_median,long_band_q25,long_band_q75,verdict");
-    CsvWriter motion(dir / "motion_msd.csv", "part,start,component,lag,msd");
+            "long_band_median,long_band_q25,long_band_q75,verdict", a);
+    CsvWriter motion(dir / "motion_msd.csv", "part,start,component,lag,msd", a);
     CsvWriter motion_fit(dir / "motion_fit.csv",
                          "part,start,component,dimension,early_exponent,early_error,late_exponent,late_error,tau0,"
                          "crossover_found,noise_floor,short_band_median,short_band_q25,short_band_q75,"
-                         "long_band_median,long_band_q25,long_band_q75");
-    CsvWriter steps(dir / "step_length.csv", "part,start,step,step_length");
-    CsvWriter contour(dir / "contour.csv", "part,start,lag,mean_contour_length");
-    CsvWriter mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs");
-    CsvWriter msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs");
-    CsvWriter hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density");
-    for (const auto& r : parts) {
+                         "long_band_median,long_band_q25,long_band_q75", a);
+    CsvWriter steps(dir / "step_length.csv", "part,start,step,step_length", a);
+    CsvWriter contour(dir / "contour.csv", "part,start,lag,mean_contour_length", a);
+    CsvWriter mc(dir / "msd_contour.csv", "part,start,bin_lo,bin_hi,contour,msd,pairs", a);
+    CsvWriter msl(dir / "msl.csv", "part,start,binning,bin_lo,bin_hi,distance,msl,pairs", a);
+    CsvWriter hist(dir / "displacement_histogram.csv", "part,start,rescaled,lag,scale,bin_lo,bin_hi,count,density",
+                   a);
+    for (std::size_t i = std::min(first_new, parts.size()); i < parts.size(); ++i) {
+      const auto& r = parts[i];
       const auto p = r.part.index, s = r.part.start;
       for (std::size_t i = 0; i < r.msd.lag.size(); ++i) msd.row("{},{},{},{}", p, s, r.msd.lag[i], csv_number(r.msd.msd[i]));
       for (std::size_t i = 0; i < r.beta.lag.size(); ++i) beta.row("{},{},{},{}", p, s, r.beta.lag[i], csv_number(r.beta.beta[i]));
@@ -73,7 +82,6 @@ PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, 
                        csv_number(m.long_band.q75));
       }
       if (!r.all_pairs) continue;
-      have_pairs = true;
       for (std::size_t k = 1; k < r.step_length.size(); ++k) steps.row("{},{},{},{}", p, s, s + k, csv_number(r.step_length[k]));
       for (std::size_t k = 1; k < r.mean_contour.size(); ++k) contour.row("{},{},{},{}", p, s, k, csv_number(r.mean_contour[k]));
       const auto& c = r.msd_contour;
@@ -83,7 +91,6 @@ PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, 
       for (const auto* m : {&r.msl_linear, &r.msl_log}) {
         const char* kind = m == &r.msl_linear ? "linear" : "log";
         for (std::size_t b = 0; b < m->count.size(); ++b) {
-          have_loss = true;
           msl.row("{},{},{},{},{},{},{},{}", p, s, kind, csv_number(m->lo[b]), csv_number(m->hi[b]), csv_number(m->x[b]), csv_number(m->mean[b]),
                   m->count[b]);
         }
@@ -190,9 +197,10 @@ void draw_post_analysis(const std::vector<PartResult>& parts, const fs::path& di
 
 }  // namespace
 
-void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, const OutputOptions& output) {
+void write_post_analysis(const std::vector<PartResult>& parts, const fs::path& dir, const OutputOptions& output,
+                         std::size_t first_new) {
   fs::create_directories(dir);
-  const auto files = write_post_analysis_csv(parts, dir);
+  const auto files = write_post_analysis_csv(parts, dir, first_new);
   if (output.plots) draw_post_analysis(parts, dir, files, output);
 }
 

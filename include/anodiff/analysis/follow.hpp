@@ -54,9 +54,11 @@ enum class FollowEnd {
 /// snapshots and their steps.csv rows, which a writer never changes once their chunk is complete.
 class TrajectoryFollower {
  public:
-  /// What to do with the results: called with every part analysed so far (in order) and the trajectory as last
-  /// loaded, after new parts (see FollowOptions::write_seconds) and once at the end.
-  using Writer = std::function<void(const std::vector<PartResult>& parts, const WeightTrajectory& trajectory)>;
+  /// What to do with the results: called with every part analysed so far (in order), the index of the first part
+  /// not given to an earlier call (write_post_analysis's `first_new`: append those parts' rows) and the trajectory as
+  /// last loaded, after new parts (see FollowOptions::write_seconds) and once at the end.
+  using Writer = std::function<void(const std::vector<PartResult>& parts, std::size_t first_new,
+                                    const WeightTrajectory& trajectory)>;
 
   /// Follows `path` (it need not exist yet). Throws std::invalid_argument if options.part_length is 0 (a part must
   /// end before the run does) or the options do not fit a part (PostAnalysisOptions::validate).

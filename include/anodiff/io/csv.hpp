@@ -19,10 +19,13 @@ namespace anodiff {
 /// A CSV file opened for writing; the header line is written at once, rows with row().
 class CsvWriter {
  public:
-  /// Creates `path` (throws IoError if it cannot) and writes `header` (comma-separated column names).
-  CsvWriter(const std::filesystem::path& path, const std::string& header) : path_(path), out_(path) {
-    if (!out_) throw IoError(fmt::format("{}: cannot create the file", path.string()));
-    out_ << header << '\n';
+  /// Creates `path` (throws IoError if it cannot) and writes `header` (comma-separated column names). With
+  /// `append`, a file that exists and is not empty is appended to instead (its header is taken as written).
+  CsvWriter(const std::filesystem::path& path, const std::string& header, bool append = false)
+      : path_(path), append_(append && has_content(path)),
+        out_(path, append_ ? std::ios::out | std::ios::app : std::ios::out | std::ios::trunc) {
+    if (!out_) throw IoError(fmt::format("{}: cannot {} the file", path.string(), append_ ? "open" : "create"));
+    if (!append_) out_ << header << '\n';
     check();
   }
   /// Writes one row formatted by fmt; throws IoError if the system refuses the buffer it fills (a full disk).
@@ -52,10 +55,14 @@ class CsvWriter {
     }
   }
 
- public:
+  static bool has_content(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return !ec && size > 0;
+  }
 
- private:
   std::filesystem::path path_;
+  bool append_;
   std::ofstream out_;
 };
 

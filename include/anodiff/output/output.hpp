@@ -24,9 +24,12 @@ struct OutputOptions {
 };
 
 /// Writes msd.csv, local_exponent.csv, fit.csv and the CSVs of the other quantities of a post-analysis into
-/// `directory`, and the PNGs with their gnuplot scripts. Throws IoError if a file cannot be written.
+/// `directory`, and the PNGs with their gnuplot scripts (of every part). With `first_new` > 0 the CSVs already hold
+/// the rows of parts[0..first_new) (an earlier call's, as a TrajectoryFollower writes part by part): only the later
+/// parts' rows are appended, and the files equal those one call with every part writes. Throws IoError if a file
+/// cannot be written.
 void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
-                         const OutputOptions& output = {});
+                         const OutputOptions& output = {}, std::size_t first_new = 0);
 
 /// Writes per_layer_msd.csv (write_per_layer_msd) into `directory` and, with plots, per_layer_msd_part_P.png for
 /// each part P: the MSD per coordinate (msd / dimension) of each tensor, layer or group against the lag, so that
