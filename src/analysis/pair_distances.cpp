@@ -13,6 +13,7 @@
 #include "detail/blas.hpp"
 #include "detail/log_bins.hpp"
 #include "detail/pair_helpers.hpp"
+#include "detail/parallel_rows.hpp"
 
 namespace anodiff {
 using namespace detail;
@@ -31,17 +32,7 @@ PairDistances PairDistances::compute(const WeightTrajectory& trajectory, std::si
   bool first_block = true;
   for (std::size_t col = 0; col < D; col += width) {
     const std::size_t w = std::min(width, D - col);
-    std::exception_ptr error;
-#pragma omp parallel for schedule(static)
-    for (std::size_t r = 0; r < n; ++r) {
-      try {
-        trajectory.read(first + r, 1, col, w, block.data() + r * w);
-      } catch (...) {
-#pragma omp critical
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
+    detail::parallel_rows(n, [&](std::size_t r) { trajectory.read(first + r, 1, col, w, block.data() + r * w); });
     // Increments v_r = w_r - w_{r-1}, exact in float64 for float32 data.
     // Columns are split among threads; rows run backwards so that each row still holds w_{r-1} when read.
 #pragma omp parallel for schedule(static)

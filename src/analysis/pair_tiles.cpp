@@ -13,6 +13,7 @@
 #include "detail/blas.hpp"
 #include "detail/log_bins.hpp"
 #include "detail/pair_helpers.hpp"
+#include "detail/parallel_rows.hpp"
 
 namespace anodiff {
 using namespace detail;
@@ -34,17 +35,7 @@ std::size_t lags_below(const std::vector<std::size_t>& lags, std::size_t n) {
 // Reads rows [r0, r0 + rows) of the part, coordinates [col, col + w), into out (row-major rows x w), rows in parallel.
 void read_rows(const WeightTrajectory& t, std::size_t first, std::size_t r0, std::size_t rows, std::size_t col,
                std::size_t w, double* out) {
-  std::exception_ptr error;
-#pragma omp parallel for schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) {
-    try {
-      t.read(first + r0 + r, 1, col, w, out + r * w);
-    } catch (...) {
-#pragma omp critical
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  detail::parallel_rows(rows, [&](std::size_t r) { t.read(first + r0 + r, 1, col, w, out + r * w); });
 }
 
 // The upper triangle of the squared distances of one part in square tiles of b snapshots, row block by row block

@@ -12,6 +12,7 @@
 #include "anodiff/io/csv.hpp"
 #include "anodiff/base/error.hpp"
 #include "anodiff/base/progress.hpp"
+#include "detail/parallel_rows.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
@@ -168,19 +169,11 @@ double step_tail_index(const WeightTrajectory& t, std::size_t block, std::size_t
       const std::size_t c0 = (u % per_row) * kUnit;
       return std::pair<std::size_t, std::size_t>{c0, std::min(kUnit, D - std::min(D, c0))};
     };
-    std::exception_ptr error;
-#pragma omp parallel for schedule(static)
-    for (std::size_t u = 0; u < units; ++u) {
+    detail::parallel_rows(units, [&](std::size_t u) {
       const auto [c0, w] = unit_columns(u);
       const std::size_t k = u / per_row;
-      try {
-        if (w > 0) t.read(r0 + 1 + k, 1, c0, w, values.data() + (k + 1) * D + c0);
-      } catch (...) {
-#pragma omp critical
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
+      if (w > 0) t.read(r0 + 1 + k, 1, c0, w, values.data() + (k + 1) * D + c0);
+    });
 #pragma omp parallel for schedule(static)
     for (std::size_t u = 0; u < units; ++u) {  // after the reads: a unit's previous row is another unit's
       const auto [c0, w] = unit_columns(u);
