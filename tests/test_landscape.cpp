@@ -193,6 +193,22 @@ CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscap
   o.shards = 2;
   const auto d = random_direction(*model, 1);
   CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("shard must lie in [0, shards)"));
+  o = grid3();
+  o.batch_size = 0;
+  CATCH_CHECK_THROWS_WITH(o.validate(), Catch::Contains("LandscapeOptions: batch_size must be >= 1, got 0"));
+  // A parent's grid keeps no axes of its own: x and y are the parent's, and grid.x set would be replaced unseen.
+  RunLandscapeOptions run;
+  run.epoch = 3;
+  run.grid.x = Axis{-2, 2, 11};
+  CATCH_CHECK_THROWS_WITH(run.validate(), Catch::Contains("RunLandscapeOptions: set the axes in x and y, not in grid.x"));
+  run.grid = LandscapeOptions{};
+  run.x = Axis{-2, 2, 11};
+  CATCH_CHECK_NOTHROW(run.validate());
+  run.grid.samples = -1;
+  CATCH_CHECK_THROWS_WITH(run.validate(), Catch::Contains("LandscapeOptions: samples must be >= 0, got -1"));
+  ModelLandscapeOptions own;
+  own.grid.y = Axis{0, 1, 5};
+  CATCH_CHECK_THROWS_WITH(own.validate(), Catch::Contains("ModelLandscapeOptions: set the axes in x and y"));
 }
 
 CATCH_TEST_CASE("landscape: a shard past a file-size limit fails naming its file, then resumes", "[landscape][faults]") {

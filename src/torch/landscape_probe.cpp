@@ -96,9 +96,7 @@ std::vector<float> random_direction(const torch::nn::Module& model, std::uint64_
 LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, const std::vector<float>& d2,
                                  const Dataset& data, const LandscapeOptions& o, const fs::path& file,
                                  torch::Device device) {
-  if (o.shards < 1 || o.shard >= o.shards) {
-    throw std::invalid_argument(fmt::format("LandscapeOptions: shard must lie in [0, shards), got shard {} of {}", o.shard, o.shards));
-  }
+  o.validate();
   std::vector<float> theta0;
   flatten_parameters(model, theta0);
   if (d1.size() != theta0.size() || (o.y.points > 1 && d2.size() != theta0.size())) {
@@ -166,6 +164,30 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
 
 namespace anodiff {
 
+void LandscapeOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("LandscapeOptions: " + what); };
+  if (x.points < 1 || y.points < 1) fail(fmt::format("the axes need at least 1 point, got {} x {}", x.points, y.points));
+  if (shards < 1 || shard >= shards) fail(fmt::format("shard must lie in [0, shards), got shard {} of {}", shard, shards));
+  if (batch_size < 1) fail(fmt::format("batch_size must be >= 1, got {}", batch_size));
+  if (samples < 0) fail(fmt::format("samples must be >= 0, got {}", samples));
+}
+
+namespace {
+
+// A parent's check of its grid: grid.validate(), and no axes in it (the parent's x and y are the axes; grid.x and
+// grid.y would be replaced without a word).
+template <class Fail>
+void check_grid(const LandscapeOptions& grid, Fail fail) {
+  const LandscapeOptions defaults;
+  auto same = [](const Axis& a, const Axis& b) { return a.lo == b.lo && a.hi == b.hi && a.points == b.points; };
+  if (!same(grid.x, defaults.x) || !same(grid.y, defaults.y)) {
+    fail("set the axes in x and y, not in grid.x or grid.y (the grid's axes are taken from x and y)");
+  }
+  grid.validate();
+}
+
+}  // namespace
+
 void RunLandscapeOptions::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument("RunLandscapeOptions: " + what); };
   if (epoch < 0) fail(fmt::format("epoch must be given (>= 0), got {}", epoch));
@@ -177,11 +199,7 @@ void RunLandscapeOptions::validate() const {
     if (pca_part < 0) fail(fmt::format("pca_part must be >= 0, got {}", pca_part));
     if (part_length < 3) fail(fmt::format("part_length must be at least 3, got {}", part_length));
   }
-  if (grid.shards < 1 || grid.shard >= grid.shards) {
-    fail(fmt::format("grid.shard must lie in [0, shards), got shard {} of {}", grid.shard, grid.shards));
-  }
-  if (grid.batch_size < 1) fail(fmt::format("grid.batch_size must be >= 1, got {}", grid.batch_size));
-  if (grid.samples < 0) fail(fmt::format("grid.samples must be >= 0, got {}", grid.samples));
+  check_grid(grid, fail);
   (void)choose_device(device);
 }
 
@@ -243,11 +261,7 @@ LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions&
 
 void ModelLandscapeOptions::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument("ModelLandscapeOptions: " + what); };
-  if (grid.shards < 1 || grid.shard >= grid.shards) {
-    fail(fmt::format("grid.shard must lie in [0, shards), got shard {} of {}", grid.shard, grid.shards));
-  }
-  if (grid.batch_size < 1) fail(fmt::format("grid.batch_size must be >= 1, got {}", grid.batch_size));
-  if (grid.samples < 0) fail(fmt::format("grid.samples must be >= 0, got {}", grid.samples));
+  check_grid(grid, fail);
   (void)choose_device(device);
 }
 

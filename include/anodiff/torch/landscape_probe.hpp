@@ -42,6 +42,9 @@ struct LandscapeOptions {
   std::string own_loss;      ///< Non-empty: evaluate this method of a TorchScript model (its own data-free loss,
                              ///< scripted_loss) instead of the cross-entropy on the data; accuracy is then NaN.
   LogSink log;               ///< Progress with ETA; none by default.
+  /// Checks the values (axes of at least 1 point, shard < shards, batch_size >= 1, samples >= 0); throws
+  /// std::invalid_argument naming the option and value.
+  void validate() const;
 };
 
 /// Evaluates the model at w + a d1 + b d2 for every (a, b) of the grid (eval mode, no gradients) on `data` (or its
@@ -71,9 +74,11 @@ struct RunLandscapeOptions {
   std::int64_t line_to_epoch = -1;          ///< line: the checkpoint at 1.
   std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 (random), the projected path with a 20%
                                             ///< margin on 31 points (pca), -0.5:1.5:41 and 0:0:1 (line).
-  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log; its axes are x and y
+                                            ///< above (validate() refuses grid.x or grid.y set).
   std::string device = "auto";              ///< cpu, cuda or auto.
-  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  /// Checks the values without loading anything (grid.validate() included); throws std::invalid_argument naming
+  /// the option and value.
   void validate() const;
 };
 
@@ -82,10 +87,12 @@ struct ModelLandscapeOptions {
   DirectionNorm norm = DirectionNorm::filter;  ///< Normalisation of the random directions.
   bool ignore_biasbn = true;                ///< Zero direction for biases and BN (every 1-D parameter).
   std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 each (random), -0.5:1.5:41 and 0:0:1 (line).
-  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log (its axes are replaced).
+  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log; its axes are x and y
+                                            ///< above (validate() refuses grid.x or grid.y set).
   std::string device = "auto";              ///< cpu, cuda or auto.
   std::string title;                        ///< What is at the centre, for the plots' titles (e.g. the file's name).
-  /// Checks the values without loading anything; throws std::invalid_argument naming the option and value.
+  /// Checks the values without loading anything (grid.validate() included); throws std::invalid_argument naming
+  /// the option and value.
   void validate() const;
 };
 
