@@ -339,6 +339,10 @@ CATCH_TEST_CASE("Hessian along a run: the epoch list, the checkpoints it picks a
   invalid([](HessianRunOptions& v) { v.eigen.start = {1.0}; }, "eigen.start must be empty");
   invalid([](HessianRunOptions& v) { v.data.batch_size = 0; }, "data.batch_size must be >= 1, got 0");
   invalid([](HessianRunOptions& v) { v.density_probes = 1; v.density_steps = 1; }, "density_steps must be >= 2, got 1");
+  HessianOptions own;  // hessian_of_checkpoints' options: no checkpoint selection to ignore, its own name in messages
+  own.device = "cpu";
+  own.eigen.k = 0;
+  CATCH_CHECK_THROWS_WITH(own.validate(), Catch::Contains("HessianOptions: eigen.k must be >= 1, got 0"));
   HessianRunOptions fine;
   fine.device = "cpu";
   CATCH_CHECK_NOTHROW(fine.validate());

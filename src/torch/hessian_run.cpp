@@ -25,6 +25,11 @@ void HessianRunOptions::validate() const {
   for (auto e : epochs) {
     if (e < 0) fail(fmt::format("epochs must be >= 0, got {}", e));
   }
+  check("HessianRunOptions");
+}
+
+void HessianOptions::check(const char* owner) const {
+  auto fail = [owner](const std::string& what) { throw std::invalid_argument(std::string(owner) + ": " + what); };
   if (data.batch_size < 1) fail(fmt::format("data.batch_size must be >= 1, got {}", data.batch_size));
   if (data.batches < 0) fail(fmt::format("data.batches must be >= 0, got {}", data.batches));
   if (eigen.k < 1) fail(fmt::format("eigen.k must be >= 1, got {}", eigen.k));
@@ -92,7 +97,7 @@ namespace {
 // The Hessian of `data`'s loss at each model that model_at(i) gives, labelled epochs[i]; warm-started.
 HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
                              const std::function<std::shared_ptr<Network>(std::size_t)>& model_at, const Dataset& data,
-                             const HessianRunOptions& o, torch::Device device) {
+                             const HessianOptions& o, torch::Device device) {
   HessianRun out;
   out.k = o.eigen.k;
   out.end = o.eigen.end;
@@ -188,7 +193,7 @@ std::vector<fs::path> hessian_checkpoint_files(const std::string& model, const s
 }
 
 HessianRun hessian_of_checkpoints(const std::string& architecture, const std::vector<fs::path>& checkpoints,
-                                  const Dataset& data, const HessianRunOptions& o) {
+                                  const Dataset& data, const HessianOptions& o) {
   o.validate();
   if (checkpoints.empty()) throw std::invalid_argument("hessian_of_checkpoints: no checkpoints");
   const torch::Device device = choose_device(o.device);

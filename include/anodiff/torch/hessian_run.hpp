@@ -14,12 +14,8 @@
 
 namespace anodiff {
 
-/// Options of hessian_along_run.
-struct HessianRunOptions {
-  std::vector<std::int64_t> epochs;  ///< The checkpoints' epochs, in this order; empty: those that `every` picks.
-  std::int64_t every = 5;            ///< Without `epochs`: epochs 0, every, 2 every, ... while their checkpoints exist.
-  bool last = false;                 ///< With `every`: also the run's last checkpoint (of the consecutive epochs
-                                     ///< 0, 1, 2, ...) when `every` does not land on it.
+/// What the Hessian at each checkpoint computes (hessian_of_checkpoints; hessian_along_run adds which checkpoints).
+struct HessianOptions {
   HessianDataOptions data;           ///< The fixed data of the Hessian (batch size, batches, dtype, BN mode, seed).
   EigenOptions eigen;                ///< The eigensolver; `eigen.eigenvectors` keeps the eigenvectors in the result
                                      ///< (they are computed anyway); `eigen.start` must be empty (see warm_start).
@@ -33,6 +29,21 @@ struct HessianRunOptions {
   LogSink log;                       ///< Progress lines, one per checkpoint; none by default.
 
   /// Checks the options without touching a run: throws std::invalid_argument naming the option and its value.
+  void validate() const { check("HessianOptions"); }
+
+ protected:
+  void check(const char* owner) const;  ///< validate(), the messages starting with `owner`.
+};
+
+/// Options of hessian_along_run: which checkpoints of the run, and what the Hessian at each computes.
+struct HessianRunOptions : HessianOptions {
+  std::vector<std::int64_t> epochs;  ///< The checkpoints' epochs, in this order; empty: those that `every` picks.
+  std::int64_t every = 5;            ///< Without `epochs`: epochs 0, every, 2 every, ... while their checkpoints exist.
+  bool last = false;                 ///< With `every`: also the run's last checkpoint (of the consecutive epochs
+                                     ///< 0, 1, 2, ...) when `every` does not land on it.
+
+  /// Checks the options (HessianOptions' and the checkpoint selection) without touching a run: throws
+  /// std::invalid_argument naming the option and its value.
   void validate() const;
 };
 
@@ -67,12 +78,11 @@ struct HessianRunOptions {
 /// architecture and weights) or a state_dict or checkpoint (the study's model_E.t7) loaded into `architecture`: a
 /// built-in model name or a TorchScript file of the same network. With a `data` of no samples (Dataset{}), the
 /// Hessian of each TorchScript model's own data-free loss instead (scripted_loss: its method loss()).
-/// options.epochs, every and last are unused; the
-/// checkpoints are labelled by checkpoint_labels. Validates the options first (std::invalid_argument); InputError
+/// The checkpoints are labelled by checkpoint_labels. Validates the options first (std::invalid_argument); InputError
 /// naming the file for a checkpoint that cannot be read or does not fit the architecture, or a model whose output is
 /// not (N, classes) for the data. Writes nothing.
 [[nodiscard]] HessianRun hessian_of_checkpoints(const std::string& architecture,
                                                 const std::vector<std::filesystem::path>& checkpoints,
-                                                const Dataset& data, const HessianRunOptions& options);
+                                                const Dataset& data, const HessianOptions& options);
 
 }  // namespace anodiff
