@@ -92,13 +92,13 @@ struct HingeModel {
   double floor_scale;  // MSD at the smallest fitted lag; the floor is a fraction f in [0, 1) of it
   bool single;         // one power law: early = late, x0 unused
 
-  double value(const Eigen::VectorXd& p, double xi) const {
+  [[nodiscard]] double value(const Eigen::VectorXd& p, double xi) const {
     const double d = xi - p(3);
     const double h = p(0) + (single ? p(1) * d : p(1) * std::min(d, 0.0) + p(2) * std::max(d, 0.0));
     const double F = p(4) * floor_scale;
     return F > 0 ? std::log(F + std::exp(h)) : h;
   }
-  double sse(const Eigen::VectorXd& p) const {
+  [[nodiscard]] double sse(const Eigen::VectorXd& p) const {
     double s = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
       const double r = y[i] - value(p, x[i]);

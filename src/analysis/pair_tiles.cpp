@@ -54,10 +54,10 @@ class TileSweep {
     vv_.assign(n_, 0.0);
   }
 
-  std::size_t bytes() const {
+  [[nodiscard]] std::size_t bytes() const {
     return 8 * (tile_.capacity() + data_.capacity() + carry_.capacity() + y_.capacity() + g_.capacity() + vv_.capacity());
   }
-  std::size_t tiles() const {
+  [[nodiscard]] std::size_t tiles() const {
     const std::size_t nb = (n_ + b_ - 1) / b_;
     return nb * (nb + 1) / 2;
   }
@@ -282,7 +282,7 @@ class PairBinning {
   }
 
   // Bytes of the P-vectors held (step lengths, prefix sums, MSD sums, aging MSD, histogram samples).
-  std::size_t bytes() const {
+  [[nodiscard]] std::size_t bytes() const {
     std::size_t b = 8 * (steps_.capacity() + prefix_.capacity() + msd_sum_.capacity() + from_start_.capacity());
     for (const auto& v : samples_) b += 8 * v.capacity();
     return b;
@@ -381,7 +381,7 @@ class PairBinning {
   }
 
   // Whether the MSL bins need pass 2 (a loss series and a pair with two losses).
-  bool msl_needed() const { return with_loss_ && lin_any_; }
+  [[nodiscard]] bool msl_needed() const { return with_loss_ && lin_any_; }
 
   // Pass 2 over a tile: the MSL bins (linear and logarithmic) of the owned rows.
   void second_pass(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {

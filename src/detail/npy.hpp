@@ -21,8 +21,8 @@ class MappedFile {
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
-  const std::byte* data() const { return data_; }
-  std::size_t size() const { return size_; }
+  [[nodiscard]] const std::byte* data() const { return data_; }
+  [[nodiscard]] std::size_t size() const { return size_; }
 
  private:
   const std::byte* data_ = nullptr;
@@ -36,7 +36,7 @@ struct NpyArray {
   std::vector<std::size_t> shape;
   const std::byte* data = nullptr;
   std::shared_ptr<const MappedFile> mapping;  ///< Keeps `data` valid.
-  std::size_t elements() const;
+  [[nodiscard]] std::size_t elements() const;
 };
 
 /// The size in bytes of an array of `shape` with elements of `item_size` bytes, in `bytes`; false (`bytes`

@@ -28,12 +28,12 @@ double norm(const std::vector<double>& a) { return std::sqrt(dot(a, a)); }
 class Counted {
  public:
   explicit Counted(SymmetricOperator& op) : op_(op), dimension_(op.dimension()) {}
-  std::size_t dimension() const { return dimension_; }
+  [[nodiscard]] std::size_t dimension() const { return dimension_; }
   void apply(const double* x, double* y) {
     op_.apply(x, y);
     ++products_;
   }
-  std::size_t products() const { return products_; }
+  [[nodiscard]] std::size_t products() const { return products_; }
 
  private:
   SymmetricOperator& op_;
@@ -90,9 +90,9 @@ class RankedSymEigs : public Spectra::SymEigsSolver<SpectraOperator> {
  public:
   using Spectra::SymEigsSolver<SpectraOperator>::SymEigsSolver;
   // The k Ritz values in the final (sorted) order, converged or not.
-  Eigen::VectorXd ritz_values() const { return m_ritz_val.head(m_nev); }
+  [[nodiscard]] Eigen::VectorXd ritz_values() const { return m_ritz_val.head(m_nev); }
   // The Ritz vector of the Ritz value nearest `value` (as Spectra's eigenvectors() computes it).
-  Eigen::VectorXd ritz_vector(double value) const {
+  [[nodiscard]] Eigen::VectorXd ritz_vector(double value) const {
     Spectra::TridiagEigen<double> decomp(m_fac.matrix_H());
     const Eigen::VectorXd& values = decomp.eigenvalues();
     Eigen::Index nearest = 0;

@@ -85,9 +85,9 @@ class TailIndexEstimator {
     }
   }
   /// The estimate (NaN with fewer than 2 complete blocks).
-  double alpha() const;
+  [[nodiscard]] double alpha() const;
   /// Samples added (zeros excluded).
-  std::size_t samples() const { return n_; }
+  [[nodiscard]] std::size_t samples() const { return n_; }
 
  private:
   std::size_t m_;

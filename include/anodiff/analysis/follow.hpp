@@ -92,9 +92,9 @@ class TrajectoryFollower {
   [[nodiscard]] std::size_t snapshots() const { return loaded_ ? trajectory_.size() : 0; }
 
  private:
-  bool stopping() const { return follow_.stop && follow_.stop->load(); }
+  [[nodiscard]] bool stopping() const { return follow_.stop && follow_.stop->load(); }
   std::size_t look_until(double deadline);  // look(), analysing no further part once `deadline` (steady s) passed
-  std::size_t chunk_count() const;
+  [[nodiscard]] std::size_t chunk_count() const;
   void watch();
 
   std::filesystem::path path_;

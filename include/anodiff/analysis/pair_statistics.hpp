@@ -33,21 +33,21 @@ class PairDistances {
   /// above the diagonal (half the matrix); step lengths are recomputed from the sum.
   void sum_over_shards(const ShardSum& sum);
   /// The column-major n x n matrix: |w_i - w_j|^2 at i + j n for i < j, zero elsewhere.
-  const std::vector<double>& squared_distances() const { return d_; }
+  [[nodiscard]] const std::vector<double>& squared_distances() const { return d_; }
 
   /// Number of snapshots n in the part.
-  std::size_t size() const { return n_; }
+  [[nodiscard]] std::size_t size() const { return n_; }
   /// |w_i - w_j|^2 for snapshots i, j of the part (0-based within the part).
   double operator()(std::size_t i, std::size_t j) const {
     if (i == j) return 0.0;
     return i < j ? d_[i + j * n_] : d_[j + i * n_];
   }
   /// Step lengths s_k = |w_k - w_{k-1}|, k = 1..n-1 (element 0 is 0).
-  const std::vector<double>& step_lengths() const { return step_; }
+  [[nodiscard]] const std::vector<double>& step_lengths() const { return step_; }
   /// Time-averaged MSD at lags 0..n-1 (element 0 is 0): mean over i of |w_{i+tau} - w_i|^2.
-  std::vector<double> msd() const;
+  [[nodiscard]] std::vector<double> msd() const;
   /// Squared distance from the first snapshot of the part, at lags 0..n-1 (the aging MSD of this part).
-  std::vector<double> from_start() const;
+  [[nodiscard]] std::vector<double> from_start() const;
 
  private:
   void step_lengths_from_distances();  // step_[c] = sqrt(d(c - 1, c))

@@ -16,9 +16,9 @@ class RandomProjection {
   /// out[0..output) = S x for x of input() values (O(D), no matrix).
   void apply(const float* x, float* out) const;
   /// D.
-  std::size_t input() const { return bucket_.size(); }
+  [[nodiscard]] std::size_t input() const { return bucket_.size(); }
   /// k.
-  std::size_t output() const { return output_; }
+  [[nodiscard]] std::size_t output() const { return output_; }
 
  private:
   std::size_t output_;

@@ -22,9 +22,9 @@ class StreamingPostAnalysis {
   /// returns the number of snapshots dropped.
   std::size_t finish();
   /// Results of the parts completed so far.
-  const std::vector<PartResult>& parts() const { return parts_; }
+  [[nodiscard]] const std::vector<PartResult>& parts() const { return parts_; }
   /// Snapshots added.
-  std::size_t snapshots() const { return added_; }
+  [[nodiscard]] std::size_t snapshots() const { return added_; }
 
  private:
   void analyse_buffer();

@@ -26,7 +26,7 @@ class Progress {
   /// Reports the final line unconditionally.
   void finish(const std::string& extra = {});
   /// Seconds since construction.
-  double elapsed() const;
+  [[nodiscard]] double elapsed() const;
 
  private:
   void print(std::size_t done, const std::string& extra);

@@ -79,22 +79,22 @@ class CsvTable {
   static CsvTable read(const std::filesystem::path& path, bool complete_lines_only = false);
 
   /// The file read.
-  const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   /// Column names, in file order.
-  const std::vector<std::string>& names() const { return names_; }
+  [[nodiscard]] const std::vector<std::string>& names() const { return names_; }
   /// Number of data rows.
-  std::size_t rows() const { return rows_.size(); }
+  [[nodiscard]] std::size_t rows() const { return rows_.size(); }
   /// Whether there is a column `name`.
-  bool has(const std::string& name) const;
+  [[nodiscard]] bool has(const std::string& name) const;
   /// Index of column `name`; throws InputError naming the file and the column if there is none.
-  std::size_t column(const std::string& name) const;
+  [[nodiscard]] std::size_t column(const std::string& name) const;
   /// The field of row `row` in column `name`, as written.
-  const std::string& text(std::size_t row, const std::string& name) const;
+  [[nodiscard]] const std::string& text(std::size_t row, const std::string& name) const;
   /// The field as a number: NaN for an empty field; throws InputError naming the file, line and column for text that
   /// is not a number.
-  double number(std::size_t row, const std::string& name) const;
+  [[nodiscard]] double number(std::size_t row, const std::string& name) const;
   /// Every value of column `name` as numbers (see number()).
-  std::vector<double> numbers(const std::string& name) const;
+  [[nodiscard]] std::vector<double> numbers(const std::string& name) const;
 
  private:
   std::filesystem::path path_;

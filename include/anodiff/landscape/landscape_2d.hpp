@@ -17,15 +17,15 @@ class Landscape2D {
   static Landscape2D from_heights(const Surface& heights, std::size_t grid = 2001, double offset = 10.0);
 
   /// Number of grid points along each axis.
-  std::size_t size() const { return n_; }
+  [[nodiscard]] std::size_t size() const { return n_; }
   /// Grid spacing.
-  double spacing() const { return h_; }
+  [[nodiscard]] double spacing() const { return h_; }
   /// Loss at (x, y) in [-1, 1]^2 (bilinear).
-  double loss(double x, double y) const;
+  [[nodiscard]] double loss(double x, double y) const;
   /// (dL/dx, dL/dy) at (x, y) in [-1, 1]^2 (bilinear interpolation of the grid gradients).
-  std::array<double, 2> gradient(double x, double y) const;
+  [[nodiscard]] std::array<double, 2> gradient(double x, double y) const;
   /// The loss values as a surface over [-1, 1]^2 (for plots and roughness).
-  Surface surface() const;
+  [[nodiscard]] Surface surface() const;
 
  private:
   std::size_t n_ = 0;

@@ -19,7 +19,7 @@ struct Axis {
   double lo = -1, hi = 1;  ///< Range.
   std::size_t points = 51; ///< Number of points (>= 1).
   /// The k-th coordinate.
-  double at(std::size_t k) const { return points == 1 ? lo : lo + (hi - lo) * double(k) / double(points - 1); }
+  [[nodiscard]] double at(std::size_t k) const { return points == 1 ? lo : lo + (hi - lo) * double(k) / double(points - 1); }
   /// Parses "LO:HI:N"; throws std::invalid_argument naming the text for anything else.
   static Axis parse(const std::string& text);
 };
@@ -30,9 +30,9 @@ struct LandscapeGrid {
   std::vector<double> loss;        ///< y.points rows of x.points values (NaN where not evaluated).
   std::vector<double> accuracy;    ///< Same layout.
   /// Points evaluated.
-  std::size_t evaluated() const;
+  [[nodiscard]] std::size_t evaluated() const;
   /// The loss as a Surface (rows: y, columns: x).
-  Surface loss_surface() const;
+  [[nodiscard]] Surface loss_surface() const;
 };
 
 /// A landscape with what spans it: the result of an evaluation around a checkpoint (landscape_probe.hpp).
@@ -45,7 +45,7 @@ struct LandscapeResult {
   ParameterLayout layout;                  ///< The parameter tensors the directions span (empty if unknown): the
                                            ///< direction file of loss-landscape's .h5 layout needs their shapes.
   /// Every point of the grid is known (a shard alone knows only its own).
-  bool complete() const { return grid.evaluated() == grid.x.points * grid.y.points; }
+  [[nodiscard]] bool complete() const { return grid.evaluated() == grid.x.points * grid.y.points; }
 };
 
 /// The file a shard appends its points to: `surface.csv` for one shard, `surface.shard-I-of-N.csv` otherwise.

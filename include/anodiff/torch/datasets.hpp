@@ -19,11 +19,11 @@ struct Dataset {
   std::vector<double> mean, std;    ///< Per-channel normalisation (on the 0..1 scale).
   std::int64_t classes = 10;        ///< Number of classes.
   /// Number of samples.
-  std::int64_t size() const { return labels.size(0); }
+  [[nodiscard]] std::int64_t size() const { return labels.size(0); }
   /// Channels per image.
-  std::int64_t channels() const { return images.size(1); }
+  [[nodiscard]] std::int64_t channels() const { return images.size(1); }
   /// The first n samples (all if n <= 0 or n >= size()).
-  Dataset first(std::int64_t n) const;
+  [[nodiscard]] Dataset first(std::int64_t n) const;
 };
 
 /// Training and test split.
@@ -75,12 +75,12 @@ class DeviceBatches {
   /// The normalised float32 batch (B, C, 32, 32) of the samples `indices`, on the device: make_batch's values.
   torch::Tensor images(const std::vector<std::int64_t>& indices, bool augment, std::mt19937_64& generator) const;
   /// The labels (int64, B) of the samples `indices`, on the device.
-  torch::Tensor labels(const std::vector<std::int64_t>& indices) const;
+  [[nodiscard]] torch::Tensor labels(const std::vector<std::int64_t>& indices) const;
   /// The device the data are on.
-  torch::Device device() const { return device_; }
+  [[nodiscard]] torch::Device device() const { return device_; }
 
  private:
-  torch::Tensor index_on_device(const std::vector<std::int64_t>& indices) const;
+  [[nodiscard]] torch::Tensor index_on_device(const std::vector<std::int64_t>& indices) const;
 
   torch::Device device_;
   torch::Tensor images_, labels_;

@@ -73,18 +73,18 @@ class Trainer {
   /// options (config.txt lists them).
   Trainer(TrainerOptions options, DataSplit data);
   /// The run directory.
-  const std::filesystem::path& directory() const { return dir_; }
+  [[nodiscard]] const std::filesystem::path& directory() const { return dir_; }
   /// The study's run directory name for these options, e.g. resnet14_sgd_lr=0.1_bs=1024_wd=0_mom=0_save_epoch=1.
   static std::string study_run_name(const TrainerOptions& options);
   /// Trains up to options.epochs; returns every epoch's metrics (those of earlier sessions included). The caller
   /// sets process-wide tweaks (runtime.hpp: use_all_cores, keep_freed_memory) if it wants them.
   std::vector<EpochMetrics> run();
   /// Steps per epoch: ceil(training samples / batch size).
-  std::int64_t steps_per_epoch() const;
+  [[nodiscard]] std::int64_t steps_per_epoch() const;
   /// The model (after run(): trained).
-  std::shared_ptr<Network> model() const { return model_; }
+  [[nodiscard]] std::shared_ptr<Network> model() const { return model_; }
   /// The device the run uses.
-  torch::Device device() const { return device_; }
+  [[nodiscard]] torch::Device device() const { return device_; }
 
  private:
   TrainerOptions options_;
@@ -99,7 +99,7 @@ struct Evaluation {
   double loss = 0;   ///< Mean cross-entropy.
   double error = 0;  ///< Fraction misclassified.
   /// 1 - error.
-  double accuracy() const { return 1 - error; }
+  [[nodiscard]] double accuracy() const { return 1 - error; }
 };
 
 /// Loss and error of `model` in eval mode over `data` (batches of `batch_size`, no gradients).

@@ -16,11 +16,11 @@ struct Surface {
   std::vector<double> z;           ///< Heights, row after row.
 
   /// Height at row i, column j.
-  double at(std::size_t i, std::size_t j) const { return z[i * cols + j]; }
+  [[nodiscard]] double at(std::size_t i, std::size_t j) const { return z[i * cols + j]; }
   /// x of column j.
-  double x(std::size_t j) const { return x_min + (x_max - x_min) * double(j) / double(cols - 1); }
+  [[nodiscard]] double x(std::size_t j) const { return x_min + (x_max - x_min) * double(j) / double(cols - 1); }
   /// y of row i.
-  double y(std::size_t i) const { return y_min + (y_max - y_min) * double(i) / double(rows - 1); }
+  [[nodiscard]] double y(std::size_t i) const { return y_min + (y_max - y_min) * double(i) / double(rows - 1); }
   /// Writes z as a (rows, cols) float64 `.npy`.
   void write_npy(const std::filesystem::path& path) const;
   /// Writes `x,y,z` rows (every `stride`-th point along each axis, blank line between rows, as gnuplot likes).

@@ -13,9 +13,9 @@ class ShardReduction {
  public:
   virtual ~ShardReduction() = default;
   /// Number of shards.
-  virtual std::size_t shards() const = 0;
+  [[nodiscard]] virtual std::size_t shards() const = 0;
   /// This shard's index, 0..shards()-1 (coordinate shards: shard k holds columns before shard k + 1's).
-  virtual std::size_t shard() const = 0;
+  [[nodiscard]] virtual std::size_t shard() const = 0;
   /// All-reduce: data[0, count) becomes the sum over shards.
   virtual void sum(double* data, std::size_t count) = 0;
 };

@@ -14,9 +14,9 @@ struct StepTable {
   std::vector<std::vector<double>> columns;   ///< columns[c][t]: value of column c at snapshot t.
 
   /// Number of rows (0 without columns).
-  std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
+  [[nodiscard]] std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
   /// The column called `name`, or nullptr.
-  const std::vector<double>* column(const std::string& name) const;
+  [[nodiscard]] const std::vector<double>* column(const std::string& name) const;
   /// Reads a CSV with a header line; empty fields become NaN. Throws InputError naming the file and line.
   static StepTable read_csv(const std::filesystem::path& path);
   /// Writes the table as CSV (NaN as an empty field), durably (temporary name, fsync, rename).
@@ -63,32 +63,32 @@ class WeightTrajectory {
 
   WeightTrajectory();
   /// Number of snapshots T.
-  std::size_t size() const;
+  [[nodiscard]] std::size_t size() const;
   /// Dimension D of each snapshot.
-  std::size_t dimension() const;
+  [[nodiscard]] std::size_t dimension() const;
   /// The file or directory it was loaded from (empty when built in memory).
-  const std::filesystem::path& source() const;
+  [[nodiscard]] const std::filesystem::path& source() const;
   /// Copies snapshots [first, first + count) x coordinates [col, col + cols) into `out` as float64, row after
   /// row. Throws InputError naming the file and step if a value is NaN or infinite, std::out_of_range if the
   /// block lies outside the trajectory.
   void read(std::size_t first, std::size_t count, std::size_t col, std::size_t cols, double* out) const;
   /// Snapshot t as float64.
-  std::vector<double> snapshot(std::size_t t) const;
+  [[nodiscard]] std::vector<double> snapshot(std::size_t t) const;
   /// Per-snapshot table (from steps.csv; empty for a bare `.npy`).
-  const StepTable& steps() const;
+  [[nodiscard]] const StepTable& steps() const;
   /// Mini-batch loss per snapshot (NaN where there is none, e.g. t = 0); empty if no loss is known.
-  std::vector<double> loss() const;
+  [[nodiscard]] std::vector<double> loss() const;
   /// Sets the loss series (for example from a 1-D `.npy`); throws InputError if its length is not T.
   void set_loss(std::vector<double> loss, const std::filesystem::path& from = {});
   /// The snapshots [first, first + count) as a trajectory of their own (shares the data).
-  WeightTrajectory slice(std::size_t first, std::size_t count) const;
+  [[nodiscard]] WeightTrajectory slice(std::size_t first, std::size_t count) const;
   /// The coordinates [first, first + count) of every snapshot as a trajectory of dimension `count` (shares the
   /// data; steps and loss are kept): one coordinate shard for analyses that sum over coordinates (ShardReduction,
   /// post_analysis.hpp; docs/scaling.md).
   /// Throws std::out_of_range if the range lies outside the dimension.
-  WeightTrajectory columns(std::size_t first, std::size_t count) const;
+  [[nodiscard]] WeightTrajectory columns(std::size_t first, std::size_t count) const;
   /// Index of this view's first coordinate in the whole trajectory: 0 unless made by columns() or load_shard().
-  std::size_t column_offset() const;
+  [[nodiscard]] std::size_t column_offset() const;
 
  private:
   struct Impl;
@@ -119,9 +119,9 @@ class TrajectoryWriter {
   TrajectoryWriter(std::filesystem::path directory, std::size_t dimension,
                    std::vector<std::string> columns = {"step", "epoch", "loss"});
   /// Snapshots on disk plus pending ones.
-  std::size_t size() const { return committed_ + pending_rows_; }
+  [[nodiscard]] std::size_t size() const { return committed_ + pending_rows_; }
   /// Snapshots in complete chunks on disk.
-  std::size_t committed() const { return committed_; }
+  [[nodiscard]] std::size_t committed() const { return committed_; }
   /// Appends one snapshot of dimension() values with its row of `columns` values (NaN for an empty field).
   void append(const float* weights, const std::vector<double>& row);
   /// Writes the pending snapshots as a new chunk; steps.csv is rewritten first, so its rows cover every chunk.
@@ -130,9 +130,9 @@ class TrajectoryWriter {
   /// Throws std::invalid_argument if `snapshots` is not a chunk boundary.
   void truncate(std::size_t snapshots);
   /// Dimension D.
-  std::size_t dimension() const { return dimension_; }
+  [[nodiscard]] std::size_t dimension() const { return dimension_; }
   /// The pending (not yet committed) snapshots, row after row.
-  const std::vector<float>& pending() const { return pending_; }
+  [[nodiscard]] const std::vector<float>& pending() const { return pending_; }
 
  private:
   std::filesystem::path directory_;

@@ -229,7 +229,7 @@ class Unpickler {
     throw InputError(fmt::format("{}: data.pkl ends without STOP", file_));
   }
   /// Bytes the last run() read (up to and with its STOP).
-  std::size_t consumed() const { return std::size_t(p_ - begin_); }
+  [[nodiscard]] std::size_t consumed() const { return std::size_t(p_ - begin_); }
 
  private:
   const char* take(std::size_t n) {
@@ -255,16 +255,16 @@ class Unpickler {
     made_.push_back(v);
     stack_.push_back(std::move(v));
   }
-  const ValuePtr& top() const {
+  [[nodiscard]] const ValuePtr& top() const {
     if (stack_.empty()) throw InputError(fmt::format("{}: malformed data.pkl (stack underflow)", file_));
     return stack_.back();
   }
-  ValuePtr memo(std::size_t i) const {
+  [[nodiscard]] ValuePtr memo(std::size_t i) const {
     auto it = memo_.find(i);
     if (it == memo_.end()) throw InputError(fmt::format("{}: malformed data.pkl (memo {} was never stored)", file_, i));
     return it->second;
   }
-  const ValuePtr& item(const std::vector<ValuePtr>& xs, std::size_t i) const {
+  [[nodiscard]] const ValuePtr& item(const std::vector<ValuePtr>& xs, std::size_t i) const {
     if (i >= xs.size()) throw InputError(fmt::format("{}: malformed data.pkl (a tuple too short)", file_));
     return xs[i];
   }
