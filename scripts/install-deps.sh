@@ -11,7 +11,7 @@ packages=(
   python3-nbclient python3-nbformat python3-ipykernel python3-venv python3-setuptools python3-wheel python3-pip
   libopenmpi-dev openmpi-bin
   libhdf5-dev libmatio-dev python3-h5py
-  clang libclang-rt-dev libomp-dev
+  clang clang-tidy libclang-rt-dev libomp-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -18,7 +18,7 @@ class BatchFft {
   /// their length: only the first n / 2 rows are read (the rest are taken as zero and overwritten).
   void forward_zero_padded(double* re, double* im) const;
   /// Frequency held by output slot k.
-  std::size_t frequency(std::size_t k) const { return bit_reverse_[k]; }
+  [[nodiscard]] std::size_t frequency(std::size_t k) const { return bit_reverse_[k]; }
 
  private:
   std::size_t n_, bits_ = 0;                // n = 2^bits

@@ -32,8 +32,8 @@ class Id {
   ~Id() {
     if (id_ >= 0 && close_) close_(id_);
   }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
 
  private:
   hid_t id_ = -1;
@@ -82,7 +82,7 @@ inline std::vector<std::string> names(hid_t loc) {
 struct Info {
   std::vector<std::size_t> shape;
   bool float32 = false;
-  std::size_t elements() const {
+  [[nodiscard]] std::size_t elements() const {
     std::size_t n = 1;
     for (auto d : shape) n *= d;
     return n;

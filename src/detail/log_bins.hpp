@@ -14,11 +14,11 @@ struct LogBins {
   std::size_t bins = 1;  ///< Number of bins.
 
   /// Edge k = 0..bins: lo (hi / lo)^(k / bins).
-  double edge(std::size_t k) const { return lo * std::pow(hi / lo, double(k) / double(bins)); }
+  [[nodiscard]] double edge(std::size_t k) const { return lo * std::pow(hi / lo, double(k) / double(bins)); }
 
   /// The bin of v in [lo, hi]: floor(bins ln(v / lo) / ln(hi / lo)), hi in the last bin. Near an edge this may differ
   /// by one from a search over the computed edges (rounding); callers that need the edges' bin search them.
-  std::size_t index(double v) const {
+  [[nodiscard]] std::size_t index(double v) const {
     return std::min(bins - 1, std::size_t(std::floor(std::log(v / lo) / std::log(hi / lo) * double(bins))));
   }
 };
