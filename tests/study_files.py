@@ -12,7 +12,8 @@ trajectory saved as traj.npy beside them:
                               in loss-landscape's own (nx, ny) shape and meshgrid order) and surface_ll.npy, the loss
                               as (ny, nx);
   bad/...                     files each reader must refuse (exit 2, one line naming the file), huge_claim.mat a
-                              header that claims 80 GB in a few hundred bytes.
+                              header that claims 80 GB in a few hundred bytes, surface_huge_claim.h5 a dataset of
+                              10^8 values with no storage.
 Usage: study_files.py OUTDIR"""
 import io
 import os
@@ -129,6 +130,10 @@ assert np.frombuffer(bytes(data[160:168]), "<i4").tolist() == [2, 3]
 data[160:168] = np.array([100000, 100000], "<i4").tobytes()
 with open("bad/huge_claim.mat", "wb") as f:
     f.write(bytes(data))
+# An HDF5 dataset of 10^8 values that stores none (its fill value): a surface file of a few kB that claims 800 MB.
+with h5py.File("bad/surface_huge_claim.h5", "w") as f:
+    f.create_dataset("xcoordinates", shape=(10**8,), dtype="f8")
+    f["train_loss"] = np.zeros(3)
 for e in (1, 3):  # epoch 2 missing
     sio.savemat(f"bad/gap/model_{e}_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})
 sio.savemat("bad/mixed/model_1_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})

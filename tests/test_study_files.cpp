@@ -137,6 +137,9 @@ TEST_CASE("loss-landscape .h5 surfaces and direction files round-trip", "[study_
     CHECK_THROWS_WITH(read_loss_landscape_surface(dir / "bad" / "surface_no_loss.h5"),
                       Catch::Contains("surface_no_loss.h5: no dataset 'train_loss'"));
     CHECK_THROWS_WITH(read_loss_landscape_surface(dir / "bad" / "truncated.h5"), Catch::Contains("truncated.h5"));
+    CHECK_THROWS_WITH(read_loss_landscape_surface(dir / "bad" / "surface_huge_claim.h5"),
+                      Catch::Contains("dataset 'xcoordinates' of shape (100000000) claims 800000000 bytes but the file "
+                                      "stores 0 for it"));
   }
   SECTION("anodiff's own surface and directions") {
     LandscapeGrid g;
