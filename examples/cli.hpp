@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the example programs: one line on stderr and exit code 2 for a user's mistake.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "anodiff/base/error.hpp"
 #include "anodiff/base/progress.hpp"
+#include "anodiff/output/output.hpp"
 
 namespace anodiff::cli {
 
@@ -32,6 +34,24 @@ inline bool parse(int argc, char** argv, const boost::program_options::options_d
     return false;
   }
   return true;
+}
+
+/// How the programs write their results: the PNGs unless --no-plots was given, notes on stderr.
+inline anodiff::OutputOptions output_options(const boost::program_options::variables_map& vm) {
+  return {vm.count("no-plots") == 0, stderr_log};
+}
+
+/// A flag set by the first SIGINT or SIGTERM (a second one ends the program at once), for work that ends cleanly
+/// when asked: waits are cut short (no SA_RESTART).
+inline std::atomic<bool>& stop_on_signals() {
+  static std::atomic<bool> requested{false};
+  struct sigaction action {};
+  action.sa_handler = [](int) { requested = true; };
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return requested;
 }
 
 /// Parses the band "LO:HI" given to --`flag`; throws a flag error unless 1 <= LO < HI.

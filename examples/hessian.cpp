@@ -12,6 +12,7 @@
 #include "anodiff/torch/runtime.hpp"
 #include "anodiff/torch/scripted_model.hpp"
 #include "cli.hpp"
+#include "model_data_flags.hpp"
 #include "mpi_session.hpp"
 
 namespace po = boost::program_options;
@@ -23,9 +24,9 @@ int main(int argc, char** argv) {
   // the ranks (Lanczos runs the same on every rank), rank 0 writes the results.
   cli::MpiSession mpi(argc, argv);
   const int code = cli::run("anodiff-hessian", [&] {
-    std::string run_dir, out, dtype, method, epochs_list, power_stop, model, data_name, data_dir, inputs, labels;
+    std::string run_dir, out, dtype, method, epochs_list, power_stop, model;
     std::vector<std::string> checkpoints;
-    std::int64_t classes = 0;
+    cli::ModelDataFlags data_flags;
     HessianRunOptions o;
     std::size_t power_iterations = 20;
     po::options_description desc(
@@ -41,12 +42,6 @@ int main(int argc, char** argv) {
         ("checkpoints", po::value(&checkpoints)->multitoken(),
          "with --model: TorchScript files or state_dicts / checkpoints (model_E.t7) of that architecture, in "
          "epoch order (default: the --model file itself)")
-        ("inputs", po::value(&inputs), "with --model: inputs (N, C, H, W) float32 .npy, used as they are")
-        ("labels", po::value(&labels), "with --inputs: labels (N) int64 .npy")
-        ("data", po::value(&data_name), "with --model: the training split of cifar10, mnist, fashion-mnist or gauss")
-        ("data-dir", po::value(&data_dir), "the --data set's directory")
-        ("classes", po::value(&classes)->default_value(0), "classes of a built-in --model (default: from the data)")
-        ("data-free", "with --model: the Hessian of the TorchScript module's own loss() method, no data")
         ("batch_size", po::value(&o.data.batch_size)->default_value(128), "batch size of the fixed data")
         ("batches", po::value(&o.data.batches)->default_value(1), "fixed batches averaged (0 = all the data)")
         ("num_eigenthings", po::value(&o.eigen.k)->default_value(20), "number of eigenvalues")
@@ -69,21 +64,16 @@ int main(int argc, char** argv) {
         ("seed", po::value(&o.eigen.seed)->default_value(0), "seed of the fixed batches and the start vector")
         ("device", po::value(&o.device)->default_value("auto"), "cpu, cuda or auto")
         ("out", po::value(&out), "output directory (default: RUN/hessian)")("no-plots", "CSVs only");
+    data_flags.add_to(desc, "with --model: the Hessian of the TorchScript module's own loss() method, no data");
     po::variables_map vm;
     if (!anodiff::cli::parse(argc, argv, desc, vm)) return 0;
     if (run_dir.empty() == model.empty()) throw po::error("give exactly one of --run DIR and --model FILE|NAME");
     if (!model.empty() && out.empty()) throw po::error("--model needs --out DIR");
-    const bool data_free = vm.count("data-free") > 0;
-    if (!model.empty() && int(!inputs.empty()) + int(!data_name.empty()) + int(data_free) != 1) {
-      throw po::error("--model needs its data: --inputs X.npy --labels Y.npy, --data NAME, or --data-free");
-    }
-    if (inputs.empty() != labels.empty()) throw po::error("give --inputs and --labels together");
+    data_flags.check(!model.empty(), "--run");
     if (run_dir.empty() && (vm.count("epochs") || !vm["every"].defaulted())) {
       throw po::error("--epochs and --every pick checkpoints of a --run; with --model list them in --checkpoints");
     }
-    if (!run_dir.empty() && (!checkpoints.empty() || !inputs.empty() || !data_name.empty())) {
-      throw po::error("--checkpoints, --inputs and --data go with --model, not --run");
-    }
+    if (!run_dir.empty() && !checkpoints.empty()) throw po::error("--checkpoints go with --model, not --run");
     if (o.every < 1) throw po::error("--every must be at least 1");
     if (dtype != "float32" && dtype != "float64") throw po::error(fmt::format("--dtype must be float32 or float64, got '{}'", dtype));
     if (method != "lanczos" && method != "power") throw po::error(fmt::format("--method must be lanczos or power, got '{}'", method));
@@ -116,15 +106,14 @@ int main(int argc, char** argv) {
     use_all_cores();
     HessianRun result;
     if (!model.empty()) {
-      Dataset data = data_free ? Dataset{} : load_model_data(data_name, data_dir, inputs, labels);
-      if (classes > 0) data.classes = classes;
+      const Dataset data = data_flags.load();
       const auto files = hessian_checkpoint_files(model, {checkpoints.begin(), checkpoints.end()});
       result = hessian_of_checkpoints(model, files, data, o);
     } else {
       result = hessian_along_run(run, o);
     }
     if (mpi.rank() != 0) return 0;
-    write_hessian_run(result, dir, {!vm.count("no-plots"), cli::stderr_log});
+    write_hessian_run(result, dir, cli::output_options(vm));
     std::printf("Hessian eigenvalues of %zu checkpoints in %s\n", result.checkpoints.size(),
                 (dir / "eigenvalues.csv").c_str());
     return 0;

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     options.log = anodiff::cli::stderr_log;
     options.validate();  // every value, before any work
     const auto result = run_simplified_model(options);
-    write_simplified_model(result, out, {vm.count("no-plots") == 0, anodiff::cli::stderr_log});
+    write_simplified_model(result, out, anodiff::cli::output_options(vm));
     std::cout << simplified_model_table(result);
     std::fprintf(stderr, "anodiff-simplified-model: results in %s\n", out.c_str());
     return 0;

@@ -13,7 +13,8 @@ trajectory saved as traj.npy beside them:
                               as (ny, nx);
   bad/...                     files each reader must refuse (exit 2, one line naming the file), huge_claim.mat a
                               header that claims 80 GB in a few hundred bytes, surface_huge_claim.h5 a dataset of
-                              10^8 values with no storage.
+                              10^8 values with no storage, directions_huge_storage.h5 a direction file whose layout
+                              message claims 2^64 - 2^40 bytes for 10^13 values.
 Usage: study_files.py OUTDIR"""
 import io
 import os
@@ -134,6 +135,20 @@ with open("bad/huge_claim.mat", "wb") as f:
 with h5py.File("bad/surface_huge_claim.h5", "w") as f:
     f.create_dataset("xcoordinates", shape=(10**8,), dtype="f8")
     f["train_loss"] = np.zeros(3)
+# A direction file whose xdirection/0 claims (2^40, 3, 3, 3) values and a contiguous storage of 2^64 - 2^40 bytes
+# (its dataspace and layout messages patched, as fuzz_landscape_h5 found): 10^13 values claimed in 2 kB.
+with h5py.File("bad/directions_huge_storage.h5", "w") as f:
+    for g in ("xdirection", "ydirection"):
+        f[f"{g}/0"] = np.ones((4, 3, 3, 3), np.float32)
+        f[f"{g}/1"] = np.ones(4, np.float32)
+    offset = f["xdirection/0"].id.get_offset()
+data = bytearray(open("bad/directions_huge_storage.h5", "rb").read())
+at = data.index(np.array([4, 3, 3, 3], "<u8").tobytes())  # xdirection/0's dataspace: its first dimension
+data[at:at + 8] = np.array([2**40], "<u8").tobytes()
+at = data.index(np.array([offset, 432], "<u8").tobytes())  # its contiguous layout: address, size
+data[at + 8:at + 16] = np.array([2**64 - 2**40], "<u8").tobytes()
+with open("bad/directions_huge_storage.h5", "wb") as f:
+    f.write(bytes(data))
 for e in (1, 3):  # epoch 2 missing
     sio.savemat(f"bad/gap/model_{e}_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})
 sio.savemat("bad/mixed/model_1_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})

@@ -76,7 +76,7 @@ std::vector<std::vector<PartResult>> sharded(const WeightTrajectory& t, const Po
     threads.emplace_back([&, s] {
       if (omp_threads > 0) omp_set_num_threads(omp_threads);
       test::ThreadReduction::Member member(all, s);
-      const auto [first, count] = shard_columns(t.dimension(), S, s);
+      const auto [first, count] = shard_columns(t.dimension(), {s, S});
       out[s] = post_analysis(t.columns(first, count), o, member);
     });
   }
@@ -154,7 +154,7 @@ TEST_CASE("PairDistances of coordinate shards add up to the whole", "[shards][pa
   std::vector<std::thread> threads;
   for (std::size_t s = 0; s < 3; ++s) {
     threads.emplace_back([&, s] {
-      const auto [first, count] = shard_columns(t.dimension(), 3, s);
+      const auto [first, count] = shard_columns(t.dimension(), {s, 3});
       shards[s] = PairDistances::compute(t.columns(first, count), 20, 90);
       test::ThreadReduction::Member member(all, s);
       shards[s].sum_over_shards([&member](double* data, std::size_t n) { member.sum(data, n); });
@@ -174,13 +174,13 @@ TEST_CASE("PairDistances of coordinate shards add up to the whole", "[shards][pa
 TEST_CASE("shard_columns splits the coordinates into contiguous ranges", "[shards]") {
   std::size_t next = 0;
   for (std::size_t s = 0; s < 3; ++s) {
-    const auto [first, count] = shard_columns(130, 3, s);
+    const auto [first, count] = shard_columns(130, {s, 3});
     CHECK(first == next);
     CHECK((count == 43 || count == 44));
     next = first + count;
   }
   CHECK(next == 130);
-  CHECK_THROWS_AS(shard_columns(10, 2, 2), std::invalid_argument);
+  CHECK_THROWS_AS(shard_columns(10, {2, 2}), std::invalid_argument);
 }
 
 TEST_CASE("post_analysis of two and three coordinate shards equals the single process", "[shards][msd]") {

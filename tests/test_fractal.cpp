@@ -331,10 +331,10 @@ TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][err
   const auto l = Landscape2D::from_heights(cone_surface(9), 9);
   ToySgdOptions o;
   o.sigma = -0.1;
-  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("sigma must be >= 0, got -0.1"));
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("ToySgdOptions: sigma must be finite and >= 0, got -0.1"));
   o = {};
   o.eta = -1;
-  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("eta must be >= 0"));
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("eta must be finite and >= 0"));
   o = {};
   o.fixed_start = true;
   o.start_x = 2;

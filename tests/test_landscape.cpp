@@ -109,9 +109,8 @@ CATCH_TEST_CASE("landscape: the loss at the origin is the checkpoint's, resumed 
   // Two shards in two "processes", merged.
   for (std::size_t s = 0; s < 2; ++s) {
     auto so = o;
-    so.shard = s;
-    so.shards = 2;
-    const auto part = evaluate_landscape(*model, d1, d2, data, so, landscape_file(dir / "sharded", s, 2));
+    so.shard = {s, 2};
+    const auto part = evaluate_landscape(*model, d1, d2, data, so, landscape_file(dir / "sharded", so.shard));
     CATCH_CHECK(part.evaluated() == (s == 0 ? 5u : 9u));
   }
   const auto merged = read_landscape(dir / "sharded", o.x, o.y);
@@ -189,10 +188,10 @@ CATCH_TEST_CASE("landscape: malformed ranges and shards are refused", "[landscap
   test::TempDir dir;
   auto model = make_model("resnet14");
   auto o = grid3();
-  o.shard = 2;
-  o.shards = 2;
+  o.shard = {2, 2};
   const auto d = random_direction(*model, 1);
-  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"), Catch::Contains("shard must lie in [0, shards)"));
+  CATCH_CHECK_THROWS_WITH(evaluate_landscape(*model, d, d, toy(8), o, dir / "s.csv"),
+                          Catch::Contains("LandscapeOptions: shard 2 of 2: expected 0 <= index < count"));
   o = grid3();
   o.batch_size = 0;
   CATCH_CHECK_THROWS_WITH(o.validate(), Catch::Contains("LandscapeOptions: batch_size must be >= 1, got 0"));

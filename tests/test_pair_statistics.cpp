@@ -376,7 +376,7 @@ std::vector<PairSummary> split_summaries(const WeightTrajectory& t, const std::v
   for (std::size_t s = 0; s < shards; ++s) {
     threads.emplace_back([&, s] {
       const ShardSum sum = [&all, s](double* data, std::size_t count) { all.sum(s, data, count); };
-      const PairShare share{shards, s};
+      const Shard share{s, shards};
       const std::size_t base = t.dimension() / shards, extra = t.dimension() % shards;
       const auto part = t.columns(s * base + std::min(s, extra), base + (s < extra ? 1 : 0));
       if (budget == 0) {
@@ -442,10 +442,10 @@ TEST_CASE("pair binning split over 2 and 3 shards equals the single process, unt
     const auto p = pair_summary(d, loss, o);
     same_curve(p.msd_contour, msd_vs_contour(d, o.contour_bins));
     same_curve(p.msl_linear, msl_vs_distance(d, loss, Binning::linear, o.msl_bins));
-    CHECK_THROWS_AS(pair_summary(d, loss, o, {}, PairShare{2, 0}), std::invalid_argument);
-    CHECK_THROWS_AS(pair_summary(d, loss, o, [](double*, std::size_t) {}, PairShare{2, 2}), std::invalid_argument);
+    CHECK_THROWS_AS(pair_summary(d, loss, o, {}, Shard{0, 2}), std::invalid_argument);
+    CHECK_THROWS_AS(pair_summary(d, loss, o, [](double*, std::size_t) {}, Shard{2, 2}), std::invalid_argument);
     CHECK_THROWS_AS(pair_summary(d, std::vector<double>(3), o), std::invalid_argument);
-    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, loss, o, 1 << 30, {}, PairShare{3, 1}), std::invalid_argument);
+    CHECK_THROWS_AS(tiled_pair_statistics(t, 0, T, loss, o, 1 << 30, {}, Shard{1, 3}), std::invalid_argument);
   }
 }
 

@@ -140,6 +140,10 @@ TEST_CASE("loss-landscape .h5 surfaces and direction files round-trip", "[study_
     CHECK_THROWS_WITH(read_loss_landscape_surface(dir / "bad" / "surface_huge_claim.h5"),
                       Catch::Contains("dataset 'xcoordinates' of shape (100000000) claims 800000000 bytes but the file "
                                       "stores 0 for it"));
+    // Found by fuzz_landscape_h5: a contiguous layout that claims more storage than the file holds.
+    CHECK_THROWS_WITH(read_loss_landscape_directions(dir / "bad" / "directions_huge_storage.h5"),
+                      Catch::Contains("dataset '0' of shape (1099511627776, 3, 3, 3) claims 118747255799808 bytes but "
+                                      "the file stores"));
   }
   SECTION("anodiff's own surface and directions") {
     LandscapeGrid g;

@@ -75,7 +75,12 @@ void init_landscape(py::module_& m) {
         return fmt::format("LandscapeGrid({} x {}, {} evaluated)", g.x.points, g.y.points, g.evaluated());
       });
 
-  m.def("landscape_file", &landscape_file, py::arg("directory"), py::arg("shard") = 0, py::arg("shards") = 1,
+  m.def(
+      "landscape_file",
+      [](const std::filesystem::path& directory, std::size_t shard, std::size_t shards) {
+        return landscape_file(directory, {shard, shards});
+      },
+      py::arg("directory"), py::arg("shard") = 0, py::arg("shards") = 1,
         "landscape_file(directory, shard=0, shards=1) -> path\n\n"
         "The file a grid's points are appended to: surface.csv (one shard) or surface.shard-I-of-N.csv.");
   m.def(

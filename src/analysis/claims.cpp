@@ -187,6 +187,16 @@ RunDescription describe_run(const fs::path& trajectory, std::size_t steps) {
   return d;
 }
 
+RunDescription describe_run(const fs::path& trajectory, std::size_t steps, const RunDescription& known) {
+  RunDescription d = describe_run(trajectory, steps);
+  if (known.model.empty() && known.batch_size <= 0 && std::isnan(known.lr)) return d;
+  if (!known.model.empty()) d.model = known.model;
+  if (known.batch_size > 0) d.batch_size = known.batch_size;
+  if (!std::isnan(known.lr)) d.lr = known.lr;
+  d.label = fmt::format("{}, batch {}, lr {:g}, {} steps", d.model, d.batch_size, d.lr, steps);
+  return d;
+}
+
 const ClaimVerdict& RunClaims::find(const std::string& claim, Phase phase) const {
   for (const auto& c : claims) {
     if (c.claim == claim && c.phase == phase) return c;
@@ -347,6 +357,8 @@ TextTable claims_table(const RunClaims& r) {
                       c.of ? fmt::format("{} ({} of {})", to_string(c.verdict), c.yes, c.of) : to_string(c.verdict),
                       rule_cell(c.claim)});
   }
+  constexpr const char* attenuation_rule =
+      "beta falls with log t_w and rises with the loss, each beyond 2 standard errors (partly: one of the two)";
   const auto& a = r.attenuation;
   t.rows.push_back({claim_title("attenuation"), "all (" + parts_of(a.parts) + ")", study_cell(r, "attenuation"),
                     a.parts < 3 ? std::string("fewer than 3 parts")
@@ -355,9 +367,7 @@ TextTable claims_table(const RunClaims& r) {
                                               fixed(a.first), fixed(a.last), fixed(a.slope_log_wait, 3),
                                               fixed(a.slope_log_wait_error, 3), fixed(a.slope_loss, 3),
                                               fixed(a.slope_loss_error, 3)),
-                    to_string(a.verdict),
-                    "beta falls with log t_w and rises with the loss, each beyond 2 standard errors (partly: one of "
-                    "the two)"});
+                    to_string(a.verdict), std::string(attenuation_rule)});
   return t;
 }
 

@@ -7,6 +7,8 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
+
 namespace anodiff {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -217,8 +219,21 @@ std::vector<double> standard_errors(const Eigen::MatrixXd& J, double sse) {
 
 }  // namespace
 
+void CrossoverOptions::validate(const char* owner, const std::string& path) const {
+  require(std::isfinite(min_lag) && min_lag >= 1, owner, fmt::format("{}min_lag must be at least 1, got {}", path, min_lag));
+  require(std::isfinite(max_lag) && max_lag >= 0, owner,
+          fmt::format("{}max_lag must be 0 (automatic) or positive, got {}", path, max_lag));
+  require(max_lag_fraction > 0 && max_lag_fraction <= 1, owner,
+          fmt::format("{}max_lag_fraction must lie in (0, 1], got {}", path, max_lag_fraction));
+  require(points_per_decade >= 1, owner, fmt::format("{}points_per_decade must be at least 1, got 0", path));
+  require(min_points >= 1, owner, fmt::format("{}min_points must be at least 1, got 0", path));
+  require(std::isfinite(min_exponent_change) && min_exponent_change >= 0, owner,
+          fmt::format("{}min_exponent_change must be finite and >= 0, got {}", path, min_exponent_change));
+}
+
 CrossoverFit fit_crossover(const std::vector<double>& lag, const std::vector<double>& msd,
                            const CrossoverOptions& options) {
+  options.validate("fit_crossover: CrossoverOptions");
   CrossoverFit f;
   const std::size_t n = std::min(lag.size(), msd.size());
   double largest = 0;

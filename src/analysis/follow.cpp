@@ -86,15 +86,22 @@ const char* follow_end_name(FollowEnd end) {
   return "?";
 }
 
+void FollowOptions::validate() const {
+  const char* owner = "FollowOptions";
+  require(std::isfinite(poll_seconds) && poll_seconds > 0, owner,
+          fmt::format("poll_seconds must be positive, got {}", poll_seconds));
+  require(std::isfinite(write_seconds) && write_seconds > 0, owner,
+          fmt::format("write_seconds must be positive, got {}", write_seconds));
+  require(std::isfinite(idle_seconds) && idle_seconds >= 0, owner,
+          fmt::format("idle_seconds must be finite and >= 0, got {}", idle_seconds));
+}
+
 TrajectoryFollower::TrajectoryFollower(fs::path path, PostAnalysisOptions options, FollowOptions follow)
     : path_(without_trailing_slash(std::move(path))), options_(std::move(options)), follow_(follow) {
   if (options_.part_length == 0) {
     throw std::invalid_argument("TrajectoryFollower: a part length is needed (a part must end before the run does)");
   }
-  if (!(follow_.poll_seconds > 0)) {
-    throw std::invalid_argument(fmt::format("TrajectoryFollower: poll_seconds must be positive, got {}",
-                                            follow_.poll_seconds));
-  }
+  follow_.validate();
   options_.validate(options_.part_length);
 #if defined(__linux__)
   inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);  // -1: polling only
@@ -281,11 +288,13 @@ FollowEnd TrajectoryFollower::run(const Writer& write) {
         log_line(options_.log, fmt::format("anodiff: the last {} snapshots (fewer than a part of {}) are not analysed",
                                            rest, options_.part_length));
       }
-      if (!parts_.empty()) {
-        write(parts_, written, trajectory_);
-        log_line(options_.log, fmt::format("anodiff: follow: {} parts written at unix time {:.3f}", parts_.size(),
-                                           unix_seconds()));
+      if (parts_.empty()) {
+        throw InputError(fmt::format("{}: the run finished with {} snapshots, fewer than a part of {}",
+                                     path_.string(), snapshots(), options_.part_length));
       }
+      write(parts_, written, trajectory_);
+      log_line(options_.log, fmt::format("anodiff: follow: {} parts written at unix time {:.3f}", parts_.size(),
+                                         unix_seconds()));
       return FollowEnd::finished;
     }
     if (caught_up || now_seconds() - last_write >= follow_.write_seconds) flush();

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "anodiff/base/error.hpp"
 #include "anodiff/analysis/pair_statistics.hpp"
 #include "detail/batch_fft.hpp"
 #include "detail/quantile.hpp"
@@ -152,7 +153,7 @@ MsdFftResult msd_fft_certified(const WeightTrajectory& trajectory, std::size_t f
   // Each batch transforms 2 L coordinates: coordinate 2l in the real part of lane l, 2l + 1 in the imaginary part.
   // The sum of the two real signals' power spectra at f is (|Z_f|^2 + |Z_{N-f}|^2) / 2, so summing |Z_f|^2 over
   // everything and symmetrising at the end gives the summed power spectrum.
-  constexpr std::size_t block_columns = 4 * 2 * L;  // read together; their norms and power are summed in double
+  constexpr std::size_t block_columns = std::size_t{8} * L;  // read together; their norms and power are summed in double
   SpectralSums sums(nfft, count);
   for_column_blocks<SpectralSums>(
       trajectory, first, count, block_columns, [&] { return SpectralSums(nfft, count); },
@@ -252,7 +253,13 @@ MsdCurve msd_curve(const Part& part, const std::vector<double>& by_lag, std::siz
   return c;
 }
 
+void MsdOptions::validate(const char* owner, const std::string& path) const {
+  require(method == MsdMethod::automatic || method == MsdMethod::pairs || method == MsdMethod::fft, owner,
+          fmt::format("{}method must be automatic, pairs or fft, got {}", path, int(method)));
+}
+
 std::vector<MsdCurve> msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
+  options.validate("msd: MsdOptions");
   std::vector<MsdCurve> curves;
   for (const Part& part : split_parts(trajectory.size(), options.part_length)) {
     const auto by_lag = options.method == MsdMethod::pairs
@@ -301,6 +308,7 @@ BandExponent band_exponent(const LocalExponentCurve& beta, std::size_t window, d
 }
 
 std::vector<MsdCurve> aging_msd(const WeightTrajectory& trajectory, const MsdOptions& options) {
+  options.validate("aging_msd: MsdOptions");
   std::vector<MsdCurve> curves;
   const std::size_t D = trajectory.dimension();
   std::vector<double> origin(D), row(D);

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
 #include "detail/log_bins.hpp"
 #include "detail/pair_helpers.hpp"
 
@@ -120,5 +121,11 @@ std::vector<DisplacementHistogram> displacement_histograms(const PairDistances& 
 }
 
 std::vector<std::size_t> default_histogram_lags() { return {1, 2, 4, 8, 16, 32, 64, 128, 256}; }
+
+void PairStatisticsOptions::validate(const char* owner, const std::string& path) const {
+  require(contour_bins >= 1, owner, fmt::format("{}contour_bins must be at least 1, got 0", path));
+  require(msl_bins >= 1, owner, fmt::format("{}msl_bins must be at least 1, got 0", path));
+  require(histogram_bins >= 1, owner, fmt::format("{}histogram_bins must be at least 1, got 0", path));
+}
 
 }  // namespace anodiff

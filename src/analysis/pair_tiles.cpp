@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
 #include "detail/blas.hpp"
 #include "detail/log_bins.hpp"
 #include "detail/pair_helpers.hpp"
@@ -219,9 +220,9 @@ class TileSweep {
   std::vector<double> tile_, data_, carry_, y_, g_, vv_;
 };
 
-// The first of rows [i0, i1) that `share` bins (i % shards == shard); rows then go in steps of share.shards.
-std::size_t first_owned_row(std::size_t i0, const PairShare& share) {
-  return i0 + (share.shard + share.shards - i0 % share.shards) % share.shards;
+// The first of rows [i0, i1) that `share` bins (i % count == index); rows then go in steps of share.count.
+std::size_t first_owned_row(std::size_t i0, const Shard& share) {
+  return i0 + (share.index + share.count - i0 % share.count) % share.count;
 }
 
 // BinnedCurve sums (x, mean, count) appended to / read back from a buffer of doubles for a reduction; counts are
@@ -241,21 +242,20 @@ std::size_t unpack(BinnedCurve& c, const std::vector<double>& buffer, std::size_
 
 // The additive accumulators of the all-pairs statistics of one part, fed tile by tile (the untiled matrix is one
 // tile; docs/pair_statistics.md, "Splitting the binning over shards"). Each process bins the pairs (i, c), i < c,
-// of the rows its PairShare owns: the MSD sums by lag, the contour bins, the MSL range and bins, the mean contour
+// of the rows its Shard owns: the MSD sums by lag, the contour bins, the MSL range and bins, the mean contour
 // length. With several shards the finish_* steps sum these over the shards (ShardSum); a minimum or maximum travels
 // in one slot per shard (the others add zeros, exactly), so every shard gets the same bin edges and sums. The
 // aging MSD and the histogram samples (P values per lag) are taken by every shard from every tile.
 class PairBinning {
  public:
-  PairBinning(std::size_t n, const std::vector<double>& loss, const PairStatisticsOptions& options, PairShare share,
+  PairBinning(std::size_t n, const std::vector<double>& loss, const PairStatisticsOptions& options, Shard share,
               const ShardSum& sum)
       : n_(n), loss_(loss), options_(options), share_(share), sum_(sum), with_loss_(!loss.empty()) {
-    if (share_.shards == 0 || share_.shard >= share_.shards) {
-      throw std::invalid_argument(fmt::format("pair statistics: shard {} of {}", share_.shard, share_.shards));
-    }
-    if (share_.shards > 1 && !sum_) {
+    options_.validate("pair statistics: PairStatisticsOptions");
+    share_.validate("pair statistics");
+    if (share_.count > 1 && !sum_) {
       throw std::invalid_argument(
-          fmt::format("pair statistics: binning split over {} shards needs a ShardSum", share_.shards));
+          fmt::format("pair statistics: binning split over {} shards needs a ShardSum", share_.count));
     }
     msd_sum_.assign(n_, 0.0);
     from_start_.assign(n_, 0.0);
@@ -291,7 +291,7 @@ class PairBinning {
   // Pass 1 over a tile (d(i, c) at (i - i0) + (c - j0) (i1 - i0) for i < c): MSD sums, contour bins, MSL range of
   // the owned rows; aging MSD and histogram samples of every row.
   void first_pass(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
-    const std::size_t r = i1 - i0, step = share_.shards, begin = first_owned_row(i0, share_);
+    const std::size_t r = i1 - i0, step = share_.count, begin = first_owned_row(i0, share_);
     for (std::size_t c = j0; c < j1; ++c) {
       const double* col = tile + (c - j0) * r;
       const std::size_t iend = std::min(i1, c);
@@ -329,7 +329,7 @@ class PairBinning {
   // After pass 1: sums the accumulators over shards; MSD, aging MSD, step and mean contour lengths, MSD against
   // contour and the histograms into `out`, and the MSL bin edges.
   void finish_first_pass(PairSummary& out) {
-    const std::size_t S = share_.shards;
+    const std::size_t S = share_.count;
     // Mean contour length C_{i,i+tau} = P_{i+tau} - P_i over the owned i (in the order of mean_contour_length()).
     out.mean_contour.assign(n_, 0.0);
     for (std::size_t tau = 1; tau < n_; ++tau) {
@@ -345,7 +345,7 @@ class PairBinning {
       const std::size_t ranges = buffer.size();
       buffer.resize(ranges + 4 * S, 0.0);
       const double mine[4] = {lin_lo_, lin_hi_, log_lo_, log_hi_};
-      for (std::size_t k = 0; k < 4; ++k) buffer[ranges + k * S + share_.shard] = mine[k];
+      for (std::size_t k = 0; k < 4; ++k) buffer[ranges + k * S + share_.index] = mine[k];
       sum_(buffer.data(), buffer.size());
       unpack(msd_contour_, buffer, 0);
       lin_lo_ = log_lo_ = std::numeric_limits<double>::infinity();
@@ -385,7 +385,7 @@ class PairBinning {
 
   // Pass 2 over a tile: the MSL bins (linear and logarithmic) of the owned rows.
   void second_pass(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
-    const std::size_t r = i1 - i0, step = share_.shards, begin = first_owned_row(i0, share_);
+    const std::size_t r = i1 - i0, step = share_.count, begin = first_owned_row(i0, share_);
     for (std::size_t c = j0; c < j1; ++c) {
       if (std::isnan(loss_[c])) continue;
       const double* col = tile + (c - j0) * r;
@@ -412,7 +412,7 @@ class PairBinning {
   void finish_second_pass(PairSummary& out) {
     if (!with_loss_) return;
     if (lin_any_) {
-      if (share_.shards > 1) {
+      if (share_.count > 1) {
         std::vector<double> buffer;
         pack(msl_linear_, buffer);
         pack(msl_log_, buffer);
@@ -430,7 +430,7 @@ class PairBinning {
   std::size_t n_;
   const std::vector<double>& loss_;
   const PairStatisticsOptions& options_;
-  PairShare share_;
+  Shard share_;
   const ShardSum& sum_;
   bool with_loss_;
   std::vector<double> steps_, prefix_, msd_sum_, from_start_;
@@ -446,7 +446,7 @@ class PairBinning {
 }  // namespace
 
 std::size_t untiled_pair_memory(std::size_t n, std::size_t lags) {
-  const std::size_t block = std::max<std::size_t>(std::size_t{32} << 20, 8 * 64 * n);  // block_width's column block
+  const std::size_t block = std::max<std::size_t>(std::size_t{32} << 20, std::size_t{512} * n);  // block_width's column block
   return 8 * n * n + block + 8 * n * (8 + lags);
 }
 
@@ -480,7 +480,7 @@ void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t firs
 
 PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
                                   const std::vector<double>& loss, const PairStatisticsOptions& options,
-                                  std::size_t memory_budget, const ShardSum& sum, PairShare share) {
+                                  std::size_t memory_budget, const ShardSum& sum, Shard share) {
   require_part(trajectory, first, count);
   const std::size_t n = count;
   if (!loss.empty() && loss.size() != n) {
@@ -506,7 +506,7 @@ PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_
   binning.set_step_lengths(std::move(out.step_lengths));
   // Held from here on: the sweep's buffers and the binning's vectors (the outputs msd and mean_contour come after
   // the sweep's buffers could be released).
-  const std::size_t held = sweep.bytes() + binning.bytes() + 8 * 4 * n;
+  const std::size_t held = sweep.bytes() + binning.bytes() + std::size_t{32} * n;
 
   // Pass 1: MSD, aging MSD, MSD against contour, histogram samples, and the range of the MSL distances.
   sweep.run([&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1, const double* tile) {
@@ -533,7 +533,7 @@ PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_
 }
 
 PairSummary pair_summary(const PairDistances& distances, const std::vector<double>& loss,
-                         const PairStatisticsOptions& options, const ShardSum& sum, PairShare share) {
+                         const PairStatisticsOptions& options, const ShardSum& sum, Shard share) {
   const std::size_t n = distances.size();
   if (!loss.empty() && loss.size() != n) {
     throw std::invalid_argument(fmt::format("pair_summary: {} loss values for {} snapshots", loss.size(), n));

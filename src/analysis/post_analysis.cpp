@@ -264,7 +264,7 @@ double step_tail_index(const WeightTrajectory& t, std::size_t block, std::size_t
 void PostAnalysisOptions::validate(std::size_t snapshots) const {
   (void)split_parts(snapshots, part_length);
   if (window == 0) throw std::invalid_argument("PostAnalysisOptions: window must be at least 1, got 0");
-  if (!(fit.min_lag >= 1)) throw std::invalid_argument(fmt::format("PostAnalysisOptions: fit.min_lag must be at least 1, got {}", fit.min_lag));
+  fit.validate("PostAnalysisOptions", "fit.");
   if (!(short_band_lo >= 1) || !(short_band_hi > short_band_lo)) {
     throw std::invalid_argument(fmt::format("PostAnalysisOptions: the short band needs 1 <= lo < hi, got {}:{}",
                                             short_band_lo, short_band_hi));
@@ -350,12 +350,12 @@ PartResult analyse(const WeightTrajectory& trajectory, const Part& part, const P
   std::size_t lags = 0;
   for (std::size_t lag : options.histogram_lags) lags += lag >= 1 && lag < part.count ? 1 : 0;
   // With shards, the sum over shards of the distances (or each tile's), and the binning of the pairs split over
-  // the shards (PairShare: each bins its rows' pairs, then the accumulators are summed).
+  // the shards (each bins its rows' pairs, then the accumulators are summed).
   ShardSum sum;
-  PairShare share;
+  Shard share;
   if (reduction) {
     sum = [reduction](double* data, std::size_t count) { reduction->sum(data, count); };
-    share = PairShare{reduction->shards(), reduction->shard()};
+    share = reduction->shard_of();
   }
   if (r.all_pairs && untiled_pair_memory(part.count, lags) > options.pair_memory_budget) {
     // Tiles within the budget.
@@ -448,13 +448,31 @@ std::vector<PartResult> post_analysis(const WeightTrajectory& shard, const PostA
   return analyse_all(shard, options, &reduction);
 }
 
-std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::size_t shards, std::size_t index) {
-  if (shards == 0 || index >= shards) {
-    throw std::invalid_argument(fmt::format("shard_columns: shard {} of {}", index, shards));
+std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, Shard shard) {
+  shard.validate("shard_columns");
+  const std::size_t base = dimension / shard.count, extra = dimension % shard.count;
+  const std::size_t first = shard.index * base + std::min(shard.index, extra);
+  return {first, base + (shard.index < extra ? 1 : 0)};
+}
+
+WeightTrajectory load_shard_columns(const std::filesystem::path& path, Shard shard, const LogSink& log) {
+  shard.validate("load_shard_columns");
+  if (WeightTrajectory::shard_directories(path).size() == shard.count) {
+    auto own = WeightTrajectory::load_shard(path, shard.index);
+    if (log) {
+      log(fmt::format("{}: {} snapshots in {} shards; {} ranks, each its shard", path.string(), own.size(), shard.count,
+                      shard.count));
+    }
+    return own;
   }
-  const std::size_t base = dimension / shards, extra = dimension % shards;
-  const std::size_t first = index * base + std::min(index, extra);
-  return {first, base + (index < extra ? 1 : 0)};
+  const auto whole = WeightTrajectory::load(path);
+  if (whole.dimension() < shard.count) {
+    throw InputError(fmt::format("{}: {} parameters cannot be split among {} ranks", path.string(), whole.dimension(),
+                                 shard.count));
+  }
+  const auto [first, count] = shard_columns(whole.dimension(), shard);
+  if (log) log(fmt::format("{} ranks, each a column range of about {} parameters", shard.count, count));
+  return whole.columns(first, count);
 }
 
 std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options) {

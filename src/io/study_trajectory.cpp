@@ -1,6 +1,7 @@
 #include "anodiff/io/study_trajectory.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <cstdarg>
 #include <cstdint>
@@ -380,13 +381,13 @@ FileRows read_file(const fs::path& file) {
 #endif
 }
 
-// The epoch in a name model_E_sub_loss_w.*, or -1.
-long long epoch_of(const fs::path& file) {
+// The epoch in a name model_E_sub_loss_w.*; none for another name.
+std::optional<long long> epoch_of(const fs::path& file) {
   static const std::regex pattern(R"(model_(\d+)_sub_loss_w\.(mat|h5))");
   std::smatch m;
   const std::string name = file.filename().string();
   if (std::regex_match(name, m, pattern)) return std::stoll(m[1].str());
-  return -1;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -417,11 +418,11 @@ std::vector<fs::path> study_trajectory_files(const fs::path& dir) {
   if (!fs::is_directory(dir)) return {};
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
-    const long long epoch = epoch_of(e.path());
-    if (epoch < 0) continue;
-    auto [it, fresh] = by_epoch.emplace(epoch, e.path());
+    const auto epoch = epoch_of(e.path());
+    if (!epoch) continue;
+    auto [it, fresh] = by_epoch.emplace(*epoch, e.path());
     if (!fresh) {
-      throw InputError(fmt::format("{}: epoch {} is held twice ({} and {}): keep one of them", dir.string(), epoch,
+      throw InputError(fmt::format("{}: epoch {} is held twice ({} and {}): keep one of them", dir.string(), *epoch,
                                    it->second.filename().string(), e.path().filename().string()));
     }
   }
@@ -459,8 +460,7 @@ WeightTrajectory load_study_trajectory(const std::vector<fs::path>& files) {
       dimension = r.dimension;
       float64 = r.float64;
       steps_per_file = r.steps;
-      const long long e = epoch_of(file);
-      first_epoch = e > 0 ? e : 1;
+      first_epoch = std::max(epoch_of(file).value_or(1), 1LL);
     } else if (r.dimension != dimension) {
       throw InputError(fmt::format("{}: {} parameters per step, {} has {}: expected the same network in every file",
                                    file.string(), r.dimension, files.front().string(), dimension));
@@ -483,7 +483,7 @@ WeightTrajectory load_study_trajectory(const std::vector<fs::path>& files) {
         f.insert(f.end(), r.f.begin(), r.f.end());
       }
     }
-    const long long file_epoch = epoch_of(file) > 0 ? epoch_of(file) : first_epoch + static_cast<long long>(k);
+    const long long file_epoch = epoch_of(file).value_or(0) > 0 ? *epoch_of(file) : first_epoch + static_cast<long long>(k);
     for (std::size_t t = 0; t < r.steps; ++t) {
       const double step = r.step.empty()
                               ? double((first_epoch - 1) * static_cast<long long>(steps_per_file)) + double(total + t + 1)

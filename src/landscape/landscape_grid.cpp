@@ -63,8 +63,8 @@ Surface LandscapeGrid::loss_surface() const {
   return s;
 }
 
-fs::path landscape_file(const fs::path& dir, std::size_t shard, std::size_t shards) {
-  return shards <= 1 ? dir / "surface.csv" : dir / fmt::format("surface.shard-{}-of-{}.csv", shard, shards);
+fs::path landscape_file(const fs::path& dir, Shard shard) {
+  return shard.count <= 1 ? dir / "surface.csv" : dir / fmt::format("surface.shard-{}-of-{}.csv", shard.index, shard.count);
 }
 
 LandscapeGrid read_landscape(const fs::path& dir, const Axis& x, const Axis& y) {

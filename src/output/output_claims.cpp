@@ -12,6 +12,14 @@
 namespace anodiff {
 namespace fs = std::filesystem;
 
+void write_trajectory_analysis(const fs::path& path, const WeightTrajectory& trajectory,
+                               const std::vector<PartResult>& parts, const fs::path& directory,
+                               const OutputOptions& output, std::size_t first_new, const RunDescription& known) {
+  write_post_analysis(parts, directory, output, first_new);
+  const auto run = describe_run(path, trajectory.size() - 1, known);
+  write_claims({judge_run(run, parts, part_losses(trajectory.loss(), parts))}, directory, output);
+}
+
 void write_claims(const std::vector<RunClaims>& runs, const fs::path& dir, const OutputOptions& output) {
   fs::create_directories(dir);
   CsvWriter csv(dir / "claims.csv",

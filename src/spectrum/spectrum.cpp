@@ -13,6 +13,8 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
+
 namespace anodiff {
 
 namespace {
@@ -206,7 +208,20 @@ void power_iteration(Counted& op, const EigenOptions& o, EigenResult& r, std::ve
 
 }  // namespace
 
+void EigenOptions::validate(const char* owner, const std::string& path) const {
+  require(k >= 1, owner, fmt::format("{}k must be >= 1, got {}", path, k));
+  require(ncv == 0 || ncv > k, owner, fmt::format("{0}ncv must be 0 (automatic) or > {0}k = {1}, got {2}", path, k, ncv));
+  require(tolerance > 0, owner, fmt::format("{}tolerance must be positive, got {}", path, tolerance));
+  require(method == EigenMethod::lanczos || method == EigenMethod::power, owner,
+          fmt::format("{}method must be lanczos or power, got {}", path, int(method)));
+  require(end == SpectrumEnd::largest || end == SpectrumEnd::smallest, owner,
+          fmt::format("{}end must be largest or smallest, got {}", path, int(end)));
+  require(power_stop == PowerStop::relative_change || power_stop == PowerStop::residual, owner,
+          fmt::format("{}power_stop must be relative_change or residual, got {}", path, int(power_stop)));
+}
+
 EigenResult extreme_eigenpairs(SymmetricOperator& target, const EigenOptions& o) {
+  o.validate("extreme_eigenpairs: EigenOptions");
   Counted op(target);
   const std::size_t D = op.dimension();
   if (o.k < 1 || o.k >= D) {
@@ -217,10 +232,6 @@ EigenResult extreme_eigenpairs(SymmetricOperator& target, const EigenOptions& o)
   if (o.method == EigenMethod::lanczos && (ncv <= o.k || ncv > D)) {
     throw std::invalid_argument(
         fmt::format("extreme_eigenpairs: EigenOptions::ncv must lie in k+1..D = {}..{}, got {}", o.k + 1, D, ncv));
-  }
-  if (!(o.tolerance > 0)) {
-    throw std::invalid_argument(
-        fmt::format("extreme_eigenpairs: EigenOptions::tolerance must be positive, got {}", o.tolerance));
   }
   EigenResult r;
   const double t0 = now();
@@ -260,15 +271,16 @@ double hutchpp_trace(SymmetricOperator& op, std::size_t products, std::uint64_t 
   Eigen::MatrixXd S(D, m), G(D, m), Y(D, m), HQ(D, m);
   for (Eigen::Index i = 0; i < S.size(); ++i) S.data()[i] = coin(rng) ? 1 : -1;
   for (Eigen::Index i = 0; i < G.size(); ++i) G.data()[i] = coin(rng) ? 1 : -1;
-  for (std::size_t j = 0; j < m; ++j) op.apply(S.col(j).data(), Y.col(j).data());
+  const auto columns = Eigen::Index(m);
+  for (Eigen::Index j = 0; j < columns; ++j) op.apply(S.col(j).data(), Y.col(j).data());
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(Y);
   const Eigen::MatrixXd Q = qr.householderQ() * Eigen::MatrixXd::Identity(Eigen::Index(D), Eigen::Index(m));
-  for (std::size_t j = 0; j < m; ++j) op.apply(Q.col(j).data(), HQ.col(j).data());
+  for (Eigen::Index j = 0; j < columns; ++j) op.apply(Q.col(j).data(), HQ.col(j).data());
   double trace = (Q.transpose() * HQ).trace();
   const Eigen::MatrixXd Gp = G - Q * (Q.transpose() * G);
   Eigen::VectorXd hg(D);
   double rest = 0;
-  for (std::size_t j = 0; j < m; ++j) {
+  for (Eigen::Index j = 0; j < columns; ++j) {
     Eigen::VectorXd g = Gp.col(j);
     op.apply(g.data(), hg.data());
     rest += g.dot(hg);

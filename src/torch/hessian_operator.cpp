@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
+
 namespace anodiff {
 
 namespace {
@@ -125,10 +127,14 @@ double HessianOperator::loss() {
 void HessianOperator::reduce_over(ShardReduction* reduction) { impl_->reduction = reduction; }
 
 // ------------------------------------------------------------------------------------------------ classifier data
+void HessianDataOptions::validate(const char* owner, const std::string& path) const {
+  require(batch_size >= 1, owner, fmt::format("{}batch_size must be >= 1, got {}", path, batch_size));
+  require(batches >= 0, owner, fmt::format("{}batches must be >= 0, got {}", path, batches));
+}
+
 std::unique_ptr<HessianOperator> classifier_hessian(Network& model, const Dataset& data,
                                                     const HessianDataOptions& o, torch::Device device) {
-  if (o.batch_size < 1) throw std::invalid_argument(fmt::format("HessianDataOptions: batch_size must be >= 1, got {}", o.batch_size));
-  if (o.batches < 0) throw std::invalid_argument(fmt::format("HessianDataOptions: batches must be >= 0, got {}", o.batches));
+  o.validate();
   const std::int64_t n = data.size();
   const std::int64_t used = o.batches == 0 ? n : std::min(n, o.batches * o.batch_size);
   if (used == 0) throw std::invalid_argument("classifier_hessian: the data set is empty");

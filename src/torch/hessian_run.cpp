@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -30,13 +31,8 @@ void HessianRunOptions::validate() const {
 
 void HessianOptions::check(const char* owner) const {
   auto fail = [owner](const std::string& what) { throw std::invalid_argument(std::string(owner) + ": " + what); };
-  if (data.batch_size < 1) fail(fmt::format("data.batch_size must be >= 1, got {}", data.batch_size));
-  if (data.batches < 0) fail(fmt::format("data.batches must be >= 0, got {}", data.batches));
-  if (eigen.k < 1) fail(fmt::format("eigen.k must be >= 1, got {}", eigen.k));
-  if (eigen.ncv != 0 && eigen.ncv <= eigen.k) {
-    fail(fmt::format("eigen.ncv must be 0 (automatic) or > eigen.k = {}, got {}", eigen.k, eigen.ncv));
-  }
-  if (!(eigen.tolerance > 0)) fail(fmt::format("eigen.tolerance must be positive, got {}", eigen.tolerance));
+  data.validate(owner, "data.");
+  eigen.validate(owner, "eigen.");
   if (!eigen.start.empty()) {
     fail("eigen.start must be empty: each checkpoint starts from the previous one's eigenvectors (warm_start)");
   }
@@ -147,13 +143,13 @@ HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
 }
 
 // The number that ends a file name after a separator or "epoch" (model_12.t7, ckpt-5.pt, epoch3.pt: 12, 5, 3;
-// resnet14.pt: none), or -1.
-std::int64_t number_in_name(const fs::path& file) {
+// resnet14.pt: none).
+std::optional<std::int64_t> number_in_name(const fs::path& file) {
   static const std::regex trailing_number(R"((?:^|[_.-]|epoch)(\d+)$)");
   std::smatch m;
   const std::string stem = file.stem().string();
   if (std::regex_search(stem, m, trailing_number)) return std::stoll(m[1].str());
-  return -1;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -175,9 +171,13 @@ HessianRun hessian_along_run(const fs::path& run, const HessianRunOptions& o) {
 
 std::vector<std::int64_t> checkpoint_labels(const std::vector<fs::path>& checkpoints) {
   std::vector<std::int64_t> labels;
-  for (std::size_t i = 0; i < checkpoints.size(); ++i) labels.push_back(number_in_name(checkpoints[i]));
-  const bool numbered = std::none_of(labels.begin(), labels.end(), [](std::int64_t l) { return l < 0; }) &&
-                        std::set<std::int64_t>(labels.begin(), labels.end()).size() == labels.size();
+  bool numbered = true;  // every file's name ends in a number
+  for (const auto& file : checkpoints) {
+    const auto number = number_in_name(file);
+    numbered = numbered && number.has_value();
+    labels.push_back(number.value_or(0));
+  }
+  numbered = numbered && std::set<std::int64_t>(labels.begin(), labels.end()).size() == labels.size();
   if (!numbered) std::iota(labels.begin(), labels.end(), std::int64_t(0));
   return labels;
 }

@@ -124,7 +124,7 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   }
   std::vector<std::size_t> todo;
   for (std::size_t p = 0; p < o.x.points * o.y.points; ++p) {
-    if (p % o.shards == o.shard && std::isnan(g.loss[p])) todo.push_back(p);
+    if (p % o.shard.count == o.shard.index && std::isnan(g.loss[p])) todo.push_back(p);
   }
   Progress progress(o.log, fmt::format("landscape ({} of {} points)", todo.size(), o.x.points * o.y.points), todo.size());
   std::vector<float> theta(theta0.size());
@@ -167,7 +167,7 @@ namespace anodiff {
 void LandscapeOptions::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument("LandscapeOptions: " + what); };
   if (x.points < 1 || y.points < 1) fail(fmt::format("the axes need at least 1 point, got {} x {}", x.points, y.points));
-  if (shards < 1 || shard >= shards) fail(fmt::format("shard must lie in [0, shards), got shard {} of {}", shard, shards));
+  shard.validate("LandscapeOptions");
   if (batch_size < 1) fail(fmt::format("batch_size must be >= 1, got {}", batch_size));
   if (samples < 0) fail(fmt::format("samples must be >= 0, got {}", samples));
 }
@@ -188,6 +188,11 @@ void check_grid(const LandscapeOptions& grid, Fail fail) {
 
 }  // namespace
 
+void LandscapeAroundOptions::check(const char* owner) const {
+  check_grid(grid, [owner](const std::string& what) { throw std::invalid_argument(std::string(owner) + ": " + what); });
+  (void)choose_device(device);
+}
+
 void RunLandscapeOptions::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument("RunLandscapeOptions: " + what); };
   if (epoch < 0) fail(fmt::format("epoch must be given (>= 0), got {}", epoch));
@@ -199,8 +204,7 @@ void RunLandscapeOptions::validate() const {
     if (pca_part < 0) fail(fmt::format("pca_part must be >= 0, got {}", pca_part));
     if (part_length < 3) fail(fmt::format("part_length must be at least 3, got {}", part_length));
   }
-  check_grid(grid, fail);
-  (void)choose_device(device);
+  check("RunLandscapeOptions");
 }
 
 LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions& options, const fs::path& dir) {
@@ -250,20 +254,27 @@ LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions&
   } else {
     r.direction1 = random_direction(*model, o.seed, options.norm, options.ignore_biasbn);
     r.direction2 = random_direction(*model, o.seed + 1, options.norm, options.ignore_biasbn);
-    const char* norm = options.norm == DirectionNorm::filter ? "filter" : options.norm == DirectionNorm::layer ? "layer" : "none";
+    const char* norm = direction_norm_name(options.norm);
     r.title = fmt::format("epoch {}, {}-normalised random directions", options.epoch, norm);
   }
   fs::create_directories(dir);
-  r.grid = evaluate_landscape(*model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard, o.shards), device);
+  r.grid = evaluate_landscape(*model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard), device);
   r.layout = parameter_layout(*model);
   return r;
 }
 
-void ModelLandscapeOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("ModelLandscapeOptions: " + what); };
-  check_grid(grid, fail);
-  (void)choose_device(device);
+DirectionNorm parse_direction_norm(const std::string& name) {
+  if (name == "filter") return DirectionNorm::filter;
+  if (name == "layer") return DirectionNorm::layer;
+  if (name == "none") return DirectionNorm::none;
+  throw std::invalid_argument(fmt::format("the direction norm must be filter, layer or none, got '{}'", name));
 }
+
+const char* direction_norm_name(DirectionNorm norm) {
+  return norm == DirectionNorm::filter ? "filter" : norm == DirectionNorm::layer ? "layer" : "none";
+}
+
+void ModelLandscapeOptions::validate() const { check("ModelLandscapeOptions"); }
 
 LandscapeResult landscape_of_model(Network& model, const Dataset& data, const ModelLandscapeOptions& options,
                                    const fs::path& dir, const Network* line_to) {
@@ -293,13 +304,32 @@ LandscapeResult landscape_of_model(Network& model, const Dataset& data, const Mo
   } else {
     r.direction1 = random_direction(model, o.seed, options.norm, options.ignore_biasbn);
     r.direction2 = random_direction(model, o.seed + 1, options.norm, options.ignore_biasbn);
-    const char* norm = options.norm == DirectionNorm::filter ? "filter" : options.norm == DirectionNorm::layer ? "layer" : "none";
+    const char* norm = direction_norm_name(options.norm);
     r.title = fmt::format("{}, {}-normalised random directions", centre, norm);
   }
   fs::create_directories(dir);
-  r.grid = evaluate_landscape(model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard, o.shards), device);
+  r.grid = evaluate_landscape(model, r.direction1, r.direction2, data, o, landscape_file(dir, o.shard), device);
   r.layout = parameter_layout(model);
   return r;
+}
+
+LandscapeResult landscape_of_model_files(const std::string& model, const std::string& checkpoint,
+                                         const std::string& line_to, const Dataset& data,
+                                         ModelLandscapeOptions options, const fs::path& dir) {
+  options.validate();
+  const bool builtin = check_model_argument(model), data_free = !options.grid.own_loss.empty();
+  if (data_free && builtin) {
+    throw InputError(fmt::format("{}: --data-free needs a TorchScript --model: a built-in one has no loss()", model));
+  }
+  if (checkpoint.empty() && builtin) {
+    throw InputError(fmt::format("{}: a built-in --model needs --checkpoint FILE (its weights)", model));
+  }
+  const std::string centre = checkpoint.empty() ? model : checkpoint;
+  auto net = resolve_network(model, centre, data);
+  if (!data_free) check_classifier(*net, data, centre);
+  const auto end = line_to.empty() ? nullptr : resolve_network(model, line_to, data);
+  options.title = fs::path(centre).filename().string();
+  return landscape_of_model(*net, data, options, dir, end.get());
 }
 
 }  // namespace anodiff

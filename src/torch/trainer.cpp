@@ -136,8 +136,8 @@ void load_module(torch::nn::Module& m, const fs::path& path, torch::Device devic
   }
 }
 
-std::int64_t last_checkpoint(const fs::path& run) {
-  std::int64_t last = -1;
+std::optional<std::int64_t> last_checkpoint(const fs::path& run) {
+  std::optional<std::int64_t> last;
   for (std::int64_t e = 0; fs::exists(checkpoint_path(run, e)); ++e) last = e;
   return last;
 }
@@ -485,8 +485,9 @@ std::vector<EpochMetrics> Trainer::run() {
   std::optional<DeviceBatches> batches;
   if (o.device_batches) batches.emplace(data_.train, device_);
 
-  const std::int64_t last = last_checkpoint(dir_);
-  if (last >= 0) {
+  const auto last_saved = last_checkpoint(dir_);
+  const std::int64_t last = last_saved.value_or(0);  // the epoch training goes on after
+  if (last_saved) {
     load_module(*model_, checkpoint_path(dir_, last), device_);
     if (device_.is_cpu()) use_channels_last(*model_);
     load_optimizer(optimizer, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last), device_);
@@ -509,10 +510,10 @@ std::vector<EpochMetrics> Trainer::run() {
   }
 
   const std::int64_t n = data_.train.size();
-  const std::int64_t total_steps = (o.epochs - std::max<std::int64_t>(last, 0)) * steps;
+  const std::int64_t total_steps = (o.epochs - last) * steps;
   Progress progress(o.log, fmt::format("training {}", o.model), std::size_t(std::max<std::int64_t>(total_steps, 0)), 2.0);
   std::size_t done = 0;
-  for (std::int64_t epoch = std::max<std::int64_t>(last, 0) + 1; epoch <= o.epochs; ++epoch) {
+  for (std::int64_t epoch = last + 1; epoch <= o.epochs; ++epoch) {
     const auto order = epoch_order(n, o.seed, epoch);
     std::mt19937_64 gen(o.seed * 7919ull + std::uint64_t(epoch));
     model_->train();

@@ -88,9 +88,10 @@ void fft2(std::vector<std::complex<double>>& a, std::size_t m, bool inverse) {
     std::vector<std::complex<double>> in(m), out(m);
 #pragma omp for schedule(static)
     for (std::size_t i = 0; i < m; ++i) {
-      std::copy(a.begin() + i * m, a.begin() + (i + 1) * m, in.begin());
+      const auto row = a.begin() + static_cast<std::ptrdiff_t>(i * m);
+      std::copy(row, row + static_cast<std::ptrdiff_t>(m), in.begin());
       inverse ? fft.inv(out, in) : fft.fwd(out, in);
-      std::copy(out.begin(), out.end(), a.begin() + i * m);
+      std::copy(out.begin(), out.end(), row);
     }
     // Columns in groups of 8 for cache-friendly gathers.
 #pragma omp for schedule(static)

@@ -59,9 +59,6 @@ template <typename... Args>
   throw std::invalid_argument("SimplifiedModelOptions: " + fmt::format(format, std::forward<Args>(args)...));
 }
 
-void require_finite_at_least(const char* name, double v, double min) {
-  if (!std::isfinite(v) || !(v >= min)) refuse("{} must be finite and >= {}, got {}", name, min, v);
-}
 
 // Streams of the run's seed for the pool, its draw and the walkers' shuffles: tags far from the walkers' own streams
 // (seed, k) of run_toy_sgd, so no landscape shares a random stream with a walker.
@@ -189,32 +186,10 @@ void SimplifiedModelOptions::validate() const {
       refuse("landscapes lists {} twice", to_string(landscapes[i]));
     }
   }
-  require_finite_at_least("sgd.eta", sgd.eta, 0);
-  require_finite_at_least("sgd.sigma", sgd.sigma, 0);
-  if (sgd.steps == 0) refuse("sgd.steps must be at least 1, got 0");
+  sgd.validate("SimplifiedModelOptions", "sgd.");
+  analysis.validate("SimplifiedModelOptions", "analysis.");
   if (sgd.repeats < 2) {
     refuse("sgd.repeats must be at least 2 (the ensemble MSD needs two walkers), got {}", sgd.repeats);
-  }
-  if (sgd.fixed_start && !(std::fabs(sgd.start_x) <= 1 && std::fabs(sgd.start_y) <= 1)) {
-    refuse("the fixed start (sgd.start_x, sgd.start_y) must lie in [-1, 1]^2, got ({}, {})", sgd.start_x, sgd.start_y);
-  }
-  if (!(analysis.band_lo >= 1) || !(analysis.band_hi > analysis.band_lo) || !std::isfinite(analysis.band_hi)) {
-    refuse("the band (analysis.band_lo, analysis.band_hi) needs 1 <= lo < hi, got {}:{}", analysis.band_lo,
-           analysis.band_hi);
-  }
-  if (!std::isfinite(analysis.trap_radius) || !(analysis.trap_radius > 0)) {
-    refuse("analysis.trap_radius must be positive, got {}", analysis.trap_radius);
-  }
-  require_finite_at_least("analysis.pin_sigmas", analysis.pin_sigmas, 0);
-  if (!std::isfinite(analysis.r1_x) || !std::isfinite(analysis.r1_y)) {
-    refuse("analysis.r1_x and analysis.r1_y must be finite, got {} and {}", analysis.r1_x, analysis.r1_y);
-  }
-  if (sgd.boundary != BoundaryRule::skip && sgd.boundary != BoundaryRule::redraw &&
-      sgd.boundary != BoundaryRule::study_origin) {
-    refuse("sgd.boundary must be skip, redraw or study_origin, got {}", int(sgd.boundary));
-  }
-  if (analysis.r1_rule != R1Rule::whole_path && analysis.r1_rule != R1Rule::after_start) {
-    refuse("analysis.r1_rule must be whole_path or after_start, got {}", int(analysis.r1_rule));
   }
   if (n < 1 || n > 13) refuse("n must lie in 1..13, got {}", n);
   if (draw != LandscapeDraw::pool && draw != LandscapeDraw::shared) {

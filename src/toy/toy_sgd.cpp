@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
 #include "anodiff/analysis/fit.hpp"
 #include "anodiff/analysis/msd.hpp"
 #include "detail/quantile.hpp"
@@ -87,20 +88,6 @@ const char* to_string(R1Rule rule) {
 
 namespace {
 
-void check_options(const ToySgdOptions& o) {
-  if (!(o.eta >= 0)) throw std::invalid_argument(fmt::format("toy SGD: eta must be >= 0, got {}", o.eta));
-  if (!(o.sigma >= 0)) throw std::invalid_argument(fmt::format("toy SGD: sigma must be >= 0, got {}", o.sigma));
-  if (o.steps == 0 || o.repeats == 0) throw std::invalid_argument("toy SGD: steps and repeats must be positive");
-  if (o.fixed_start && (std::fabs(o.start_x) > 1 || std::fabs(o.start_y) > 1)) {
-    throw std::invalid_argument(
-        fmt::format("toy SGD: the start ({}, {}) lies outside [-1, 1]^2", o.start_x, o.start_y));
-  }
-  if (o.boundary != BoundaryRule::skip && o.boundary != BoundaryRule::redraw &&
-      o.boundary != BoundaryRule::study_origin) {
-    throw std::invalid_argument(fmt::format("toy SGD: unknown boundary rule {}", int(o.boundary)));
-  }
-}
-
 // One walker's run: snapshots (x, y) per step, the loss per step, its redraws and skipped steps.
 struct WalkerRun {
   std::vector<double> path, loss;
@@ -151,7 +138,7 @@ WalkerRun walk(const Landscape2D& landscape, const ToySgdOptions& o, std::size_t
 }
 
 ToySgdResult run_walkers(const Landscape2D& landscape, const ToySgdOptions& o, const std::vector<std::size_t>& ids) {
-  check_options(o);
+  o.validate();
   for (auto w : ids) {
     if (w >= o.repeats) {
       throw std::invalid_argument(fmt::format("toy SGD: walker {} is not below repeats = {}", w, o.repeats));
@@ -179,7 +166,7 @@ ToySgdResult run_walkers(const Landscape2D& landscape, const ToySgdOptions& o, c
 }  // namespace
 
 ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
-  check_options(o);
+  o.validate();
   std::vector<std::size_t> ids(o.repeats);
   for (std::size_t w = 0; w < ids.size(); ++w) ids[w] = w;
   return run_walkers(landscape, o, ids);
@@ -224,11 +211,34 @@ void r1_segment(const WeightTrajectory& path, const std::vector<double>& xy, con
 
 }  // namespace
 
+void ToySgdOptions::validate(const char* owner, const std::string& path) const {
+  require(std::isfinite(eta) && eta >= 0, owner, fmt::format("{}eta must be finite and >= 0, got {}", path, eta));
+  require(std::isfinite(sigma) && sigma >= 0, owner, fmt::format("{}sigma must be finite and >= 0, got {}", path, sigma));
+  require(steps > 0, owner, fmt::format("{}steps must be at least 1, got 0", path));
+  require(repeats > 0, owner, fmt::format("{}repeats must be at least 1, got 0", path));
+  require(!fixed_start || (std::fabs(start_x) <= 1 && std::fabs(start_y) <= 1), owner,
+          fmt::format("the fixed start ({0}start_x, {0}start_y) must lie in [-1, 1]^2, got ({1}, {2})", path, start_x,
+                      start_y));
+  require(boundary == BoundaryRule::skip || boundary == BoundaryRule::redraw || boundary == BoundaryRule::study_origin,
+          owner, fmt::format("{}boundary must be skip, redraw or study_origin, got {}", path, int(boundary)));
+}
+
+void WalkerAnalysisOptions::validate(const char* owner, const std::string& path) const {
+  require(band_lo >= 1 && band_hi > band_lo && std::isfinite(band_hi), owner,
+          fmt::format("the band ({0}band_lo, {0}band_hi) needs 1 <= lo < hi, got {1}:{2}", path, band_lo, band_hi));
+  require(std::isfinite(trap_radius) && trap_radius > 0, owner,
+          fmt::format("{}trap_radius must be positive, got {}", path, trap_radius));
+  require(std::isfinite(pin_sigmas) && pin_sigmas >= 0, owner,
+          fmt::format("{}pin_sigmas must be finite and >= 0, got {}", path, pin_sigmas));
+  require(std::isfinite(r1_x) && std::isfinite(r1_y), owner,
+          fmt::format("{0}r1_x and {0}r1_y must be finite, got {1} and {2}", path, r1_x, r1_y));
+  require(r1_rule == R1Rule::whole_path || r1_rule == R1Rule::after_start, owner,
+          fmt::format("{}r1_rule must be whole_path or after_start, got {}", path, int(r1_rule)));
+}
+
 std::vector<WalkerStatistics> analyse_walkers(const ToySgdResult& result, const ToySgdOptions& o,
                                               const WalkerAnalysisOptions& a) {
-  if (a.r1_rule != R1Rule::whole_path && a.r1_rule != R1Rule::after_start) {
-    throw std::invalid_argument(fmt::format("analyse_walkers: unknown r1_rule {}", int(a.r1_rule)));
-  }
+  a.validate();
   std::vector<WalkerStatistics> out(result.paths.size());
   for (std::size_t w = 0; w < result.paths.size(); ++w) {
     const auto& path = result.paths[w];

@@ -21,7 +21,7 @@ std::size_t ParameterLayout::dimension() const {
 std::size_t ParameterLayout::groups() const {
   int g = -1;
   for (const auto& t : tensors) g = std::max(g, t.group);
-  return static_cast<std::size_t>(g + 1);
+  return g < 0 ? 0 : static_cast<std::size_t>(g) + 1;
 }
 
 std::size_t ParameterLayout::group_dimension(int group) const {

@@ -107,7 +107,8 @@ WeightTrajectory demo(std::size_t snapshots, std::size_t dimension, std::uint64_
       loss += 0.5 * x[j] * x[j];
     }
     steps.columns[0][t] = static_cast<double>(t);
-    steps.columns[1][t] = static_cast<double>(t / 100);
+    const std::size_t epoch = t / 100;  // a chunk of 100 snapshots per "epoch"
+    steps.columns[1][t] = static_cast<double>(epoch);
     steps.columns[2][t] = t == 0 ? std::numeric_limits<double>::quiet_NaN() : loss * (1.0 + 0.01 * normal(rng));
   }
   return WeightTrajectory::from_rows(std::move(rows), dimension, std::move(steps));

@@ -486,8 +486,9 @@ WeightTrajectory WeightTrajectory::slice(std::size_t first, std::size_t count) c
   WeightTrajectory t = *this;
   t.first_ = first_ + first;
   t.count_ = count;
-  for (auto& c : t.steps_.columns) c = std::vector<double>(c.begin() + first, c.begin() + first + count);
-  if (!t.loss_.empty()) t.loss_ = std::vector<double>(loss_.begin() + first, loss_.begin() + first + count);
+  const auto from = static_cast<std::ptrdiff_t>(first), to = static_cast<std::ptrdiff_t>(first + count);
+  for (auto& c : t.steps_.columns) c = std::vector<double>(c.begin() + from, c.begin() + to);
+  if (!t.loss_.empty()) t.loss_ = std::vector<double>(loss_.begin() + from, loss_.begin() + to);
   return t;
 }
 

@@ -116,6 +116,11 @@ struct RunDescription {
 /// names them and the `steps` recorded ("trajectory" and the steps where no config is found).
 [[nodiscard]] RunDescription describe_run(const std::filesystem::path& trajectory, std::size_t steps);
 
+/// describe_run(`trajectory`, `steps`) with what `known` says in place of the config's: its model where not empty,
+/// batch_size where above 0, lr where not NaN (a program's --model, --batch-size and --lr); the label names them.
+[[nodiscard]] RunDescription describe_run(const std::filesystem::path& trajectory, std::size_t steps,
+                                          const RunDescription& known);
+
 /// The study's claims judged on one run.
 struct RunClaims {
   RunDescription run;                ///< Which run.

@@ -32,6 +32,10 @@ struct CrossoverOptions {
   std::size_t min_points = 4;          ///< Fewest sampled points on each side of the crossover.
   bool noise_floor = true;             ///< Fit MSD = floor + two power laws (per-snapshot jitter adds a constant).
   double min_exponent_change = 0.1;    ///< A crossover needs |late - early| at least this.
+  /// Checks the values (min_lag >= 1, max_lag >= 0, 0 < max_lag_fraction <= 1, points_per_decade and min_points >= 1,
+  /// min_exponent_change >= 0, all finite); throws std::invalid_argument "OWNER: PATHmin_lag must be ..." naming the
+  /// option and value (a parent passes its own name and the path to this struct, e.g. "PostAnalysisOptions", "fit.").
+  void validate(const char* owner = "CrossoverOptions", const std::string& path = "") const;
 };
 
 /// Continuous two-power-law fit: MSD ~ floor + tau^early below tau0, floor + tau^late above, meeting at tau0.

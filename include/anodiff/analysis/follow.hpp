@@ -35,6 +35,9 @@ struct FollowOptions {
                                     ///< (ParameterLayout::find) when the first part is analysed, as a batch run does.
   const std::atomic<bool>* stop = nullptr;  ///< When set (a SIGINT handler), the follower ends after the part in
                                     ///< progress, its results written.
+  /// Checks the values (poll_seconds and write_seconds positive, idle_seconds >= 0, all finite); throws
+  /// std::invalid_argument naming the option and value.
+  void validate() const;
 };
 
 /// Why TrajectoryFollower::run() returned.
@@ -81,7 +84,8 @@ class TrajectoryFollower {
   /// Looks, writes and waits until finished, idle or stopped; `write` gets the results (above; never called without
   /// a part). On finishing, every part of the complete chunks is analysed and written once more (the trajectory's
   /// final size, for the claims), and the snapshots past the last whole part are noted to options.log. Each write is
-  /// logged with its wall-clock time ("N parts written at unix time T"), from which a lag can be measured.
+  /// logged with its wall-clock time ("N parts written at unix time T"), from which a lag can be measured. Throws
+  /// InputError naming the directory when the run finished with fewer snapshots than one part.
   FollowEnd run(const Writer& write);
 
   /// The parts analysed so far, in order.

@@ -2,6 +2,7 @@
 /// \file msd.hpp  Mean-squared displacement of weight trajectories: `anodiff::msd(trajectory)` and relatives.
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "anodiff/trajectory/weight_trajectory.hpp"
@@ -20,6 +21,9 @@ struct MsdOptions {
   std::size_t part_length = 0;   ///< Snapshots per part (waiting-time window); 0 = the whole trajectory.
   std::size_t max_lag = 0;       ///< Largest lag reported; 0 = part length - 1.
   MsdMethod method = MsdMethod::automatic;  ///< See MsdMethod.
+  /// Checks the values (a known method); throws std::invalid_argument naming the option and value (`owner` and
+  /// `path` as CrossoverOptions::validate).
+  void validate(const char* owner = "MsdOptions", const std::string& path = "") const;
 };
 
 /// Time-averaged MSD of one part.

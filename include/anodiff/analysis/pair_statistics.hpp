@@ -2,8 +2,10 @@
 /// \file pair_statistics.hpp  All-pairs geometry of one trajectory part: distances, contour length, MSL, histograms.
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include "anodiff/trajectory/shard_reduction.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace anodiff {
@@ -104,7 +106,11 @@ struct PairStatisticsOptions {
   std::size_t contour_bins = 40;    ///< Log bins of MSD against contour length.
   std::size_t msl_bins = 50;        ///< Bins of MSL against distance (linear and logarithmic).
   std::size_t histogram_bins = 40;  ///< Log bins of the displacement histograms.
-  std::vector<std::size_t> histogram_lags = default_histogram_lags();  ///< Lags of the histograms.
+  std::vector<std::size_t> histogram_lags = default_histogram_lags();  ///< Lags of the histograms (those outside
+                                                                      ///< 1..part length - 1 are left out).
+  /// Checks the values (every bin count at least 1); throws std::invalid_argument "OWNER: PATHcontour_bins must ..."
+  /// naming the option and value (a parent passes its own name and the path to this struct).
+  void validate(const char* owner = "PairStatisticsOptions", const std::string& path = "") const;
 };
 
 /// Every all-pairs statistic of one part, as the functions above compute them from a PairDistances.
@@ -128,10 +134,6 @@ struct PairSummary {
 /// The pairs (i < j) one process bins when the D-independent binning of the pair statistics is split over
 /// coordinate shards: those of rows i with i % shards == shard (docs/pair_statistics.md, "Splitting the binning over
 /// shards"). The default, one shard, bins every pair.
-struct PairShare {
-  std::size_t shards = 1;  ///< Processes splitting the binning; 1 = this one bins every pair.
-  std::size_t shard = 0;   ///< This process's index, 0..shards-1.
-};
 
 /// Every all-pairs statistic of a part from its (merged) distances, as msd(), from_start(), mean_contour_length(),
 /// msd_vs_contour(), msl_vs_distance() (linear and logarithmic, with `loss`: one value per snapshot, NaN where none,
@@ -141,7 +143,7 @@ struct PairShare {
 /// the same summary, equal to the single process's up to the order of additions (1e-12 relative; counts exactly).
 /// tile_rows, tiles and working_bytes stay 0. Throws std::invalid_argument for a loss of another length or a share without `sum`.
 PairSummary pair_summary(const PairDistances& distances, const std::vector<double>& loss,
-                         const PairStatisticsOptions& options, const ShardSum& sum = {}, PairShare share = {});
+                         const PairStatisticsOptions& options, const ShardSum& sum = {}, Shard share = {});
 
 /// Bytes the untiled path (PairDistances::compute and the statistics from it) holds for a part of n snapshots with
 /// `lags` histogram lags: the n x n matrix, the column block of the Gram matrix and the per-lag vectors.
@@ -177,6 +179,6 @@ void for_each_distance_tile(const WeightTrajectory& trajectory, std::size_t firs
 /// the trajectory, a loss of another length, a budget below one row of tiles, or a share without `sum`.
 PairSummary tiled_pair_statistics(const WeightTrajectory& trajectory, std::size_t first, std::size_t count,
                                   const std::vector<double>& loss, const PairStatisticsOptions& options,
-                                  std::size_t memory_budget, const ShardSum& sum = {}, PairShare share = {});
+                                  std::size_t memory_budget, const ShardSum& sum = {}, Shard share = {});
 
 }  // namespace anodiff

@@ -88,16 +88,24 @@ struct PartResult {
 /// Analyses every part (progress to options.log).
 [[nodiscard]] std::vector<PartResult> post_analysis(const WeightTrajectory& trajectory, const PostAnalysisOptions& options = {});
 
-/// Column range [first, first + count) of shard `index` of `shards`, contiguous and as equal as possible; with a
-/// layout whose groups need whole tensors the ranges still cut anywhere (the group norms are reduced).
-std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, std::size_t shards, std::size_t index);
+/// Column range [first, first + count) of `shard` of the `dimension` coordinates, contiguous and as equal as
+/// possible; with a layout whose groups need whole tensors the ranges still cut anywhere (the group norms are
+/// reduced). Throws std::invalid_argument for a shard outside its count.
+[[nodiscard]] std::pair<std::size_t, std::size_t> shard_columns(std::size_t dimension, Shard shard);
+
+/// What process `shard` analyses of the trajectory at `path` (anodiff-post-analysis under mpirun, each process then
+/// calling post_analysis with a ShardReduction): its own shard when `path` is a sharded directory with one shard per
+/// process (only that shard is mapped), else the column range shard_columns of the whole. `log` (on one process)
+/// says which. Throws InputError when the whole has fewer parameters than shards.
+[[nodiscard]] WeightTrajectory load_shard_columns(const std::filesystem::path& path, Shard shard,
+                                                  const LogSink& log = {});
 
 /// One coordinate shard's analysis of a part: `shard` is trajectory.columns(first, count) (its column_offset()
 /// places it in the layout), and `reduction` joins the shards. Every shard gets the same PartResult, equal to
 /// analyse_part() on the whole trajectory up to rounding (sums over coordinates in another order): per part one
 /// reduction of count (count - 1) / 2 doubles (pair distances; with tiles one of count (step lengths) and one per
 /// tile, twice with a loss series; 2 count for parts above exact_limit), then each shard bins its share of the pairs
-/// (PairShare) and three reductions of at most count doubles (four with a loss series) join the bins (pair_summary);
+/// (Shard) and three reductions of at most count doubles (four with a loss series) join the bins (pair_summary);
 /// for the tail index one of batch x shards step counts per batch of at most 64 steps, then one of the block sums;
 /// two with a layout (count x groups squared norms; count).
 [[nodiscard]] PartResult analyse_part(const WeightTrajectory& shard, const Part& part, const PostAnalysisOptions& options,

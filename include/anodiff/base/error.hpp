@@ -19,4 +19,10 @@ class IoError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The check of an options struct's validate(): throws std::invalid_argument("OWNER: MESSAGE") unless `condition`
+/// (the message names the option and the value found, e.g. "eta must be >= 0, got -1").
+inline void require(bool condition, const char* owner, const std::string& message) {
+  if (!condition) throw std::invalid_argument(std::string(owner) + ": " + message);
+}
+
 }  // namespace anodiff

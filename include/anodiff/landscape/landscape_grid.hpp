@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "anodiff/trajectory/shard_reduction.hpp"
 #include "anodiff/toy/fractal_surface.hpp"
 #include "anodiff/trajectory/parameter_layout.hpp"
 #include "anodiff/landscape/roughness.hpp"
@@ -48,9 +49,8 @@ struct LandscapeResult {
   [[nodiscard]] bool complete() const { return grid.evaluated() == grid.x.points * grid.y.points; }
 };
 
-/// The file a shard appends its points to: `surface.csv` for one shard, `surface.shard-I-of-N.csv` otherwise.
-[[nodiscard]] std::filesystem::path landscape_file(const std::filesystem::path& dir, std::size_t shard,
-                                                   std::size_t shards);
+/// The file `shard` appends its points to: `surface.csv` for one shard, `surface.shard-I-of-N.csv` otherwise.
+[[nodiscard]] std::filesystem::path landscape_file(const std::filesystem::path& dir, Shard shard = {});
 
 /// Merges the points of every `surface*.csv` in `dir` for the grid of `x` and `y` (missing points NaN; a torn last
 /// line of a killed writer is ignored). Throws InputError naming the file and line for a point of another grid.

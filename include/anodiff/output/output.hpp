@@ -49,6 +49,14 @@ void write_hessian_run(const HessianRun& run, const std::filesystem::path& direc
 void write_claims(const std::vector<RunClaims>& runs, const std::filesystem::path& directory,
                   const OutputOptions& output = {});
 
+/// Writes what anodiff-post-analysis writes of the parts of the trajectory recorded at `path` into `directory`:
+/// write_post_analysis (with `first_new` as there) and claims.md with the study's claims judged on the parts
+/// (describe_run(path, steps, `known`), the parts' mean losses from `trajectory`).
+void write_trajectory_analysis(const std::filesystem::path& path, const WeightTrajectory& trajectory,
+                               const std::vector<PartResult>& parts, const std::filesystem::path& directory,
+                               const OutputOptions& output = {}, std::size_t first_new = 0,
+                               const RunDescription& known = {});
+
 /// A table, one line per part: start, early and late exponents, tau0 (or "none"), with uncertainties, and the
 /// band exponents.
 [[nodiscard]] std::string summary_table(const std::vector<PartResult>& parts);

@@ -5,6 +5,7 @@
 /// Hessian along a training run, as plain data, is hessian_spectrum.hpp.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -70,6 +71,10 @@ struct EigenOptions {
                                       ///< when it has D values and is not zero, else a seeded random one.
   bool eigenvectors = false;          ///< Keep the eigenvectors in the result.
   bool verify = true;                 ///< Compute |A v - lambda v| with one more product per eigenpair.
+  /// Checks what does not depend on the operator (k >= 1, ncv 0 or above k, a positive tolerance, a known method and
+  /// end); throws std::invalid_argument "OWNER: PATHk must be ..." naming the option and value (a parent passes its
+  /// own name and the path to this struct, e.g. "HessianRunOptions", "eigen.").
+  void validate(const char* owner = "EigenOptions", const std::string& path = "") const;
 };
 
 /// One eigenpair of a solve.

@@ -3,6 +3,7 @@
 /// SymmetricOperator, for the algorithms of spectrum.hpp (extreme_eigenpairs, hutchpp_trace, spectral_density).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -65,6 +66,9 @@ struct HessianDataOptions {
   ShardReduction* shards = nullptr;  ///< Data shards (e.g. MPI ranks): this shard takes the batches b with
                                      ///< b % shards == shard, the products are summed over the shards
                                      ///< (HessianOperator::reduce_over); nullptr: every batch here.
+  /// Checks the values (batch_size >= 1, batches >= 0); throws std::invalid_argument naming the option and value
+  /// (`owner` and `path` as EigenOptions::validate).
+  void validate(const char* owner = "HessianDataOptions", const std::string& path = "") const;
 };
 
 /// The Hessian of the mean cross-entropy of `model` over fixed batches of `data` (no augmentation); the terms are

@@ -14,6 +14,7 @@
 #include "anodiff/landscape/landscape_grid.hpp"
 #include "anodiff/torch/models.hpp"
 #include "anodiff/base/progress.hpp"
+#include "anodiff/trajectory/shard_reduction.hpp"
 
 namespace anodiff {
 
@@ -23,6 +24,12 @@ enum class DirectionNorm {
   layer,   ///< Each parameter tensor of the direction gets the norm of the weight tensor.
   none     ///< The raw Gaussian direction.
 };
+
+/// The DirectionNorm named `name` (filter, layer or none); throws std::invalid_argument naming what was given.
+[[nodiscard]] DirectionNorm parse_direction_norm(const std::string& name);
+
+/// The name of `norm`: filter, layer or none.
+[[nodiscard]] const char* direction_norm_name(DirectionNorm norm);
 
 /// A seeded Gaussian direction with the shape of every parameter of `model`, normalised against the model's
 /// weights (d <- d |w_f| / (|d_f| + 1e-10)); with `ignore_biasbn` the 1-D parameters (biases, BN) get direction 0,
@@ -37,12 +44,11 @@ struct LandscapeOptions {
   std::int64_t samples = 0;  ///< Evaluate on a seeded subset of this many samples (0 = all).
   std::int64_t batch_size = 1000;  ///< Evaluation batch size.
   std::uint64_t seed = 0;    ///< Which samples.
-  std::size_t shard = 0;     ///< This process evaluates the points with index % shards == shard.
-  std::size_t shards = 1;    ///< Number of shards.
+  Shard shard;               ///< This process evaluates the points p with p % shard.count == shard.index.
   std::string own_loss;      ///< Non-empty: evaluate this method of a TorchScript model (its own data-free loss,
                              ///< scripted_loss) instead of the cross-entropy on the data; accuracy is then NaN.
   LogSink log;               ///< Progress with ETA; none by default.
-  /// Checks the values (axes of at least 1 point, shard < shards, batch_size >= 1, samples >= 0); throws
+  /// Checks the values (axes of at least 1 point, a shard inside its count, batch_size >= 1, samples >= 0); throws
   /// std::invalid_argument naming the option and value.
   void validate() const;
 };
@@ -63,33 +69,35 @@ enum class LandscapeDirections {
   line     ///< A 1-D line from the checkpoint (0) to another one (1).
 };
 
-/// A landscape around a checkpoint of a training run (anodiff-landscape and the reproduction).
-struct RunLandscapeOptions {
-  std::int64_t epoch = -1;                  ///< The checkpoint at the centre (required).
-  LandscapeDirections directions = LandscapeDirections::random;  ///< What spans the grid.
-  DirectionNorm norm = DirectionNorm::filter;  ///< random: normalisation of the directions.
-  bool ignore_biasbn = true;                ///< random: zero direction for biases and BN.
-  std::int64_t pca_part = 0;                ///< pca: which part of the run's trajectory.
-  std::size_t part_length = 1000;           ///< pca: snapshots per part.
-  std::int64_t line_to_epoch = -1;          ///< line: the checkpoint at 1.
-  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 (random), the projected path with a 20%
-                                            ///< margin on 31 points (pca), -0.5:1.5:41 and 0:0:1 (line).
+/// What every landscape around a network's weights takes: the random directions' rules, the axes, the grid's
+/// evaluation and the device (RunLandscapeOptions and ModelLandscapeOptions add where the weights come from).
+struct LandscapeAroundOptions {
+  DirectionNorm norm = DirectionNorm::filter;  ///< Normalisation of the random directions.
+  bool ignore_biasbn = true;                ///< Zero direction for biases and BN (every 1-D parameter).
+  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 each (random), the projected path with a
+                                            ///< 20% margin on 31 points (pca), -0.5:1.5:41 and 0:0:1 (line).
   LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log; its axes are x and y
                                             ///< above (validate() refuses grid.x or grid.y set).
   std::string device = "auto";              ///< cpu, cuda or auto.
-  /// Checks the values without loading anything (grid.validate() included); throws std::invalid_argument naming
-  /// the option and value.
+  /// Checks these values (grid.validate() included) for the options struct `owner` names; throws
+  /// std::invalid_argument naming it, the option and value.
+  void check(const char* owner) const;
+};
+
+/// A landscape around a checkpoint of a training run (anodiff-landscape and the reproduction).
+struct RunLandscapeOptions : LandscapeAroundOptions {
+  std::int64_t epoch = -1;                  ///< The checkpoint at the centre (required).
+  LandscapeDirections directions = LandscapeDirections::random;  ///< What spans the grid.
+  std::int64_t pca_part = 0;                ///< pca: which part of the run's trajectory.
+  std::size_t part_length = 1000;           ///< pca: snapshots per part.
+  std::int64_t line_to_epoch = -1;          ///< line: the checkpoint at 1.
+  /// Checks the values without loading anything (check() included); throws std::invalid_argument naming the
+  /// option and value.
   void validate() const;
 };
 
 /// A landscape around the weights of a model of one's own (load_model, scripted_model.hpp).
-struct ModelLandscapeOptions {
-  DirectionNorm norm = DirectionNorm::filter;  ///< Normalisation of the random directions.
-  bool ignore_biasbn = true;                ///< Zero direction for biases and BN (every 1-D parameter).
-  std::optional<Axis> x, y;                 ///< The axes; unset: -1:1:51 each (random), -0.5:1.5:41 and 0:0:1 (line).
-  LandscapeOptions grid;                    ///< Samples, batch size, seed, shard and log; its axes are x and y
-                                            ///< above (validate() refuses grid.x or grid.y set).
-  std::string device = "auto";              ///< cpu, cuda or auto.
+struct ModelLandscapeOptions : LandscapeAroundOptions {
   std::string title;                        ///< What is at the centre, for the plots' titles (e.g. the file's name).
   /// Checks the values without loading anything (grid.validate() included); throws std::invalid_argument naming
   /// the option and value.
@@ -105,6 +113,16 @@ struct ModelLandscapeOptions {
 [[nodiscard]] LandscapeResult landscape_of_model(Network& model, const Dataset& data,
                                                  const ModelLandscapeOptions& options,
                                                  const std::filesystem::path& dir, const Network* line_to = nullptr);
+
+/// The landscape around a model given as files (anodiff-landscape --model, docs/own_models.md): `model` a TorchScript
+/// file or a built-in name (resolve_network), at the weights of `checkpoint` (a state_dict, checkpoint or TorchScript
+/// file; empty: the --model file's own), and with a non-empty `line_to` the 1-D line to that file's weights. With
+/// options.grid.own_loss set the data is unused (a data-free loss, which a built-in model has not). The title is the
+/// centre's file name. Throws InputError naming the file for a built-in model without a checkpoint, a data-free
+/// built-in, or a model that is no classifier of `data`.
+[[nodiscard]] LandscapeResult landscape_of_model_files(const std::string& model, const std::string& checkpoint,
+                                                       const std::string& line_to, const Dataset& data,
+                                                       ModelLandscapeOptions options, const std::filesystem::path& dir);
 
 /// Evaluates the landscape of `options` around a checkpoint of `run` (the directory anodiff-train wrote), appending
 /// the points to landscape_file(`dir`, shard, shards) as they complete (resumable, shardable). Throws InputError

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,10 +124,11 @@ struct SweepRow {
   std::string group;            ///< depth, lr or batch.
   std::string model;            ///< Network.
   std::int64_t batch_size = 0;  ///< Batch size.
-  double lr = 0;                ///< Learning rate.
-  double early = 0, early_spread = 0, late = 0, late_spread = 0, tau0 = 0, tau0_spread = 0;  ///< Over the parts
-                                                                                             ///< (NaN: none).
-  double study_early = 0, study_late = 0, study_tau0 = 0;  ///< The study's values (NaN where it has none).
+  static constexpr double none = std::numeric_limits<double>::quiet_NaN();  ///< An unmeasured number.
+  double lr = none;             ///< Learning rate.
+  double early = none, early_spread = none, late = none, late_spread = none, tau0 = none, tau0_spread = none;
+                                ///< Over the parts (NaN: none).
+  double study_early = none, study_late = none, study_tau0 = none;  ///< The study's values (NaN where it has none).
   std::size_t crossovers = 0;   ///< Parts with a crossover.
 };
 

@@ -2,6 +2,7 @@
 /// \file toy_sgd.hpp  The study's simplified model of SGD: a noisy gradient walker on a 2-D landscape.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "anodiff/landscape/landscape_2d.hpp"
@@ -37,6 +38,10 @@ struct ToySgdOptions {
   std::size_t max_redraws = 500; ///< Noise draws (study_origin: 1 + this many) before a step is skipped.
   BoundaryRule boundary = BoundaryRule::skip;  ///< See BoundaryRule.
   std::uint64_t seed = 0;        ///< Walker k uses its own stream derived from (seed, k).
+  /// Checks the values (eta, sigma finite and >= 0, steps and repeats positive, a fixed start inside [-1, 1]^2, a
+  /// known boundary rule); throws std::invalid_argument "OWNER: PATHeta must be ..." naming the option and value
+  /// (a parent passes its own name and the path to this struct, e.g. "SimplifiedModelOptions", "sgd.").
+  void validate(const char* owner = "ToySgdOptions", const std::string& path = "") const;
 };
 
 /// Paths of the walkers.
@@ -83,6 +88,10 @@ struct WalkerAnalysisOptions {
   std::size_t r1_delay = 200;  ///< ... (this many steps) ...
   double r1_x = -0.5;          ///< ... and ends when x first drops below this ...
   R1Rule r1_rule = R1Rule::whole_path;  ///< ... as this rule says.
+  /// Checks the values (1 <= band_lo < band_hi, trap_radius positive, pin_sigmas >= 0, r1_x and r1_y finite, a
+  /// known r1_rule); throws std::invalid_argument naming the option and value (`owner` and `path` as
+  /// ToySgdOptions::validate).
+  void validate(const char* owner = "WalkerAnalysisOptions", const std::string& path = "") const;
 };
 
 /// The statistics of one walker.
