@@ -84,15 +84,14 @@ def chunk_count(path):
 
 def wait_then_kill(p, path, startup, epoch_seconds):
     """Kills `p` at a random moment: one life in five during its start (loading, resuming: uniform in `startup`
-    seconds), the others 0 to `epoch_seconds` after the 1st or 2nd chunk it adds (within its next epoch: computing,
-    writing steps.csv, the chunk, the checkpoint). Returns where, or None if `p` ended first."""
+    seconds, or at its first new chunk if that comes sooner: a fast start must not run on to the end), the others 0
+    to `epoch_seconds` after the 1st or 2nd chunk it adds (within its next epoch: computing, writing steps.csv, the
+    chunk, the checkpoint). Returns where, or None if `p` ended first."""
     if rng.random() < 0.2:
-        delay = rng.uniform(0, startup)
-        try:
-            p.wait(timeout=delay)
-            return None
-        except subprocess.TimeoutExpired:
-            where = "start"
+        deadline, chunks = time.monotonic() + rng.uniform(0, startup), chunk_count(path)
+        while p.poll() is None and time.monotonic() < deadline and chunk_count(path) == chunks:
+            time.sleep(0.002)
+        where = "start"
     else:
         target = chunk_count(path) + rng.randint(1, 2)
         while p.poll() is None and chunk_count(path) < target:
@@ -124,7 +123,7 @@ def torture(name, command, trajectory, epochs, part_length, startup, epoch_secon
          os.path.join(root, "followed")], cwd=root, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reader = LoopReader(path, reference)
     reader.start()
-    done, deaths, lives, places = False, 0, 0, {"start": 0, "epoch": 0}
+    done, broken, deaths, lives, places = False, False, 0, 0, {"start": 0, "epoch": 0}
     t0 = time.monotonic()
     while deaths < kills and not done:
         p = subprocess.Popen(command("run"), cwd=root, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -137,10 +136,11 @@ def torture(name, command, trajectory, epochs, part_length, startup, epoch_secon
             done = p.returncode == 0
             if not done:
                 check(False, f"{name}: life {lives} exited {p.returncode}: {p.stderr.read()[-300:]}")
+                broken = True
                 break
         p.stderr.close()
     snapshots_at_last_kill = reader.snapshots
-    while not done and not failures:  # the rest of the run, uninterrupted
+    while not done and not broken:  # the rest of the run, uninterrupted (this writer's, whatever the other's did)
         done = subprocess.run(command("run"), cwd=root, env=e, capture_output=True, timeout=600).returncode == 0
         lives += 1
     try:

@@ -278,7 +278,7 @@ TEST_CASE("toy SGD: the study's R1 rule searches x < -0.5 over the whole path (p
   CHECK(analyse_walkers(r, ToySgdOptions{}, study)[0].r1_end == 0);
   CHECK(analyse_walkers(r, ToySgdOptions{}, old)[0].r1_end == 0);
   study.r1_rule = static_cast<R1Rule>(7);
-  CHECK_THROWS_WITH(analyse_walkers(r, ToySgdOptions{}, study), Catch::Contains("unknown r1_rule 7"));
+  CHECK_THROWS_WITH(analyse_walkers(r, ToySgdOptions{}, study), Catch::Contains("WalkerAnalysisOptions: r1_rule must be whole_path or after_start, got 7"));
 }
 
 TEST_CASE("toy SGD: the study_origin rule records the origin for a skipped step and walks on from where it was", "[toy]") {
@@ -338,7 +338,7 @@ TEST_CASE("toy SGD: bad parameters are refused with a clear message", "[toy][err
   o = {};
   o.fixed_start = true;
   o.start_x = 2;
-  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("outside [-1, 1]^2"));
+  CHECK_THROWS_WITH(run_toy_sgd(l, o), Catch::Contains("must lie in [-1, 1]^2, got (2, 0)"));
   o = {};
   o.steps = 0;
   CHECK_THROWS_AS(run_toy_sgd(l, o), std::invalid_argument);

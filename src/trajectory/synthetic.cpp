@@ -119,11 +119,18 @@ void write_trajectory(const WeightTrajectory& trajectory, const std::filesystem:
   TrajectoryWriter writer(directory, trajectory.dimension());
   std::vector<double> w(trajectory.dimension());
   std::vector<float> wf(trajectory.dimension());
+  // The step table's step, epoch and loss where it has them (demo() has all three; brownian() none): else the
+  // snapshot's index, epoch 0 and no loss.
   const auto& steps = trajectory.steps();
+  const auto* step = steps.column("step");
+  const auto* epoch = steps.column("epoch");
+  const auto* loss = steps.column("loss");
+  const double none = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t t = 0; t < trajectory.size(); ++t) {
     trajectory.read(t, 1, 0, trajectory.dimension(), w.data());
     for (std::size_t j = 0; j < w.size(); ++j) wf[j] = static_cast<float>(w[j]);
-    writer.append(wf.data(), {steps.columns[0][t], steps.columns[1][t], steps.columns[2][t]});
+    writer.append(wf.data(), {step ? (*step)[t] : static_cast<double>(t), epoch ? (*epoch)[t] : 0.0,
+                              loss ? (*loss)[t] : none});
     if ((t + 1) % chunk == 0) writer.commit();
   }
   writer.commit();
