@@ -171,9 +171,10 @@ def torture(name, command, trajectory, epochs, part_length, startup, epoch_secon
 
 
 # anodiff-train: fc3 (114,000 parameters) on 128 Fashion-MNIST images, batch 64: 2 steps an epoch (about 25 ms with
-# its chunk and checkpoint), 100 epochs (201 snapshots, 92 MB; parts of 50); starting (LibTorch, the data, a resume)
-# takes 1.5-2 s.
-train_epochs = 100
+# its chunk and checkpoint), 150 epochs (301 snapshots, 137 MB; parts of 50); starting (LibTorch, the data, a resume)
+# takes 1.5-2 s. A life killed within an epoch gets 2-3 epochs further on an idle machine (50 kills took 94 epochs
+# once), so 100 epochs were too few for 50 kills.
+train_epochs = 150
 torture("train",
         lambda out: [os.path.join(bindir, "anodiff-train"), "--model", "fc3", "--dataset", "fashion-mnist",
                      "--epochs", str(train_epochs), "--batch_size", "64", "--limit-train", "128", "--limit-test", "64",

@@ -31,11 +31,13 @@ std::size_t ParameterLayout::group_dimension(int group) const {
 }
 
 void ParameterLayout::write_csv(const std::filesystem::path& path) const {
-  CsvWriter out(path, "name,offset,size,shape,group");
+  // Written durably (a temporary name, fsync, rename), as the trajectory's chunks and steps.csv: anodiff-train
+  // writes it again at every start, and a reader beside a writer killed then read it empty (kill_and_read).
+  std::string text = "name,offset,size,shape,group\n";
   for (const auto& t : tensors) {
-    out.row("{},{},{},{},{}", t.name, t.offset, t.size, fmt::join(t.shape, "x"), t.group);
+    text += fmt::format("{},{},{},{},{}\n", t.name, t.offset, t.size, fmt::join(t.shape, "x"), t.group);
   }
-  out.flush();
+  detail::write_file_durably(path, text, nullptr, 0);
 }
 
 ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {
