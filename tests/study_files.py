@@ -14,7 +14,8 @@ trajectory saved as traj.npy beside them:
   bad/...                     files each reader must refuse (exit 2, one line naming the file), huge_claim.mat a
                               header that claims 80 GB in a few hundred bytes, surface_huge_claim.h5 a dataset of
                               10^8 values with no storage, directions_huge_storage.h5 a direction file whose layout
-                              message claims 2^64 - 2^40 bytes for 10^13 values.
+                              message claims 2^64 - 2^40 bytes for 10^13 values, surface_no_type_size.h5 2^62
+                              coordinates of a type whose size is 0.
 Usage: study_files.py OUTDIR"""
 import io
 import os
@@ -148,6 +149,19 @@ data[at:at + 8] = np.array([2**40], "<u8").tobytes()
 at = data.index(np.array([offset, 432], "<u8").tobytes())  # its contiguous layout: address, size
 data[at + 8:at + 16] = np.array([2**64 - 2**40], "<u8").tobytes()
 with open("bad/directions_huge_storage.h5", "wb") as f:
+    f.write(bytes(data))
+# A surface whose xcoordinates claims 2^62 values of a float type whose size field is 0 (fuzz_landscape_h5: the size
+# check passed it, and the reader asked std::vector for 2^62 doubles).
+with h5py.File("bad/surface_no_type_size.h5", "w") as f:
+    f["xcoordinates"] = np.linspace(-1, 1, 9)
+    f["ycoordinates"] = np.linspace(-1, 1, 7)
+    f["train_loss"] = np.ones((9, 7))
+data = bytearray(open("bad/surface_no_type_size.h5", "rb").read())
+at = data.index(bytes([1, 1, 1, 0, 0, 0, 0, 0]) + np.array([9, 9], "<u8").tobytes())  # dataspace v1: dims, max dims
+data[at + 8:at + 24] = np.array([2**62, 2**62], "<u8").tobytes()
+at = data.index(bytes([0x11, 0x20, 0x3f, 0x00]) + np.array([8], "<u4").tobytes())  # float64 datatype: its size
+data[at + 4:at + 8] = np.array([0], "<u4").tobytes()
+with open("bad/surface_no_type_size.h5", "wb") as f:
     f.write(bytes(data))
 for e in (1, 3):  # epoch 2 missing
     sio.savemat(f"bad/gap/model_{e}_sub_loss_w.mat", {"sub_weights": cells(traj[:S]), "sub_loss": list(loss[:S])})

@@ -144,6 +144,8 @@ TEST_CASE("loss-landscape .h5 surfaces and direction files round-trip", "[study_
     CHECK_THROWS_WITH(read_loss_landscape_directions(dir / "bad" / "directions_huge_storage.h5"),
                       Catch::Contains("dataset '0' of shape (1099511627776, 3, 3, 3) claims 118747255799808 bytes but "
                                       "the file stores"));
+    CHECK_THROWS_WITH(read_loss_landscape_surface(dir / "bad" / "surface_no_type_size.h5"),
+                      Catch::Contains("dataset 'xcoordinates' has a numeric type of no size"));
   }
   SECTION("anodiff's own surface and directions") {
     LandscapeGrid g;

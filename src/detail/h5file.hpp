@@ -104,8 +104,15 @@ inline std::pair<Id, Info> open_dataset(hid_t loc, const std::string& name, cons
   if (c != H5T_FLOAT && c != H5T_INTEGER) {
     throw InputError(fmt::format("{}: dataset '{}' is not numeric (expected {})", file.string(), name, expected));
   }
+  // A damaged datatype message has no size (H5Tget_size fails with 0): the size check below would then pass any
+  // shape, and a crafted (2^62) asked std::vector for more than it can hold (fuzz_landscape_h5).
+  const std::size_t type_size = H5Tget_size(type.get());
+  if (type_size == 0) {
+    throw InputError(fmt::format("{}: dataset '{}' has a numeric type of no size (a damaged file; expected {})",
+                                 file.string(), name, expected));
+  }
   Info info;
-  info.float32 = c == H5T_FLOAT && H5Tget_size(type.get()) == 4;
+  info.float32 = c == H5T_FLOAT && type_size == 4;
   Id space(H5Dget_space(d.get()), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0) throw InputError(fmt::format("{}: dataset '{}' has no simple shape", file.string(), name));
@@ -117,7 +124,7 @@ inline std::pair<Id, Info> open_dataset(hid_t loc, const std::string& name, cons
   // a 40 s read of a 1 GB xcoordinates). Deflate expands at most 1,032-fold; 1 MB is allowed regardless. The storage
   // size of a contiguous dataset is what its layout message says, which a crafted file sets to anything (2^64 - 2^40
   // bytes beside a shape of 10^13 values): no dataset stores more than the file holds.
-  long double claimed = static_cast<long double>(H5Tget_size(type.get()));
+  long double claimed = static_cast<long double>(type_size);
   for (auto n : dims) claimed *= static_cast<long double>(n);
   std::error_code size_error;
   const auto file_bytes = std::filesystem::file_size(file, size_error);
