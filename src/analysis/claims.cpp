@@ -165,6 +165,13 @@ std::vector<double> part_losses(const std::vector<double>& loss, const std::vect
   return out;
 }
 
+namespace {
+// "model, batch B, lr L, N steps": a run whose configuration is known.
+std::string configured_label(const RunDescription& d, std::size_t steps) {
+  return fmt::format("{}, batch {}, lr {:g}, {} steps", d.model, d.batch_size, d.lr, steps);
+}
+}  // namespace
+
 RunDescription describe_run(const fs::path& trajectory, std::size_t steps) {
   RunDescription d;
   fs::path path = fs::absolute(trajectory).lexically_normal();
@@ -183,7 +190,7 @@ RunDescription describe_run(const fs::path& trajectory, std::size_t steps) {
     }
   }
   d.label = d.model.empty() ? fmt::format("{}, {} steps", path.filename().string(), steps)
-                            : fmt::format("{}, batch {}, lr {:g}, {} steps", d.model, d.batch_size, d.lr, steps);
+                            : configured_label(d, steps);
   return d;
 }
 
@@ -193,7 +200,7 @@ RunDescription describe_run(const fs::path& trajectory, std::size_t steps, const
   if (!known.model.empty()) d.model = known.model;
   if (known.batch_size > 0) d.batch_size = known.batch_size;
   if (!std::isnan(known.lr)) d.lr = known.lr;
-  d.label = fmt::format("{}, batch {}, lr {:g}, {} steps", d.model, d.batch_size, d.lr, steps);
+  d.label = configured_label(d, steps);
   return d;
 }
 

@@ -455,12 +455,13 @@ WeightTrajectory load_study_trajectory(const std::vector<fs::path>& files) {
   for (std::size_t k = 0; k < files.size(); ++k) {
     const fs::path& file = files[k];
     FileRows r = read_file(file);
+    const auto number = epoch_of(file);  // the epoch its name gives, if any
     if (r.dimension == 0) throw InputError(fmt::format("{}: snapshots of 0 parameters", file.string()));
     if (k == 0) {
       dimension = r.dimension;
       float64 = r.float64;
       steps_per_file = r.steps;
-      first_epoch = std::max(epoch_of(file).value_or(1), 1LL);
+      first_epoch = std::max(number.value_or(1), 1LL);
     } else if (r.dimension != dimension) {
       throw InputError(fmt::format("{}: {} parameters per step, {} has {}: expected the same network in every file",
                                    file.string(), r.dimension, files.front().string(), dimension));
@@ -483,7 +484,7 @@ WeightTrajectory load_study_trajectory(const std::vector<fs::path>& files) {
         f.insert(f.end(), r.f.begin(), r.f.end());
       }
     }
-    const long long file_epoch = epoch_of(file).value_or(0) > 0 ? *epoch_of(file) : first_epoch + static_cast<long long>(k);
+    const long long file_epoch = number.value_or(0) > 0 ? *number : first_epoch + static_cast<long long>(k);
     for (std::size_t t = 0; t < r.steps; ++t) {
       const double step = r.step.empty()
                               ? double((first_epoch - 1) * static_cast<long long>(steps_per_file)) + double(total + t + 1)

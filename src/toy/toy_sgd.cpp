@@ -166,7 +166,6 @@ ToySgdResult run_walkers(const Landscape2D& landscape, const ToySgdOptions& o, c
 }  // namespace
 
 ToySgdResult run_toy_sgd(const Landscape2D& landscape, const ToySgdOptions& o) {
-  o.validate();
   std::vector<std::size_t> ids(o.repeats);
   for (std::size_t w = 0; w < ids.size(); ++w) ids[w] = w;
   return run_walkers(landscape, o, ids);
