@@ -18,6 +18,7 @@
 #include "anodiff/analysis/streaming_post_analysis.hpp"
 #include "anodiff/torch/parameters.hpp"
 #include "anodiff/torch/runtime.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "common.hpp"
 #include "torch/detail/snapshot_queue.hpp"

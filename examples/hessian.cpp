@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     use_all_cores();
     HessianRun result;
     if (!model.empty()) {
-      const Dataset data = data_flags.load();
+      const auto data = data_flags.load();
       const auto files = hessian_checkpoint_files(model, {checkpoints.begin(), checkpoints.end()});
       result = hessian_of_checkpoints(model, files, data, o);
     } else {

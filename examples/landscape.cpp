@@ -95,7 +95,6 @@ int main(int argc, char** argv) {
     if (model.empty() && (run_dir.empty() || out.empty())) throw po::error("--run DIR and --out DIR are required");
     if (model.empty() && !vm.count("epoch")) throw po::error("--epoch E is required");
     data_flags.check(!model.empty(), "--run");
-    if (data_flags.data_free) o.own_loss = "loss";
     if (model.empty() && (!checkpoint.empty() || !line_to.empty())) throw po::error("--checkpoint and --line-to go with --model");
     if (!line_to.empty() && !ys.empty()) throw po::error("--line-to draws a 1-D line: leave --y out");
     if (ignore != "biasbn" && ignore != "none") throw po::error(fmt::format("--ignore must be biasbn or none, got '{}'", ignore));

@@ -2,6 +2,7 @@
 // Shared by anodiff-hessian and anodiff-landscape: the flags that give a --model of one's own its data (.npy inputs
 // and labels, a built-in data set, or none for a TorchScript module's own loss()), their checks, and the data.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <boost/program_options.hpp>
@@ -48,9 +49,10 @@ struct ModelDataFlags {
     }
   }
 
-  /// The data (empty for --data-free), with --classes applied.
-  [[nodiscard]] Dataset load() const {
-    Dataset data = data_free ? Dataset{} : load_model_data(name, dir, inputs, labels);
+  /// The data with --classes applied; none for --data-free.
+  [[nodiscard]] std::optional<Dataset> load() const {
+    if (data_free) return std::nullopt;
+    Dataset data = load_model_data(name, dir, inputs, labels);
     if (classes > 0) data.classes = classes;
     return data;
   }

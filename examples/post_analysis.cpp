@@ -126,22 +126,21 @@ int main(int argc, char** argv) {
     options.validate(traj.size());  // before any work
     if (ranks == 1) rank_log(fmt::format("{}: {} snapshots of {} parameters", trajectory, traj.size(), traj.dimension()));
     std::vector<PartResult> parts;
+    std::vector<LayerMsd> layers;  // --per-layer
+    MsdOptions layer_options;
+    layer_options.part_length = options.part_length;
 #ifdef ANODIFF_MPI
-    if (ranks > 1) {
+    if (ranks > 1) {  // each rank its columns, the sums joined: no rank reads the whole trajectory
       cli::MpiReduction reduction(mpi);
       parts = post_analysis(traj, options, reduction);
+      if (grouping) layers = per_layer_msd(traj, *options.layout, *grouping, layer_options, reduction);
       if (rank != 0) return 0;
-      if (grouping) traj = WeightTrajectory::load(trajectory);  // the whole, for --per-layer (with --loss, as above)
-      if (grouping && !loss.empty()) traj.set_loss(load_series(loss), loss);
     }
 #endif
     if (parts.empty()) parts = post_analysis(traj, options);
+    if (grouping && layers.empty()) layers = per_layer_msd(traj, *options.layout, *grouping, layer_options);
     write_trajectory_analysis(trajectory, traj, parts, out, cli::output_options(vm), 0, known);
-    if (grouping) {
-      MsdOptions msd_options;
-      msd_options.part_length = options.part_length;
-      write_per_layer(per_layer_msd(traj, *options.layout, *grouping, msd_options), out, cli::output_options(vm));
-    }
+    if (grouping) write_per_layer(layers, out, cli::output_options(vm));
     std::cout << summary_table(parts);
     std::fprintf(stderr, "anodiff-post-analysis: results in %s\n", out.c_str());
     return 0;

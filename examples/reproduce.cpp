@@ -58,25 +58,36 @@ int main(int argc, char** argv) {
     auto set = [&](const char* flag, auto& field) {
       if (vm.count(flag)) field = vm[flag].as<std::decay_t<decltype(field)>>();
     };
-    set("model", s.model);
     set("dataset", s.dataset);
     set("data-dir", s.data_dir);
     set("device", s.device);
-    set("epochs", s.epochs);
-    set("batch_size", s.batch_size);
-    set("lr", s.lr);
-    if (vm.count("augment")) s.augment = vm["augment"].as<int>() != 0;
-    set("limit-train", s.limit_train);
-    set("part-length", s.part_length);
+    RunSpec& m = s.main_run;
+    set("model", m.model);
+    set("epochs", m.epochs);
+    set("batch_size", m.batch_size);
+    set("lr", m.lr);
+    if (vm.count("augment")) m.augment = vm["augment"].as<int>() != 0;
+    set("limit-train", m.limit_train);
+    set("part-length", m.part_length);
     set("landscape-points", s.landscape_points);
     set("landscape-samples", s.landscape_samples);
     set("eigenvalues", s.eigenvalues);
     set("toy-steps", s.toy_steps);
-    set("long-epochs", s.long_epochs);
     if (vm.count("hessian-epochs")) s.hessian_epochs = parse_epoch_list(vm["hessian-epochs"].as<std::string>());
     if (vm.count("landscape-epochs")) s.landscape_epochs = parse_epoch_list(vm["landscape-epochs"].as<std::string>());
-    if (vm.count("limit-train")) s.long_limit_train = s.limit_train;
-    if (vm.count("part-length")) s.long_part_length = s.part_length;
+    if (vm.count("long-epochs")) {
+      const auto epochs = vm["long-epochs"].as<std::int64_t>();
+      if (epochs == 0) {
+        s.long_run.reset();
+      } else {
+        if (!s.long_run) throw po::error("--long-epochs: the preset " + preset + " has no long run");
+        s.long_run->epochs = epochs;  // validate() refuses a negative number
+      }
+    }
+    if (s.long_run) {
+      set("limit-train", s.long_run->limit_train);
+      set("part-length", s.long_run->part_length);
+    }
     if (vm.count("keep-trajectory")) s.keep_trajectory = true;
     s.log = cli::stderr_log;
     s.validate();  // before any work

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "fuzz_util.hpp"
 

@@ -24,6 +24,11 @@ for k, (lo, hi) in enumerate([(0, 18), (18, 37)]):
         np.save(os.path.join(d, "chunk_%06d.npy" % c), x[100 * c:100 * (c + 1), lo:hi])
     with open(os.path.join(d, "steps.csv"), "w") as f:
         f.write("step,epoch,loss\n" + "".join("%d,%d,\n" % (t, t // 100) for t in range(300)))
+# A parameter layout whose tensors straddle both splits (columns [0, 19) | [19, 37) of mpirun's column ranges, and
+# the shards' [0, 18) | [18, 37)), one tensor of no group: --per-layer under mpirun adds each rank's share.
+with open("layout.csv", "w") as f:
+    f.write("name,offset,size,shape,group\n"
+            "a.weight,0,10,10,0\na.bias,10,10,10,0\nb.weight,20,12,3x4,1\nb.bias,32,5,5,-1\n")
 PY
 compare() {  # compare DIR_A DIR_B: every CSV equal to the printed digits
 /usr/bin/python3 - "$1" "$2" <<'PY' || fail=1
@@ -83,4 +88,16 @@ check "grep -q 'each its shard' sharded_ranks.log" "the ranks read a shard each"
 compare single sharded_ranks
 check "diff <(grep -E '^ +(part|[0-9]+) ' single.log) <(grep -E '^ +(part|[0-9]+) ' sharded_ranks.log)" \
   "the summary tables of 1 process and 2 ranks on the sharded directory are the same"
+# --per-layer under mpirun: each rank the MSD of its columns of every layer, summed; no rank reads the whole.
+base=(--layout layout.csv --part-length 100 --no-plots)
+run_ok layers_single "$bin" --trajectory traj.npy "${base[@]}" --per-layer layer --out layers_single
+run_ok layers_ranks mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy "${base[@]}" \
+  --per-layer layer --out layers_ranks
+check "[[ \$(cut -d, -f3,4 layers_single/per_layer_msd.csv | sort -u | tr '\n' ' ') == 'a,20 b,17 name,dimension ' ]]" \
+  "per_layer_msd.csv: layers a (20 coordinates) and b (17)"
+compare layers_single layers_ranks
+run_ok tensors_single "$bin" --trajectory traj.npy "${base[@]}" --per-layer tensor --out tensors_single
+run_ok tensors_sharded mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory sharded "${base[@]}" \
+  --per-layer tensor --out tensors_sharded
+compare tensors_single tensors_sharded
 exit $fail

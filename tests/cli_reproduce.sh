@@ -64,6 +64,17 @@ check "grep -q 'per epoch on this machine' paper.log" "paper: a time estimate af
 check "grep -q 'on cifar10, resnet14 (preset paper)' paper-run/report.md" "paper: the report names model, data and preset"
 check "[[ \$(grep -c '^0,\\|^2,' paper-run/hessian/eigenvalues.csv) -eq 4 ]]" "paper: Hessian at epochs 0 and 2"
 rm -rf cifar  # 184 MB
+# The runs' options (RunSpec): each refused with the field it names, before any data are read.
+code=0
+err=$("$bin/anodiff-reproduce" --preset paper --data-dir no-cifar --out paper --long-epochs 3 2>&1 >/dev/null) || code=$?
+check "[[ $code -eq 2 ]] && grep -q 'long-epochs: the preset paper has no long run' <<<\"\$err\"" "--long-epochs without a long run: exit 2"
+code=0
+err=$("$bin/anodiff-reproduce" --out bad --lr -1 2>&1 >/dev/null) || code=$?
+check "[[ $code -eq 2 ]] && grep -q 'ReproductionOptions: main_run.lr must be positive, got -1' <<<\"\$err\"" "--lr -1: exit 2 naming main_run.lr"
+code=0
+err=$("$bin/anodiff-reproduce" --out bad --long-epochs -2 2>&1 >/dev/null) || code=$?
+check "[[ $code -eq 2 ]] && grep -q 'ReproductionOptions: long_run.epochs must be at least 1, got -2' <<<\"\$err\"" "--long-epochs -2: exit 2 naming long_run.epochs"
+check "[[ ! -e bad ]]" "nothing written for refused options"
 code=0
 err=$("$bin/anodiff-reproduce" --preset paper --data-dir no-cifar --out paper 2>&1 >/dev/null) || code=$?
 check "[[ $code -eq 2 ]] && grep -q 'no-cifar: no such directory' <<<\"\$err\"" "paper without CIFAR-10: exit 2, one line"

@@ -45,7 +45,7 @@ MUTANTS = [
     ("attenuation_sign", "anodiff_core", "src/analysis/claims.cpp",
      "beyond(t.slope_log_wait, t.slope_log_wait_error, -1)", "beyond(t.slope_log_wait, t.slope_log_wait_error, +1)",
      [CORE_TESTS, "[claims]"]),
-    ("headline_any_run", "anodiff_torch", "src/torch/output_reproduction.cpp",
+    ("headline_any_run", "anodiff_torch", "src/torch/reproduction_report.cpp",
      "std::all_of(claims.begin(), claims.end(), [](const RunClaims& c) { return c.shows_pattern(); });",
      "std::any_of(claims.begin(), claims.end(), [](const RunClaims& c) { return c.shows_pattern(); });",
      [TORCH_TESTS, "[report]"]),

@@ -17,6 +17,7 @@
 #include "anodiff/trajectory/parameter_layout.hpp"
 #include "anodiff/analysis/post_analysis.hpp"
 #include "anodiff/trajectory/synthetic.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "test_helpers.hpp"
 

@@ -10,6 +10,7 @@
 
 #include "anodiff/io/csv.hpp"
 #include "anodiff/base/error.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/append_file.hpp"
 #include "detail/npy.hpp"

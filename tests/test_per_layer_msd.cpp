@@ -2,9 +2,12 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "anodiff/base/error.hpp"
 #include "anodiff/analysis/per_layer_msd.hpp"
+#include "anodiff/analysis/post_analysis.hpp"
+#include "anodiff/output/output.hpp"
 #include "anodiff/trajectory/synthetic.hpp"
 #include "test_helpers.hpp"
 
@@ -84,4 +87,46 @@ TEST_CASE("per-layer MSD: a layout of another dimension, an unknown grouping, th
   std::size_t rows = 0;
   while (std::getline(in, line)) ++rows;
   CHECK(rows == 3 * 5);
+}
+
+TEST_CASE("per-layer MSD over coordinate shards: each shard its columns, summed, equals the whole", "[msd][per_layer]") {
+  const auto t = synthetic::brownian(200, 30, 0.1, 5);
+  const auto layout = three_tensors();
+  MsdOptions o;
+  o.part_length = 100;
+  for (auto grouping : {LayerGrouping::tensor, LayerGrouping::layer, LayerGrouping::group}) {
+    const auto whole = per_layer_msd(t, layout, grouping, o);
+    for (std::size_t shards : {2, 3, 7}) {  // ranges that cut tensors, and shards holding no column of some tensor
+      test::ThreadReduction all(shards);
+      std::vector<std::vector<LayerMsd>> got(shards);
+      std::vector<std::thread> threads;
+      for (std::size_t s = 0; s < shards; ++s) {
+        threads.emplace_back([&, s] {
+          test::ThreadReduction::Member member(all, s);
+          const auto [first, count] = shard_columns(t.dimension(), {s, shards});
+          got[s] = per_layer_msd(t.columns(first, count), layout, grouping, o, member);
+        });
+      }
+      for (auto& th : threads) th.join();
+      for (const auto& g : got) {
+        REQUIRE(g.size() == whole.size());
+        for (std::size_t i = 0; i < whole.size(); ++i) {
+          CHECK(g[i].name == whole[i].name);
+          CHECK(g[i].dimension == whole[i].dimension);
+          REQUIRE(g[i].parts.size() == whole[i].parts.size());
+          for (std::size_t p = 0; p < whole[i].parts.size(); ++p) {
+            REQUIRE(g[i].parts[p].msd.size() == whole[i].parts[p].msd.size());
+            for (std::size_t k = 0; k < whole[i].parts[p].msd.size(); ++k) {
+              CHECK(g[i].parts[p].msd[k] == Approx(whole[i].parts[p].msd[k]).epsilon(1e-12));
+            }
+          }
+        }
+      }
+    }
+  }
+  // A shard's columns beyond the layout: refused, naming where they start.
+  test::ThreadReduction one(1);
+  test::ThreadReduction::Member member(one, 0);
+  CHECK_THROWS_WITH(per_layer_msd(synthetic::brownian(50, 40, 0.1, 1), layout, LayerGrouping::tensor, o, member),
+                    Catch::Contains("covers 30 coordinates, the trajectory has 40 from column 0"));
 }

@@ -29,7 +29,9 @@ PartResult part(std::size_t index, double early, double late, double tau0, doubl
 
 AnalysedRun run(const std::string& model, std::int64_t batch, double lr, std::vector<PartResult> parts) {
   AnalysedRun a;
-  a.model = model;
+  a.spec.model = model;
+  a.spec.batch_size = batch;
+  a.spec.lr = lr;
   a.label = fmt::format("{}, batch {}, lr {:g}, {} steps", model, batch, lr, parts.size() * 100);
   a.description = {a.label, model, batch, lr, {}};
   a.parts = std::move(parts);
@@ -138,4 +140,55 @@ CATCH_TEST_CASE("reproduction sweep: every network name, the study's values wher
   CATCH_CHECK(csv.find("depth,fc3,1024,0.1,") != std::string::npos);
   CATCH_CHECK(csv.find(",,1\n") != std::string::npos);     // fc3 and vgg9: no depth
   fs::remove_all(dir);
+}
+
+CATCH_TEST_CASE("reproduction options: one RunSpec per run, each field checked with its path", "[report]") {
+  auto message = [](const ReproductionOptions& o) {
+    try {
+      o.validate();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  const auto quick = ReproductionOptions::named_preset("quick");
+  CATCH_CHECK(message(quick) == "(accepted)");
+  CATCH_REQUIRE(quick.long_run.has_value());
+  // The study's fc3 run length on Fashion-MNIST's 60,000 images: 469 steps an epoch (the last batch short), 52 epochs.
+  CATCH_CHECK(quick.long_run->steps(60000) == 24388);
+  CATCH_CHECK(quick.long_run->samples(60000) == 60000);
+  CATCH_CHECK(quick.long_run->label(60000) == "fc3, batch 128, lr 0.1, 24388 steps");
+  CATCH_CHECK(quick.main_run.samples(60000) == 16384);
+  CATCH_CHECK(quick.main_run.steps(60000) == 384);
+  CATCH_CHECK_FALSE(ReproductionOptions::named_preset("paper").long_run.has_value());
+
+  auto bad = quick;
+  bad.main_run.lr = -1;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: main_run.lr must be positive, got -1");
+  bad = quick;
+  bad.main_run.lr = std::nan("");
+  CATCH_CHECK(message(bad).find("main_run.lr must be positive") != std::string::npos);
+  bad = quick;
+  bad.long_run->epochs = 0;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: long_run.epochs must be at least 1, got 0");
+  bad = quick;
+  bad.long_run->part_length = 1;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: long_run.part_length must be at least 2, got 1");
+  bad = quick;
+  bad.long_run->model = "fc4";
+  CATCH_CHECK(message(bad).rfind("ReproductionOptions: long_run.model: unknown model 'fc4'", 0) == 0);
+  bad.long_run.reset();  // no long run: nothing of it is checked
+  CATCH_CHECK(message(bad) == "(accepted)");
+  bad = quick;
+  bad.main_run.batch_size = 0;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: main_run.batch_size must be at least 1, got 0");
+  bad = quick;
+  bad.main_run.limit_train = -5;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: main_run.limit_train must be >= 0, got -5");
+  bad = quick;
+  bad.limit_test = -1;
+  CATCH_CHECK(message(bad) == "ReproductionOptions: limit_test must be >= 0, got -1");
+  bad = quick;
+  bad.device = "tpu";
+  CATCH_CHECK(message(bad) != "(accepted)");
 }

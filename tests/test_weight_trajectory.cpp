@@ -7,6 +7,7 @@
 
 #include "anodiff/base/error.hpp"
 #include "anodiff/analysis/msd.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/npy.hpp"
 #include "test_helpers.hpp"

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "anodiff/trajectory/parameter_layout.hpp"
@@ -19,6 +20,7 @@
 #include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace anodiff {
+struct CrossoverOptions;
 struct PostAnalysisOptions;
 }  // namespace anodiff
 
@@ -107,6 +109,14 @@ py::array_t<double, py::array::c_style> as_float64(py::handle x, const char* wha
 /// A LogSink calling a Python callable (with the GIL), or for None one writing to logging.getLogger("anodiff") at INFO.
 LogSink as_log(py::object log);
 
+/// A band argument (lo, hi) of post_analysis() or band_exponents(): (0, 0) for None; throws ValueError naming `what`
+/// for another number of values.
+std::pair<double, double> band(py::object b, const char* what);
+
+/// fit_crossover()'s options: `options` (None: the defaults) with the keyword arguments `kw` set on a copy; throws
+/// TypeError for a keyword CrossoverOptions has not.
+CrossoverOptions crossover_options(py::object options, const py::kwargs& kw);
+
 /// Whether a `layout` argument is the string "auto" (the trajectory's own layout.csv).
 bool is_auto(py::handle layout);
 
@@ -120,7 +130,9 @@ PostAnalysisOptions post_analysis_options(std::size_t part_length, std::size_t w
 
 /// Module parts, each in its own source.
 void init_trajectory(py::module_& m);
-void init_analysis(py::module_& m);
+void init_msd(py::module_& m);
+void init_fits(py::module_& m);
+void init_post_analysis(py::module_& m);
 void init_pairs(py::module_& m);
 void init_surfaces(py::module_& m);
 void init_spectrum(py::module_& m);

@@ -37,7 +37,9 @@ PYBIND11_MODULE(_anodiff, m) {
     }
   });
   anodiff::python::init_trajectory(m);
-  anodiff::python::init_analysis(m);
+  anodiff::python::init_msd(m);
+  anodiff::python::init_fits(m);
+  anodiff::python::init_post_analysis(m);
   anodiff::python::init_pairs(m);
   anodiff::python::init_surfaces(m);
   anodiff::python::init_spectrum(m);

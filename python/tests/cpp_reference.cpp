@@ -16,6 +16,7 @@
 #include "anodiff/analysis/per_layer_msd.hpp"
 #include "anodiff/analysis/post_analysis.hpp"
 #include "anodiff/analysis/random_projection.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/io/csv.hpp"
 #include "anodiff/base/error.hpp"
 
 namespace anodiff {
@@ -59,11 +58,17 @@ void add_columns(const WeightTrajectory& trajectory, std::size_t first, std::siz
 
 }  // namespace
 
-std::vector<LayerMsd> per_layer_msd(const WeightTrajectory& trajectory, const ParameterLayout& layout,
-                                    LayerGrouping grouping, const MsdOptions& options) {
-  if (layout.dimension() != trajectory.dimension()) {
-    throw InputError(fmt::format("per_layer_msd: the parameter layout covers {} coordinates, the trajectory has {}",
-                                 layout.dimension(), trajectory.dimension()));
+namespace {
+
+std::vector<LayerMsd> layers_msd(const WeightTrajectory& trajectory, const ParameterLayout& layout,
+                                 LayerGrouping grouping, const MsdOptions& options, ShardReduction* reduction) {
+  // The trajectory holds columns [base, base + D) of the layout's vector: all of it, or a coordinate shard's range.
+  const std::size_t base = reduction != nullptr ? trajectory.column_offset() : 0;
+  if (reduction == nullptr ? layout.dimension() != trajectory.dimension()
+                           : layout.dimension() < base + trajectory.dimension()) {
+    throw InputError(fmt::format("per_layer_msd: the parameter layout covers {} coordinates, the trajectory has {}{}",
+                                 layout.dimension(), trajectory.dimension(),
+                                 reduction != nullptr ? fmt::format(" from column {}", base) : std::string()));
   }
   // The sets in order of first appearance, and the tensors of each.
   std::vector<LayerMsd> layers;
@@ -84,24 +89,28 @@ std::vector<LayerMsd> per_layer_msd(const WeightTrajectory& trajectory, const Pa
     for (std::size_t i = 0; i < layers.size(); ++i) {
       std::vector<double> by_lag(part.count, 0.0);
       for (const auto* t : members[i]) {
-        if (t->size > 0) add_columns(trajectory, part.start, part.count, t->offset, t->size, by_lag);
+        // The tensor's columns within this trajectory's range (a shard may hold part of a tensor, or none of it).
+        const std::size_t lo = std::max(t->offset, base);
+        const std::size_t hi = std::min(t->offset + t->size, base + trajectory.dimension());
+        if (hi > lo) add_columns(trajectory, part.start, part.count, lo - base, hi - lo, by_lag);
       }
+      if (reduction != nullptr) reduction->sum(by_lag.data(), by_lag.size());  // MSD adds over coordinates
       layers[i].parts.push_back(msd_curve(part, by_lag, options.max_lag));
     }
   }
   return layers;
 }
 
-void write_per_layer_msd(const std::vector<LayerMsd>& layers, const std::filesystem::path& path) {
-  CsvWriter out(path, "part,start,name,dimension,lag,msd");
-  for (const auto& layer : layers) {
-    for (const auto& c : layer.parts) {
-      for (std::size_t i = 0; i < c.lag.size(); ++i) {
-        out.row("{},{},{},{},{},{}", c.part, c.start, layer.name, layer.dimension, c.lag[i], csv_number(c.msd[i]));
-      }
-    }
-  }
-  out.flush();
+}  // namespace
+
+std::vector<LayerMsd> per_layer_msd(const WeightTrajectory& trajectory, const ParameterLayout& layout,
+                                    LayerGrouping grouping, const MsdOptions& options) {
+  return layers_msd(trajectory, layout, grouping, options, nullptr);
+}
+
+std::vector<LayerMsd> per_layer_msd(const WeightTrajectory& trajectory, const ParameterLayout& layout,
+                                    LayerGrouping grouping, const MsdOptions& options, ShardReduction& reduction) {
+  return layers_msd(trajectory, layout, grouping, options, &reduction);
 }
 
 }  // namespace anodiff

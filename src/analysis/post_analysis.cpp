@@ -262,27 +262,23 @@ double step_tail_index(const WeightTrajectory& t, std::size_t block, std::size_t
 }  // namespace
 
 void PostAnalysisOptions::validate(std::size_t snapshots) const {
+  constexpr const char* owner = "PostAnalysisOptions";
   (void)split_parts(snapshots, part_length);
-  if (window == 0) throw std::invalid_argument("PostAnalysisOptions: window must be at least 1, got 0");
-  fit.validate("PostAnalysisOptions", "fit.");
-  if (!(short_band_lo >= 1) || !(short_band_hi > short_band_lo)) {
-    throw std::invalid_argument(fmt::format("PostAnalysisOptions: the short band needs 1 <= lo < hi, got {}:{}",
-                                            short_band_lo, short_band_hi));
-  }
-  if ((long_band_lo != 0 || long_band_hi != 0) && (!(long_band_lo >= 1) || !(long_band_hi > long_band_lo))) {
-    throw std::invalid_argument(fmt::format("PostAnalysisOptions: the long band needs 1 <= lo < hi, got {}:{}",
-                                            long_band_lo, long_band_hi));
-  }
+  require(window != 0, owner, "window must be at least 1, got 0");
+  fit.validate(owner, "fit.");
+  require(short_band_lo >= 1 && short_band_hi > short_band_lo, owner,
+          fmt::format("the short band needs 1 <= lo < hi, got {}:{}", short_band_lo, short_band_hi));
+  require((long_band_lo == 0 && long_band_hi == 0) || (long_band_lo >= 1 && long_band_hi > long_band_lo), owner,
+          fmt::format("the long band needs 1 <= lo < hi, got {}:{}", long_band_lo, long_band_hi));
   const std::size_t part = part_length == 0 ? snapshots : part_length;
   if (part >= 2 && part <= exact_limit) {
     std::size_t lags = 0;
     for (std::size_t lag : histogram_lags) lags += lag >= 1 && lag < part ? 1 : 0;
-    if (untiled_pair_memory(part, lags) > pair_memory_budget && tile_rows_within(part, lags, pair_memory_budget) == 0) {
-      throw std::invalid_argument(fmt::format(
-          "PostAnalysisOptions: pair_memory_budget must hold tiles of at least one row for parts of {} snapshots "
-          "({} bytes), got {} bytes",
-          part, tiled_pair_memory(part, 1, lags), pair_memory_budget));
-    }
+    require(untiled_pair_memory(part, lags) <= pair_memory_budget || tile_rows_within(part, lags, pair_memory_budget) > 0,
+            owner,
+            fmt::format("pair_memory_budget must hold tiles of at least one row for parts of {} snapshots ({} bytes), "
+                        "got {} bytes",
+                        part, tiled_pair_memory(part, 1, lags), pair_memory_budget));
   }
 }
 

@@ -1,12 +1,65 @@
 #include "anodiff/io/csv.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
+#include "detail/npy.hpp"
 #include "detail/printable.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
+
+namespace {
+
+bool has_content(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return !ec && size > 0;
+}
+
+}  // namespace
+
+CsvWriter::CsvWriter(const fs::path& path, const std::string& header, Mode mode) : path_(path), mode_(mode) {
+  if (mode_ == Mode::append && !has_content(path)) mode_ = Mode::create;
+  if (mode_ == Mode::durable) {
+    text_ = header + '\n';
+    return;
+  }
+  out_.open(path, mode_ == Mode::append ? std::ios::out | std::ios::app : std::ios::out | std::ios::trunc);
+  if (!out_) {
+    throw IoError(fmt::format("{}: cannot {} the file", path.string(), mode_ == Mode::append ? "open" : "create"));
+  }
+  if (mode_ == Mode::create) out_ << header << '\n';
+  check();
+}
+
+void CsvWriter::raw(const std::string& line) {
+  if (mode_ == Mode::durable) {
+    text_ += line;
+    text_ += '\n';
+    return;
+  }
+  out_ << line << '\n';
+  check();
+}
+
+void CsvWriter::flush() {
+  if (mode_ == Mode::durable) {
+    detail::write_file_durably(path_, text_, nullptr, 0);
+    return;
+  }
+  out_.flush();
+  check();
+}
+
+void CsvWriter::check() const {
+  if (!out_) {
+    const int err = errno;  // as the failed write() left it (ENOSPC, EFBIG, EIO)
+    throw IoError(fmt::format("{}: write failed: {}", path_.string(), err != 0 ? std::strerror(err) : "is the disk full?"));
+  }
+}
 
 namespace {
 std::vector<std::string> split_fields(const std::string& line) {

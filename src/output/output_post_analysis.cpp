@@ -32,7 +32,7 @@ PostAnalysisFiles write_post_analysis_csv(const std::vector<PartResult>& parts, 
     have_loss = have_loss || (r.all_pairs && (!r.msl_linear.count.empty() || !r.msl_log.count.empty()));
   }
   {
-    const bool a = first_new > 0;
+    const auto a = first_new > 0 ? CsvWriter::Mode::append : CsvWriter::Mode::create;
     CsvWriter msd(dir / "msd.csv", "part,start,lag,msd", a);
     CsvWriter beta(dir / "local_exponent.csv", "part,start,lag,beta", a);
     CsvWriter aging(dir / "aging_msd.csv", "part,start,lag,msd", a);
@@ -225,6 +225,18 @@ std::string summary_table(const std::vector<PartResult>& parts) {
 }  // namespace anodiff
 
 namespace anodiff {
+
+void write_per_layer_msd(const std::vector<LayerMsd>& layers, const fs::path& path) {
+  CsvWriter out(path, "part,start,name,dimension,lag,msd");
+  for (const auto& layer : layers) {
+    for (const auto& c : layer.parts) {
+      for (std::size_t i = 0; i < c.lag.size(); ++i) {
+        out.row("{},{},{},{},{},{}", c.part, c.start, layer.name, layer.dimension, c.lag[i], csv_number(c.msd[i]));
+      }
+    }
+  }
+  out.flush();
+}
 
 void write_per_layer(const std::vector<LayerMsd>& layers, const fs::path& dir, const OutputOptions& output) {
   fs::create_directories(dir);

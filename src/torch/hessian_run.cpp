@@ -21,25 +21,21 @@ namespace anodiff {
 namespace fs = std::filesystem;
 
 void HessianRunOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("HessianRunOptions: " + what); };
-  if (epochs.empty() && every < 1) fail(fmt::format("every must be >= 1, got {}", every));
-  for (auto e : epochs) {
-    if (e < 0) fail(fmt::format("epochs must be >= 0, got {}", e));
-  }
-  check("HessianRunOptions");
+  constexpr const char* owner = "HessianRunOptions";
+  require(!epochs.empty() || every >= 1, owner, fmt::format("every must be >= 1, got {}", every));
+  for (auto e : epochs) require(e >= 0, owner, fmt::format("epochs must be >= 0, got {}", e));
+  check(owner);
 }
 
 void HessianOptions::check(const char* owner) const {
-  auto fail = [owner](const std::string& what) { throw std::invalid_argument(std::string(owner) + ": " + what); };
   data.validate(owner, "data.");
   eigen.validate(owner, "eigen.");
-  if (!eigen.start.empty()) {
-    fail("eigen.start must be empty: each checkpoint starts from the previous one's eigenvectors (warm_start)");
-  }
-  if (trace_products % 3 != 0) {
-    fail(fmt::format("trace_products must be 0 or a positive multiple of 3, got {}", trace_products));
-  }
-  if (density_probes > 0 && density_steps < 2) fail(fmt::format("density_steps must be >= 2, got {}", density_steps));
+  require(eigen.start.empty(), owner,
+          "eigen.start must be empty: each checkpoint starts from the previous one's eigenvectors (warm_start)");
+  require(trace_products % 3 == 0, owner,
+          fmt::format("trace_products must be 0 or a positive multiple of 3, got {}", trace_products));
+  require(density_probes == 0 || density_steps >= 2, owner,
+          fmt::format("density_steps must be >= 2, got {}", density_steps));
   (void)choose_device(device);  // throws for an unknown device, or CUDA without one
 }
 
@@ -74,7 +70,7 @@ std::vector<std::int64_t> hessian_epochs(const fs::path& run, const HessianRunOp
     }
     return o.epochs;
   }
-  if (o.every < 1) throw std::invalid_argument(fmt::format("HessianRunOptions: every must be >= 1, got {}", o.every));
+  require(o.every >= 1, "HessianRunOptions", fmt::format("every must be >= 1, got {}", o.every));
   for (std::int64_t e = 0; fs::exists(checkpoint_path(run, e)); e += o.every) epochs.push_back(e);
   if (epochs.empty()) {
     throw InputError(fmt::format("{}: no such checkpoint: expected the checkpoints of a run made by Trainer (anodiff-train)",
@@ -90,10 +86,11 @@ std::vector<std::int64_t> hessian_epochs(const fs::path& run, const HessianRunOp
 
 namespace {
 
-// The Hessian of `data`'s loss at each model that model_at(i) gives, labelled epochs[i]; warm-started.
+// The Hessian of `data`'s loss at each model that model_at(i) gives, labelled epochs[i]; warm-started. Without data,
+// each TorchScript model's own data-free loss.
 HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
-                             const std::function<std::shared_ptr<Network>(std::size_t)>& model_at, const Dataset& data,
-                             const HessianOptions& o, torch::Device device) {
+                             const std::function<std::shared_ptr<Network>(std::size_t)>& model_at,
+                             const std::optional<Dataset>& data, const HessianOptions& o, torch::Device device) {
   HessianRun out;
   out.k = o.eigen.k;
   out.end = o.eigen.end;
@@ -103,8 +100,8 @@ HessianRun hessian_of_models(const std::vector<std::int64_t>& epochs,
     const std::int64_t e = epochs[i];
     auto model = model_at(i);
     std::unique_ptr<HessianOperator> op;
-    if (data.images.defined()) {
-      op = classifier_hessian(*model, data, o.data, device);
+    if (data) {
+      op = classifier_hessian(*model, *data, o.data, device);
     } else {  // a TorchScript model's own data-free loss
       if (o.data.shards) throw std::invalid_argument("a data-free loss has no data to split among shards");
       if (o.data.float64) model->to(torch::kFloat64);
@@ -157,12 +154,12 @@ std::optional<std::int64_t> number_in_name(const fs::path& file) {
 HessianRun hessian_along_run(const fs::path& run, const HessianRunOptions& o) {
   o.validate();
   const torch::Device device = choose_device(o.device);
-  const Dataset data = run_training_data(run);
+  const std::optional<Dataset> data = run_training_data(run);
   const auto epochs = hessian_epochs(run, o);
   return hessian_of_models(
       epochs,
       [&](std::size_t i) {
-        auto model = run_model(run, data);
+        auto model = run_model(run, *data);
         load_checkpoint(*model, run, epochs[i], torch::kCPU);
         return model;
       },
@@ -193,7 +190,7 @@ std::vector<fs::path> hessian_checkpoint_files(const std::string& model, const s
 }
 
 HessianRun hessian_of_checkpoints(const std::string& architecture, const std::vector<fs::path>& checkpoints,
-                                  const Dataset& data, const HessianOptions& o) {
+                                  const std::optional<Dataset>& data, const HessianOptions& o) {
   o.validate();
   if (checkpoints.empty()) throw std::invalid_argument("hessian_of_checkpoints: no checkpoints");
   const torch::Device device = choose_device(o.device);
@@ -206,7 +203,7 @@ HessianRun hessian_of_checkpoints(const std::string& architecture, const std::ve
       throw InputError(fmt::format("{}: the model has no parameters that require gradients: nothing to take the "
                                    "Hessian of (were they frozen with requires_grad_(False)?)", file.string()));
     }
-    if (i == 0 && data.images.defined()) check_classifier(*model, data, file.string());
+    if (i == 0 && data) check_classifier(*model, *data, file.string());
     return model;
   };
   return hessian_of_models(labels, model_at, data, o, device);

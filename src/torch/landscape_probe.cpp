@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "anodiff/base/error.hpp"
+#include "anodiff/io/csv.hpp"
 #include "detail/append_file.hpp"
 #include "anodiff/torch/parameters.hpp"
 #include "anodiff/base/progress.hpp"
@@ -106,14 +107,8 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
   fs::create_directories(file.parent_path().empty() ? fs::path(".") : file.parent_path());
   LandscapeGrid g = read_landscape(file.parent_path().empty() ? fs::path(".") : file.parent_path(), o.x, o.y);
   detail::drop_torn_line(file);  // a line cut short by a full disk or a kill: appended lines start on their own
-  const bool fresh = !fs::exists(file) || fs::file_size(file) == 0;
-  std::ofstream out(file, std::ios::app);
-  if (!out) throw IoError(fmt::format("{}: cannot write", file.string()));
-  auto written = [&] {
-    if (!out) throw IoError(fmt::format("{}: write failed: {}", file.string(), errno ? std::strerror(errno) : "?"));
-  };
-  if (fresh) out << "i,j,x,y,loss,accuracy\n" << std::flush;
-  written();
+  CsvWriter out(file, "i,j,x,y,loss,accuracy", CsvWriter::Mode::append);  // the points of an earlier run kept
+  out.flush();
   // The loss at the current weights: the cross-entropy (and accuracy) on the data, or the model's own loss().
   std::function<torch::Tensor()> own_loss;
   Batches batches;
@@ -152,8 +147,8 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
     }
     g.loss[p] = loss;
     g.accuracy[p] = acc;
-    out << fmt::format("{},{},{:.10g},{:.10g},{:.10g},{:.10g}\n", i, j, o.x.at(i), o.y.at(j), loss, acc) << std::flush;
-    written();
+    out.row("{},{},{:.10g},{:.10g},{:.10g},{:.10g}", i, j, o.x.at(i), o.y.at(j), loss, acc);
+    out.flush();  // each point on disk as soon as it is computed: a killed run resumes after it
     progress.update(++done, fmt::format("loss {:.4f}", loss));
   }
   if (!todo.empty()) progress.finish();
@@ -165,46 +160,42 @@ LandscapeGrid evaluate_landscape(Network& model, const std::vector<float>& d1, c
 namespace anodiff {
 
 void LandscapeOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("LandscapeOptions: " + what); };
-  if (x.points < 1 || y.points < 1) fail(fmt::format("the axes need at least 1 point, got {} x {}", x.points, y.points));
-  shard.validate("LandscapeOptions");
-  if (batch_size < 1) fail(fmt::format("batch_size must be >= 1, got {}", batch_size));
-  if (samples < 0) fail(fmt::format("samples must be >= 0, got {}", samples));
+  constexpr const char* owner = "LandscapeOptions";
+  require(x.points >= 1 && y.points >= 1, owner,
+          fmt::format("the axes need at least 1 point, got {} x {}", x.points, y.points));
+  shard.validate(owner);
+  require(batch_size >= 1, owner, fmt::format("batch_size must be >= 1, got {}", batch_size));
+  require(samples >= 0, owner, fmt::format("samples must be >= 0, got {}", samples));
 }
 
 namespace {
 
-// A parent's check of its grid: grid.validate(), and no axes in it (the parent's x and y are the axes; grid.x and
-// grid.y would be replaced without a word).
-template <class Fail>
-void check_grid(const LandscapeOptions& grid, Fail fail) {
-  const LandscapeOptions defaults;
-  auto same = [](const Axis& a, const Axis& b) { return a.lo == b.lo && a.hi == b.hi && a.points == b.points; };
-  if (!same(grid.x, defaults.x) || !same(grid.y, defaults.y)) {
-    fail("set the axes in x and y, not in grid.x or grid.y (the grid's axes are taken from x and y)");
-  }
-  grid.validate();
-}
+// Whether two axes are the same.
+bool same_axis(const Axis& a, const Axis& b) { return a.lo == b.lo && a.hi == b.hi && a.points == b.points; }
 
 }  // namespace
 
 void LandscapeAroundOptions::check(const char* owner) const {
-  check_grid(grid, [owner](const std::string& what) { throw std::invalid_argument(std::string(owner) + ": " + what); });
+  // No axes in the grid: the parent's x and y are the axes (grid.x and grid.y would be replaced without a word).
+  const LandscapeOptions defaults;
+  require(same_axis(grid.x, defaults.x) && same_axis(grid.y, defaults.y), owner,
+          "set the axes in x and y, not in grid.x or grid.y (the grid's axes are taken from x and y)");
+  grid.validate();
   (void)choose_device(device);
 }
 
 void RunLandscapeOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("RunLandscapeOptions: " + what); };
-  if (epoch < 0) fail(fmt::format("epoch must be given (>= 0), got {}", epoch));
+  constexpr const char* owner = "RunLandscapeOptions";
+  require(epoch >= 0, owner, fmt::format("epoch must be given (>= 0), got {}", epoch));
   if (directions == LandscapeDirections::line) {
-    if (line_to_epoch < 0) fail(fmt::format("line_to_epoch must be >= 0 for a line, got {}", line_to_epoch));
-    if (y && y->points != 1) fail(fmt::format("a line is 1-D: y must have 1 point, got {}", y->points));
+    require(line_to_epoch >= 0, owner, fmt::format("line_to_epoch must be >= 0 for a line, got {}", line_to_epoch));
+    require(!y || y->points == 1, owner, fmt::format("a line is 1-D: y must have 1 point, got {}", y ? y->points : 1));
   }
   if (directions == LandscapeDirections::pca) {
-    if (pca_part < 0) fail(fmt::format("pca_part must be >= 0, got {}", pca_part));
-    if (part_length < 3) fail(fmt::format("part_length must be at least 3, got {}", part_length));
+    require(pca_part >= 0, owner, fmt::format("pca_part must be >= 0, got {}", pca_part));
+    require(part_length >= 3, owner, fmt::format("part_length must be at least 3, got {}", part_length));
   }
-  check("RunLandscapeOptions");
+  check(owner);
 }
 
 LandscapeResult landscape_of_run(const fs::path& run, const RunLandscapeOptions& options, const fs::path& dir) {
@@ -283,9 +274,8 @@ LandscapeResult landscape_of_model(Network& model, const Dataset& data, const Mo
   const bool line = line_to != nullptr;
   o.x = options.x.value_or(line ? Axis{-0.5, 1.5, 41} : Axis{-1, 1, 51});
   o.y = options.y.value_or(line ? Axis{0, 0, 1} : Axis{-1, 1, 51});
-  if (line && o.y.points != 1) {
-    throw std::invalid_argument(fmt::format("ModelLandscapeOptions: a line is 1-D: y must have 1 point, got {}", o.y.points));
-  }
+  require(!line || o.y.points == 1, "ModelLandscapeOptions",
+          fmt::format("a line is 1-D: y must have 1 point, got {}", o.y.points));
   const torch::Device device = choose_device(options.device);
   model.to(device);
   const std::string centre = options.title.empty() ? std::string("the model") : options.title;
@@ -314,10 +304,11 @@ LandscapeResult landscape_of_model(Network& model, const Dataset& data, const Mo
 }
 
 LandscapeResult landscape_of_model_files(const std::string& model, const std::string& checkpoint,
-                                         const std::string& line_to, const Dataset& data,
+                                         const std::string& line_to, const std::optional<Dataset>& data,
                                          ModelLandscapeOptions options, const fs::path& dir) {
   options.validate();
-  const bool builtin = check_model_argument(model), data_free = !options.grid.own_loss.empty();
+  const bool builtin = check_model_argument(model), data_free = !data;
+  if (data_free && options.grid.own_loss.empty()) options.grid.own_loss = "loss";  // the data-free loss
   if (data_free && builtin) {
     throw InputError(fmt::format("{}: --data-free needs a TorchScript --model: a built-in one has no loss()", model));
   }
@@ -326,10 +317,11 @@ LandscapeResult landscape_of_model_files(const std::string& model, const std::st
   }
   const std::string centre = checkpoint.empty() ? model : checkpoint;
   auto net = resolve_network(model, centre, data);
-  if (!data_free) check_classifier(*net, data, centre);
+  if (data) check_classifier(*net, *data, centre);
   const auto end = line_to.empty() ? nullptr : resolve_network(model, line_to, data);
   options.title = fs::path(centre).filename().string();
-  return landscape_of_model(*net, data, options, dir, end.get());
+  const Dataset unused;  // a data-free loss reads no data
+  return landscape_of_model(*net, data ? *data : unused, options, dir, end.get());
 }
 
 }  // namespace anodiff

@@ -21,15 +21,39 @@
 namespace anodiff {
 namespace fs = std::filesystem;
 
+std::int64_t RunSpec::samples(std::int64_t available) const {
+  return limit_train > 0 ? std::min<std::int64_t>(limit_train, available) : available;
+}
+
+std::int64_t RunSpec::steps(std::int64_t available) const {
+  return (samples(available) + batch_size - 1) / batch_size * epochs;
+}
+
+std::string RunSpec::label(std::int64_t available) const {
+  return fmt::format("{}, batch {}, lr {:g}, {} steps", model, batch_size, lr, steps(available));
+}
+
+void RunSpec::validate(const char* owner, const std::string& path) const {
+  require(epochs >= 1, owner, fmt::format("{}epochs must be at least 1, got {}", path, epochs));
+  require(batch_size >= 1, owner, fmt::format("{}batch_size must be at least 1, got {}", path, batch_size));
+  require(lr > 0, owner, fmt::format("{}lr must be positive, got {}", path, lr));
+  require(limit_train >= 0, owner, fmt::format("{}limit_train must be >= 0, got {}", path, limit_train));
+  require(part_length >= 2, owner, fmt::format("{}part_length must be at least 2, got {}", path, part_length));
+  const auto names = model_names();
+  require(std::find(names.begin(), names.end(), model) != names.end(), owner,
+          fmt::format("{}model: unknown model '{}': expected one of {}", path, model, fmt::join(names, ", ")));
+}
+
 ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
   ReproductionOptions s;
   s.preset = name;
+  RunSpec& m = s.main_run;
   if (name == "paper") {
     s.dataset = "cifar10";
-    s.epochs = 500;
-    s.limit_train = 0;
+    m.epochs = 500;
+    m.limit_train = 0;
     s.limit_test = 0;
-    s.part_length = 1000;
+    m.part_length = 1000;
     s.hessian_batch = 128;
     s.eigenvalues = 20;
     s.hessian_every = 5;
@@ -37,13 +61,13 @@ ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
     s.landscape_points = 51;
     s.landscape_samples = 0;
   } else if (name == "sweep") {
-    s.epochs = 10;
+    m.epochs = 10;
   } else if (name == "study") {
     // The study's regime (its Fig. 2: ResNet-14, batch 1024, lr 0.1, augmentation, parts of 1,000 steps) for its
     // 24,500 steps, on Fashion-MNIST unless --dataset cifar10: 416 epochs of 59 steps = 24,544 steps.
-    s.limit_train = 0;
-    s.epochs = 416;
-    s.part_length = 1000;
+    m.limit_train = 0;
+    m.epochs = 416;
+    m.part_length = 1000;
     s.hessian_every = 52;
     s.hessian_batch = 128;
     s.landscape_points = 21;
@@ -51,18 +75,21 @@ ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
   } else if (name == "quick") {
     // Chosen by the search in docs/reproducing.md: the study's fc3 over its run length (24,388 steps, parts of
     // 1,000) and a short ResNet-14 stage (BatchNorm, Hessian, landscape), within 12 minutes on 2 AVX2 cores.
-    s.batch_size = 128;
-    s.limit_train = 16384;
-    s.epochs = 3;
-    s.part_length = 192;
+    m.batch_size = 128;
+    m.limit_train = 16384;
+    m.epochs = 3;
+    m.part_length = 192;
     s.hessian_every = 1;
-    s.long_model = "fc3";
-    s.long_epochs = 52;
-    s.long_batch_size = 128;
-    s.long_lr = 0.1;  // the study's (paper-methods.md); session 4 ran 0.3, chosen on the outcome, now dropped
+    RunSpec fc3;
+    fc3.model = "fc3";
+    fc3.epochs = 52;
+    fc3.batch_size = 128;
+    fc3.lr = 0.1;  // the study's (paper-methods.md); session 4 ran 0.3, chosen on the outcome, now dropped
+    fc3.augment = false;
+    fc3.limit_train = 0;
+    fc3.part_length = 1000;
+    s.long_run = fc3;
     s.keep_trajectory = false;  // the fc3 trajectory is 11 GB: removed once analysed
-    s.long_augment = false;
-    s.long_part_length = 1000;
   } else {
     throw std::invalid_argument(fmt::format("ReproductionOptions: the preset must be quick, study, paper or sweep, got '{}'", name));
   }
@@ -70,29 +97,15 @@ ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
 }
 
 void ReproductionOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("ReproductionOptions: " + what); };
-  if (epochs < 1) fail(fmt::format("epochs must be at least 1, got {}", epochs));
-  if (batch_size < 1) fail(fmt::format("batch_size must be at least 1, got {}", batch_size));
-  if (!(lr > 0)) fail(fmt::format("lr must be positive, got {}", lr));
-  if (limit_train < 0 || limit_test < 0) fail(fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
-  if (part_length < 2) fail(fmt::format("part_length must be at least 2, got {}", part_length));
-  if (long_epochs < 0) fail(fmt::format("long_epochs must be at least 0, got {}", long_epochs));
-  if (long_part_length < 2) fail(fmt::format("long_part_length must be at least 2, got {}", long_part_length));
-  if (eigenvalues < 1) fail("eigenvalues must be at least 1, got 0");
-  if (landscape_points < 2) fail(fmt::format("landscape_points must be at least 2, got {}", landscape_points));
-  if (toy_steps < 2 || toy_repeats < 2) fail(fmt::format("toy_steps and toy_repeats must be at least 2, got {} and {}", toy_steps, toy_repeats));
-  TrainerOptions t;
-  t.model = model;
-  t.device = device;
-  t.batch_size = batch_size;
-  t.lr = lr;
-  t.validate();
-  if (!long_model.empty() && long_epochs > 0) {
-    t.model = long_model;
-    t.batch_size = long_batch_size;
-    t.lr = long_lr;
-    t.validate();
-  }
+  constexpr const char* owner = "ReproductionOptions";
+  main_run.validate(owner, "main_run.");
+  if (long_run) long_run->validate(owner, "long_run.");
+  require(limit_test >= 0, owner, fmt::format("limit_test must be >= 0, got {}", limit_test));
+  require(eigenvalues >= 1, owner, "eigenvalues must be at least 1, got 0");
+  require(landscape_points >= 2, owner, fmt::format("landscape_points must be at least 2, got {}", landscape_points));
+  require(toy_steps >= 2 && toy_repeats >= 2, owner,
+          fmt::format("toy_steps and toy_repeats must be at least 2, got {} and {}", toy_steps, toy_repeats));
+  (void)choose_device(device);  // throws for an unknown device, or CUDA without one
 }
 
 namespace {
@@ -168,30 +181,31 @@ class Stages {
   std::vector<std::pair<std::string, double>>& times_;
 };
 
-TrainerOptions trainer_options(const ReproductionOptions& s, const std::string& model, std::int64_t batch, double lr,
-                               bool augment, std::int64_t limit_train, const fs::path& out) {
+TrainerOptions trainer_options(const ReproductionOptions& s, const RunSpec& run, const fs::path& out) {
   TrainerOptions o;
-  o.model = model;
+  o.model = run.model;
   o.dataset = s.dataset;
   o.data_dir = s.data_dir;
   o.out = out;
-  o.batch_size = batch;
-  o.lr = lr;
-  o.augment = augment;
-  o.limit_train = limit_train;
+  o.epochs = run.epochs;
+  o.batch_size = run.batch_size;
+  o.lr = run.lr;
+  o.augment = run.augment;
+  o.limit_train = run.limit_train;
   o.limit_test = s.limit_test;
   o.device = s.device;
   o.log = s.log;
   return o;
 }
 
-// Trains (or resumes) a run and analyses its trajectory, as anodiff-train and anodiff-post-analysis do.
-AnalysedRun train_and_analyse(Stages& stages, const std::string& what, TrainerOptions o, const DataSplit& data,
-                              std::size_t part_length, const fs::path& analysis, const OutputOptions& output,
+// Trains (or resumes) the run `spec` with the trainer's options `o` (trainer_options, changed where needed) and
+// analyses its trajectory in parts of spec.part_length, as anodiff-train and anodiff-post-analysis do.
+AnalysedRun train_and_analyse(Stages& stages, const std::string& what, const RunSpec& spec, const TrainerOptions& o,
+                              const DataSplit& data, const fs::path& analysis, const OutputOptions& output,
                               const LogSink& log, const std::string& label) {
   AnalysedRun a;
   a.label = label;
-  a.model = o.model;
+  a.spec = spec;
   a.description = {label, o.model, o.batch_size, o.lr, {}};
   // A run whose trajectory was removed after an earlier analysis (keep_trajectory = false) is trained again.
   const fs::path removed = o.out / Trainer::study_run_name(o) / kTrajectoryRemoved;
@@ -199,7 +213,7 @@ AnalysedRun train_and_analyse(Stages& stages, const std::string& what, TrainerOp
     log_line(log, fmt::format("anodiff-reproduce: {} was removed after its analysis: training it again", removed.parent_path().string()));
     fs::remove_all(removed.parent_path());
   }
-  a.samples = o.limit_train > 0 ? std::min<std::int64_t>(o.limit_train, data.train.size()) : data.train.size();
+  a.samples = spec.samples(data.train.size());
   a.metrics = stages.run("train" + what, [&] {
     Trainer trainer(o, data);
     a.run = trainer.directory();
@@ -209,7 +223,7 @@ AnalysedRun train_and_analyse(Stages& stages, const std::string& what, TrainerOp
     const auto trajectory = WeightTrajectory::load(a.run / "trajectory");
     a.dimension = trajectory.dimension();
     PostAnalysisOptions p;
-    p.part_length = part_length;
+    p.part_length = spec.part_length;
     p.log = log;
     p.layout = ParameterLayout::find(a.run / "trajectory");  // layout.csv, or a sharded trajectory's joined
     p.validate(trajectory.size());
@@ -232,17 +246,15 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
   Stages stages(s.log, r.stage_seconds);
   const DataSplit data = load_dataset(s.dataset, s.data_dir);  // a missing data folder fails before any work
   fs::create_directories(dir);
-  r.samples = s.limit_train > 0 ? std::min<std::int64_t>(s.limit_train, data.train.size()) : data.train.size();
-  r.steps = (r.samples + s.batch_size - 1) / s.batch_size * s.epochs;
+  const RunSpec& m = s.main_run;
+  r.samples = m.samples(data.train.size());
+  r.steps = m.steps(data.train.size());
   log_line(s.log, fmt::format("anodiff-reproduce: preset {}: {} on {}, {} samples, batch {}, {} epochs = {} steps",
-                              s.preset, s.model, s.dataset, r.samples, s.batch_size, s.epochs, r.steps));
-  TrainerOptions main = trainer_options(s, s.model, s.batch_size, s.lr, s.augment, s.limit_train, dir / "run");
-  main.epochs = s.epochs;
+                              s.preset, m.model, s.dataset, r.samples, m.batch_size, m.epochs, r.steps));
+  const TrainerOptions main = trainer_options(s, m, dir / "run");
   std::optional<TrainerOptions> long_run;
-  if (!s.long_model.empty() && s.long_epochs > 0) {
-    long_run = trainer_options(s, s.long_model, s.long_batch_size, s.long_lr, s.long_augment, s.long_limit_train,
-                               dir / "long_run");
-    long_run->epochs = s.long_epochs;
+  if (s.long_run) {
+    long_run = trainer_options(s, *s.long_run, dir / "long_run");
     long_run->plots = false;
   }
   std::vector<TrainerOptions> all_runs;
@@ -257,29 +269,27 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
     const double per_epoch = metrics.size() > 1 ? metrics.back().seconds : NAN;
     log_line(s.log, fmt::format("anodiff-reproduce: {:.3g} s per epoch on this machine: {} epochs take about {:.2g} "
                                 "hours, the Hessian and the landscapes more (docs/reproducing.md)",
-                                per_epoch, s.epochs, per_epoch * double(s.epochs) / 3600));
+                                per_epoch, m.epochs, per_epoch * double(m.epochs) / 3600));
   }
   if (long_run) {
-    const std::int64_t n = s.long_limit_train > 0 ? std::min<std::int64_t>(s.long_limit_train, data.train.size())
-                                                  : data.train.size();
-    const std::int64_t steps = (n + s.long_batch_size - 1) / s.long_batch_size * s.long_epochs;
-    r.runs.push_back(train_and_analyse(stages, fmt::format(" (long run: {}, {} steps)", s.long_model, steps), *long_run,
-                                       data, s.long_part_length, dir / "long_analysis", output, s.log,
-                                       fmt::format("{}, batch {}, lr {:g}, {} steps", s.long_model, s.long_batch_size,
-                                                   s.long_lr, steps)));
+    const RunSpec& l = *s.long_run;
+    r.runs.push_back(train_and_analyse(stages,
+                                       fmt::format(" (long run: {}, {} steps)", l.model, l.steps(data.train.size())),
+                                       l, *long_run, data, dir / "long_analysis", output, s.log,
+                                       l.label(data.train.size())));
   }
-  r.runs.push_back(train_and_analyse(stages, "", main, data, s.part_length, dir / "analysis", output, s.log,
-                                     fmt::format("{}, batch {}, lr {:g}, {} steps", s.model, s.batch_size, s.lr, r.steps)));
+  r.runs.push_back(train_and_analyse(stages, "", m, main, data, dir / "analysis", output, s.log,
+                                     m.label(data.train.size())));
   const fs::path run = r.runs.back().run;
 
   HessianRunOptions h;
   h.epochs = s.hessian_epochs;
   if (h.epochs.empty()) {
     if (s.hessian_every > 0) {
-      for (std::int64_t e = 0; e <= s.epochs; e += s.hessian_every) h.epochs.push_back(e);
-      if (s.epochs % s.hessian_every != 0) h.epochs.push_back(s.epochs);  // always the last
+      for (std::int64_t e = 0; e <= m.epochs; e += s.hessian_every) h.epochs.push_back(e);
+      if (m.epochs % s.hessian_every != 0) h.epochs.push_back(m.epochs);  // always the last
     } else {
-      h.epochs = {0, s.epochs};
+      h.epochs = {0, m.epochs};
     }
   }
   h.eigen.k = s.eigenvalues;
@@ -293,9 +303,9 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
   });
 
   std::vector<std::int64_t> landscape_epochs = s.landscape_epochs;
-  if (landscape_epochs.empty()) landscape_epochs = {s.epochs};
+  if (landscape_epochs.empty()) landscape_epochs = {m.epochs};
   landscape_epochs.erase(std::remove_if(landscape_epochs.begin(), landscape_epochs.end(),
-                                        [&](std::int64_t e) { return e > s.epochs; }),
+                                        [&](std::int64_t e) { return e > m.epochs; }),
                          landscape_epochs.end());
   for (auto e : landscape_epochs) {
     stages.run(fmt::format("landscape (epoch {})", e), [&] {
@@ -316,12 +326,12 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
     });
   }
 
-  SimplifiedModelOptions m;
-  m.sgd.steps = s.toy_steps;
-  m.sgd.repeats = s.toy_repeats;
-  m.log = s.log;
+  SimplifiedModelOptions toy;
+  toy.sgd.steps = s.toy_steps;
+  toy.sgd.repeats = s.toy_repeats;
+  toy.log = s.log;
   r.simplified = stages.run("simplified model", [&] {
-    auto result = run_simplified_model(m);
+    auto result = run_simplified_model(toy);
     write_simplified_model(result, dir / "simplified_model", output);
     return result;
   });
@@ -360,11 +370,14 @@ std::vector<SweepRow> run_sweep(const ReproductionOptions& s, const fs::path& di
   std::vector<SweepRow> rows;
   for (const auto& c : configs) {
     const std::string name = fmt::format("{}_bs{}_lr{:g}", c.model, c.batch, c.lr);
-    auto o = trainer_options(s, c.model, c.batch, c.lr, s.augment, s.limit_train, dir / "runs");
-    o.epochs = s.epochs;
+    RunSpec spec = s.main_run;
+    spec.model = c.model;
+    spec.batch_size = c.batch;
+    spec.lr = c.lr;
+    auto o = trainer_options(s, spec, dir / "runs");
     o.plots = false;
     o.log = nullptr;  // the stage headers only
-    const auto a = train_and_analyse(stages, " " + name, o, data, s.part_length, dir / "analysis" / name,
+    const auto a = train_and_analyse(stages, " " + name, spec, o, data, dir / "analysis" / name,
                                      OutputOptions{false, s.log}, nullptr, name);
     rows.push_back(sweep_row(c.group, c.model, c.batch, c.lr, a.parts));
   }

@@ -260,14 +260,14 @@ bool check_model_argument(const std::string& model) {
 }
 
 std::shared_ptr<Network> resolve_network(const std::string& architecture, const fs::path& weights,
-                                         const Dataset& data) {
+                                         const std::optional<Dataset>& data) {
   if (is_torchscript_file(weights)) return load_scripted_model(weights);
   if (architecture.empty()) {
     throw InputError(fmt::format("{}: a state_dict or checkpoint needs its architecture: a built-in model name or "
                                  "a TorchScript file of the same network", weights.string()));
   }
   if (!fs::exists(weights)) throw InputError(fmt::format("{}: no such file (expected a checkpoint)", weights.string()));
-  auto model = load_model(architecture, data.images.defined() ? data.channels() : 3, data.classes);
+  auto model = load_model(architecture, data ? data->channels() : 3, data ? data->classes : 10);
   load_state_dict(*model, weights.string());
   return model;
 }

@@ -13,11 +13,13 @@
 #include <fmt/format.h>
 
 #include "anodiff/base/error.hpp"
+#include "anodiff/output/output.hpp"
 #include "anodiff/torch/parameters.hpp"
 #include "anodiff/output/plot.hpp"
 #include "anodiff/base/progress.hpp"
 #include "anodiff/torch/runtime.hpp"
 #include "anodiff/analysis/random_projection.hpp"
+#include "anodiff/trajectory/trajectory_writer.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/npy.hpp"
 #include "torch/detail/snapshot_queue.hpp"
@@ -162,16 +164,6 @@ void flatten_gradients(const torch::nn::Module& m, std::vector<float>& out) {
   }
 }
 
-void plot_metrics(const fs::path& dir, const LogSink& log) {
-  Plot p{"Training", "epoch", "loss", false, true, {},
-         "set y2label 'error'\nset y2tics\nset ytics nomirror\nset y2range [0:1]"};
-  p.series.push_back({dir / "metrics.csv", "'epoch':'train_loss'", "train loss", "linespoints pt 7 ps 0.5 lw 2"});
-  p.series.push_back({dir / "metrics.csv", "'epoch':'test_loss'", "test loss", "linespoints pt 7 ps 0.5 lw 2"});
-  p.series.push_back({dir / "metrics.csv", "'epoch':'train_error' axes x1y2", "train error (right)", "linespoints pt 6 ps 0.5 dt 2"});
-  p.series.push_back({dir / "metrics.csv", "'epoch':'test_error' axes x1y2", "test error (right)", "linespoints pt 6 ps 0.5 dt 2"});
-  draw(p, dir / "metrics.png", log);
-}
-
 }  // namespace
 
 fs::path checkpoint_path(const fs::path& run, std::int64_t epoch) {
@@ -201,22 +193,19 @@ std::string Trainer::study_run_name(const TrainerOptions& o) {
 }
 
 void TrainerOptions::validate() const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument("TrainerOptions: " + what); };
-  if (epochs < 0) fail(fmt::format("epochs must be >= 0, got {}", epochs));
-  if (batch_size < 1) fail(fmt::format("batch_size must be >= 1, got {}", batch_size));
-  if (!(lr >= 0)) fail(fmt::format("lr must be >= 0, got {}", lr));
-  if (!(momentum >= 0 && momentum < 1)) fail(fmt::format("momentum must lie in [0, 1), got {}", momentum));
-  if (!(weight_decay >= 0)) fail(fmt::format("weight_decay must be >= 0, got {}", weight_decay));
-  if (limit_train < 0 || limit_test < 0) {
-    fail(fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
-  }
-  if (record_shards < 1 || record_shards > 1000) {
-    fail(fmt::format("record_shards must lie in [1, 1000], got {}", record_shards));
-  }
+  constexpr const char* owner = "TrainerOptions";
+  require(epochs >= 0, owner, fmt::format("epochs must be >= 0, got {}", epochs));
+  require(batch_size >= 1, owner, fmt::format("batch_size must be >= 1, got {}", batch_size));
+  require(lr >= 0, owner, fmt::format("lr must be >= 0, got {}", lr));
+  require(momentum >= 0 && momentum < 1, owner, fmt::format("momentum must lie in [0, 1), got {}", momentum));
+  require(weight_decay >= 0, owner, fmt::format("weight_decay must be >= 0, got {}", weight_decay));
+  require(limit_train >= 0 && limit_test >= 0, owner,
+          fmt::format("limit_train and limit_test must be >= 0, got {} and {}", limit_train, limit_test));
+  require(record_shards >= 1 && record_shards <= 1000, owner,
+          fmt::format("record_shards must lie in [1, 1000], got {}", record_shards));
   const auto names = model_names();
-  if (std::find(names.begin(), names.end(), model) == names.end()) {
-    fail(fmt::format("unknown model '{}': expected one of {}", model, fmt::join(names, ", ")));
-  }
+  require(std::find(names.begin(), names.end(), model) != names.end(), owner,
+          fmt::format("unknown model '{}': expected one of {}", model, fmt::join(names, ", ")));
   (void)choose_device(device);     // throws for an unknown device, or CUDA without one
 }
 
@@ -568,7 +557,7 @@ std::vector<EpochMetrics> Trainer::run() {
                                      seconds, double(n) / seconds};
     for (std::size_t c = 0; c < row.size(); ++c) metrics.columns[c].push_back(row[c]);
     metrics.write_csv(dir_ / "metrics.csv");
-    if (o.plots) plot_metrics(dir_, o.log);
+    write_training_plot(dir_, {o.plots, o.log});
     // The epoch's end: the trajectory's and the sketch's chunks, then the optimiser state and the checkpoint, each
     // written durably, in this order. With a recorder this runs on its worker after the epoch's last snapshot, while
     // the next epoch's first steps run (they wait once 4 snapshots do); the checkpoint is taken now, as bytes. The

@@ -12,6 +12,7 @@
 #include <unsupported/Eigen/FFT>
 
 #include "anodiff/base/error.hpp"
+#include "anodiff/io/csv.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/random.hpp"
 
@@ -21,16 +22,13 @@ namespace fs = std::filesystem;
 void Surface::write_npy(const fs::path& path) const { anodiff::write_npy(path, z.data(), {rows, cols}); }
 
 void Surface::write_csv(const fs::path& path, std::size_t stride) const {
-  std::ofstream out(path);
-  if (!out) throw IoError(fmt::format("{}: cannot create the file", path.string()));
-  out << "x,y,z\n";
+  CsvWriter out(path, "x,y,z");
   stride = std::max<std::size_t>(stride, 1);
   for (std::size_t i = 0; i < rows; i += stride) {
-    for (std::size_t j = 0; j < cols; j += stride) out << fmt::format("{:.6g},{:.6g},{:.9g}\n", x(j), y(i), at(i, j));
-    out << '\n';
+    for (std::size_t j = 0; j < cols; j += stride) out.row("{:.6g},{:.6g},{:.9g}", x(j), y(i), at(i, j));
+    out.raw("");  // gnuplot's blank line between scan lines
   }
   out.flush();
-  if (!out) throw IoError(fmt::format("{}: write failed (is the disk full?)", path.string()));
 }
 
 Surface diamond_square(int n, double roughness, std::uint64_t seed) {

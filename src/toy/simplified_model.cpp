@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "anodiff/base/error.hpp"
 #include "anodiff/landscape/landscape_2d.hpp"
 #include "detail/log_bins.hpp"
 #include "detail/random.hpp"
@@ -53,11 +54,6 @@ double walker_exponent(const WalkerStatistics& walker, WalkerMeasure measure) {
 }
 
 namespace {
-
-template <typename... Args>
-[[noreturn]] void refuse(fmt::format_string<Args...> format, Args&&... args) {
-  throw std::invalid_argument("SimplifiedModelOptions: " + fmt::format(format, std::forward<Args>(args)...));
-}
 
 
 // Streams of the run's seed for the pool, its draw and the walkers' shuffles: tags far from the walkers' own streams
@@ -180,28 +176,25 @@ SimplifiedModelLandscape run_landscape(LandscapeKind kind, const SimplifiedModel
 }  // namespace
 
 void SimplifiedModelOptions::validate() const {
-  if (landscapes.empty()) refuse("landscapes must name at least one landscape");
+  constexpr const char* owner = "SimplifiedModelOptions";
+  require(!landscapes.empty(), owner, "landscapes must name at least one landscape");
   for (std::size_t i = 0; i < landscapes.size(); ++i) {
-    if (std::count(landscapes.begin(), landscapes.begin() + std::ptrdiff_t(i), landscapes[i]) > 0) {
-      refuse("landscapes lists {} twice", to_string(landscapes[i]));
-    }
+    require(std::count(landscapes.begin(), landscapes.begin() + std::ptrdiff_t(i), landscapes[i]) == 0, owner,
+            fmt::format("landscapes lists {} twice", to_string(landscapes[i])));
   }
-  sgd.validate("SimplifiedModelOptions", "sgd.");
-  analysis.validate("SimplifiedModelOptions", "analysis.");
-  if (sgd.repeats < 2) {
-    refuse("sgd.repeats must be at least 2 (the ensemble MSD needs two walkers), got {}", sgd.repeats);
-  }
-  if (n < 1 || n > 13) refuse("n must lie in 1..13, got {}", n);
-  if (draw != LandscapeDraw::pool && draw != LandscapeDraw::shared) {
-    refuse("draw must be pool or shared, got {}", int(draw));
-  }
-  if (pool_size < 1 || pool_size > 100000) refuse("pool_size must lie in 1..100000, got {}", pool_size);
-  if (shuffle != ShuffleRecipe::study && shuffle != ShuffleRecipe::rescaled) {
-    refuse("shuffle must be study or rescaled, got {}", int(shuffle));
-  }
-  if (grid < 3) refuse("grid must be at least 3, got {}", grid);
-  if (window == 0) refuse("window must be at least 1, got 0");
-  if (histogram_bins == 0) refuse("histogram_bins must be at least 1, got 0");
+  sgd.validate(owner, "sgd.");
+  analysis.validate(owner, "analysis.");
+  require(sgd.repeats >= 2, owner,
+          fmt::format("sgd.repeats must be at least 2 (the ensemble MSD needs two walkers), got {}", sgd.repeats));
+  require(n >= 1 && n <= 13, owner, fmt::format("n must lie in 1..13, got {}", n));
+  require(draw == LandscapeDraw::pool || draw == LandscapeDraw::shared, owner,
+          fmt::format("draw must be pool or shared, got {}", int(draw)));
+  require(pool_size >= 1 && pool_size <= 100000, owner, fmt::format("pool_size must lie in 1..100000, got {}", pool_size));
+  require(shuffle == ShuffleRecipe::study || shuffle == ShuffleRecipe::rescaled, owner,
+          fmt::format("shuffle must be study or rescaled, got {}", int(shuffle)));
+  require(grid >= 3, owner, fmt::format("grid must be at least 3, got {}", grid));
+  require(window != 0, owner, "window must be at least 1, got 0");
+  require(histogram_bins != 0, owner, "histogram_bins must be at least 1, got 0");
 }
 
 std::vector<std::size_t> pool_draw(const SimplifiedModelOptions& options) {

@@ -33,11 +33,9 @@ std::size_t ParameterLayout::group_dimension(int group) const {
 void ParameterLayout::write_csv(const std::filesystem::path& path) const {
   // Written durably (a temporary name, fsync, rename), as the trajectory's chunks and steps.csv: anodiff-train
   // writes it again at every start, and a reader beside a writer killed then read it empty (kill_and_read).
-  std::string text = "name,offset,size,shape,group\n";
-  for (const auto& t : tensors) {
-    text += fmt::format("{},{},{},{},{}\n", t.name, t.offset, t.size, fmt::join(t.shape, "x"), t.group);
-  }
-  detail::write_file_durably(path, text, nullptr, 0);
+  CsvWriter out(path, "name,offset,size,shape,group", CsvWriter::Mode::durable);
+  for (const auto& t : tensors) out.row("{},{},{},{},{}", t.name, t.offset, t.size, fmt::join(t.shape, "x"), t.group);
+  out.flush();
 }
 
 ParameterLayout ParameterLayout::read_csv(const std::filesystem::path& path) {

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <unsupported/Eigen/FFT>
 
+#include "anodiff/trajectory/trajectory_writer.hpp"
+
 namespace anodiff::synthetic {
 
 WeightTrajectory ballistic(std::size_t snapshots, const std::vector<double>& velocity) {

@@ -8,6 +8,7 @@
 
 #include "anodiff/analysis/msd.hpp"
 #include "anodiff/trajectory/parameter_layout.hpp"
+#include "anodiff/trajectory/shard_reduction.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 
 namespace anodiff {
@@ -40,7 +41,13 @@ struct LayerMsd {
                                                   LayerGrouping grouping = LayerGrouping::tensor,
                                                   const MsdOptions& options = {});
 
-/// Writes per_layer_msd.csv: part, start, name, dimension, lag, msd. Throws IoError if it cannot.
-void write_per_layer_msd(const std::vector<LayerMsd>& layers, const std::filesystem::path& path);
+/// per_layer_msd() over coordinate shards: `trajectory` holds this shard's columns of the layout's vector (from
+/// WeightTrajectory::column_offset(), as load_shard_columns gives them), each shard adds the MSD of its coordinates of
+/// every tensor, layer or group, and `reduction` sums them, so that every shard gets what per_layer_msd() gives on the
+/// whole (to rounding). Every shard must call it with the same layout, grouping and options.
+[[nodiscard]] std::vector<LayerMsd> per_layer_msd(const WeightTrajectory& trajectory, const ParameterLayout& layout,
+                                                  LayerGrouping grouping, const MsdOptions& options,
+                                                  ShardReduction& reduction);
+
 
 }  // namespace anodiff

@@ -1,8 +1,6 @@
 #pragma once
 /// \file csv.hpp  The one CSV reader and writer of anodiff: tables with a header line of column names.
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -16,54 +14,39 @@
 
 namespace anodiff {
 
-/// A CSV file opened for writing; the header line is written at once, rows with row().
+/// A CSV file opened for writing; the header line is written at once, rows with row(). Every CSV file anodiff writes
+/// goes through it.
 class CsvWriter {
  public:
-  /// Creates `path` (throws IoError if it cannot) and writes `header` (comma-separated column names). With
-  /// `append`, a file that exists and is not empty is appended to instead (its header is taken as written).
-  CsvWriter(const std::filesystem::path& path, const std::string& header, bool append = false)
-      : path_(path), append_(append && has_content(path)),
-        out_(path, append_ ? std::ios::out | std::ios::app : std::ios::out | std::ios::trunc) {
-    if (!out_) throw IoError(fmt::format("{}: cannot {} the file", path.string(), append_ ? "open" : "create"));
-    if (!append_) out_ << header << '\n';
-    check();
-  }
+  /// How the file is written.
+  enum class Mode {
+    create,   ///< Created (or truncated) at once; rows go to it as they come.
+    append,   ///< A file that exists and is not empty is appended to (its header is taken as written); else create.
+    durable,  ///< Rows are kept in memory; flush() writes the whole file at once under a temporary name, fsyncs it
+              ///< and renames it over `path`, so a reader (or a process killed meanwhile) never sees a torn file.
+  };
+
+  /// Opens `path` (create and append: throws IoError if it cannot) and writes `header` (comma-separated column names).
+  CsvWriter(const std::filesystem::path& path, const std::string& header, Mode mode = Mode::create);
   /// Writes one row formatted by fmt; throws IoError if the system refuses the buffer it fills (a full disk).
   template <typename... Args>
   void row(fmt::format_string<Args...> format, Args&&... args) {
-    out_ << fmt::format(format, std::forward<Args>(args)...) << '\n';
-    check();
+    raw(fmt::format(format, std::forward<Args>(args)...));
   }
   /// Writes a line as it is (e.g. the blank line between the scan lines of a grid).
-  void raw(const std::string& line) {
-    out_ << line << '\n';
-    check();
-  }
-  /// Writes everything buffered to the file (before another program, e.g. gnuplot, reads it); throws IoError if the
-  /// system refuses (a full disk). Call it when done: the destructor's last flush cannot report a failure.
-  void flush() {
-    out_.flush();
-    check();
-  }
+  void raw(const std::string& line);
+  /// Writes everything buffered to the file (before another program, e.g. gnuplot, reads it; durable: the whole
+  /// file); throws IoError if the system refuses (a full disk). Call it when done: the destructor's last flush
+  /// cannot report a failure, and a durable file is written by flush() only.
+  void flush();
 
  private:
-  void check() const {
-    if (!out_) {
-      const int err = errno;  // as the failed write() left it (ENOSPC, EFBIG, EIO)
-      throw IoError(fmt::format("{}: write failed: {}", path_.string(),
-                                err != 0 ? std::strerror(err) : "is the disk full?"));
-    }
-  }
-
-  static bool has_content(const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    return !ec && size > 0;
-  }
+  void check() const;
 
   std::filesystem::path path_;
-  bool append_;
-  std::ofstream out_;
+  Mode mode_;
+  std::ofstream out_;  // create and append
+  std::string text_;   // durable
 };
 
 /// A number for a CSV field: empty for NaN, else 10 significant digits.

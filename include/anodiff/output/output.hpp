@@ -31,12 +31,17 @@ struct OutputOptions {
 void write_post_analysis(const std::vector<PartResult>& parts, const std::filesystem::path& directory,
                          const OutputOptions& output = {}, std::size_t first_new = 0);
 
+/// Writes per_layer_msd.csv: part, start, name, dimension, lag, msd. Throws IoError if it cannot.
+void write_per_layer_msd(const std::vector<LayerMsd>& layers, const std::filesystem::path& path);
 /// Writes per_layer_msd.csv (write_per_layer_msd) into `directory` and, with plots, per_layer_msd_part_P.png for
 /// each part P: the MSD per coordinate (msd / dimension) of each tensor, layer or group against the lag, so that
 /// layers of different sizes compare. Throws IoError if a file cannot be written.
 void write_per_layer(const std::vector<LayerMsd>& layers, const std::filesystem::path& directory,
                      const OutputOptions& output = {});
 
+/// Draws metrics.png in the run directory `run` from its metrics.csv (Trainer's): training and test loss and error
+/// per epoch, with its gnuplot script. Nothing without output.plots.
+void write_training_plot(const std::filesystem::path& run, const OutputOptions& output = {});
 /// Writes the Hessian along a run into `directory`: eigenvalues.csv (a row per eigenpair and checkpoint, by rank),
 /// trace.csv (checkpoints with a trace), density_epoch_E.csv (checkpoints with a density), eigenvectors_epoch_E.npy
 /// (checkpoints whose result keeps the eigenvectors, (k, D) by rank), and with plots eigenvalues.png and

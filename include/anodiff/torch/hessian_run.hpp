@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,13 +77,13 @@ struct HessianRunOptions : HessianOptions {
 /// The Hessian of the mean cross-entropy on `data` (classifier_hessian, options.data) at each of `checkpoints`, in
 /// this order, warm-started as hessian_along_run: each file is a TorchScript model (scripted_model.hpp: its own
 /// architecture and weights) or a state_dict or checkpoint (the study's model_E.t7) loaded into `architecture`: a
-/// built-in model name or a TorchScript file of the same network. With a `data` of no samples (Dataset{}), the
-/// Hessian of each TorchScript model's own data-free loss instead (scripted_loss: its method loss()).
+/// built-in model name or a TorchScript file of the same network. Without data (std::nullopt), the Hessian of each
+/// TorchScript model's own data-free loss instead (scripted_loss: its method loss()).
 /// The checkpoints are labelled by checkpoint_labels. Validates the options first (std::invalid_argument); InputError
 /// naming the file for a checkpoint that cannot be read or does not fit the architecture, or a model whose output is
 /// not (N, classes) for the data. Writes nothing.
 [[nodiscard]] HessianRun hessian_of_checkpoints(const std::string& architecture,
                                                 const std::vector<std::filesystem::path>& checkpoints,
-                                                const Dataset& data, const HessianOptions& options);
+                                                const std::optional<Dataset>& data, const HessianOptions& options);
 
 }  // namespace anodiff

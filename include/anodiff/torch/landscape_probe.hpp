@@ -116,12 +116,13 @@ struct ModelLandscapeOptions : LandscapeAroundOptions {
 
 /// The landscape around a model given as files (anodiff-landscape --model, docs/own_models.md): `model` a TorchScript
 /// file or a built-in name (resolve_network), at the weights of `checkpoint` (a state_dict, checkpoint or TorchScript
-/// file; empty: the --model file's own), and with a non-empty `line_to` the 1-D line to that file's weights. With
-/// options.grid.own_loss set the data is unused (a data-free loss, which a built-in model has not). The title is the
+/// file; empty: the --model file's own), and with a non-empty `line_to` the 1-D line to that file's weights. Without
+/// `data` (std::nullopt), the model's own data-free loss: options.grid.own_loss, "loss" when empty (a built-in model
+/// has none). The title is the
 /// centre's file name. Throws InputError naming the file for a built-in model without a checkpoint, a data-free
 /// built-in, or a model that is no classifier of `data`.
 [[nodiscard]] LandscapeResult landscape_of_model_files(const std::string& model, const std::string& checkpoint,
-                                                       const std::string& line_to, const Dataset& data,
+                                                       const std::string& line_to, const std::optional<Dataset>& data,
                                                        ModelLandscapeOptions options, const std::filesystem::path& dir);
 
 /// Evaluates the landscape of `options` around a checkpoint of `run` (the directory anodiff-train wrote), appending

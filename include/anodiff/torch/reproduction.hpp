@@ -14,6 +14,7 @@
 #include "anodiff/analysis/claims.hpp"
 #include "anodiff/landscape/landscape_grid.hpp"
 #include "anodiff/output/output.hpp"
+#include "anodiff/output/sweep.hpp"
 #include "anodiff/analysis/post_analysis.hpp"
 #include "anodiff/base/progress.hpp"
 #include "anodiff/toy/simplified_model.hpp"
@@ -22,39 +23,48 @@
 
 namespace anodiff {
 
-/// What a reproduction runs; ReproductionOptions::preset gives the presets, whose fields can then be changed.
+/// One training run of a reproduction: its network, how it is trained, and the part length of its post-analysis.
+struct RunSpec {
+  std::string model = "resnet14";     ///< Its network.
+  std::int64_t epochs = 30;           ///< Epochs.
+  std::int64_t batch_size = 1024;     ///< Batch size.
+  double lr = 0.1;                    ///< Learning rate.
+  bool augment = true;                ///< Augmentation.
+  std::int64_t limit_train = 20480;   ///< Training samples (0 = all).
+  std::size_t part_length = 300;      ///< Part length of its post-analysis.
+
+  /// Training samples of this run on a data set of `available` samples.
+  [[nodiscard]] std::int64_t samples(std::int64_t available) const;
+  /// Recorded steps of this run on a data set of `available` samples (the last batch of an epoch may be short).
+  [[nodiscard]] std::int64_t steps(std::int64_t available) const;
+  /// "fc3, batch 128, lr 0.1, 24388 steps": how the report and the claims name the run.
+  [[nodiscard]] std::string label(std::int64_t available) const;
+  /// Checks the values (the model a known network, epochs and batch_size >= 1, lr > 0, limit_train >= 0,
+  /// part_length >= 2); throws std::invalid_argument("OWNER: PATHfield ...") naming the field and its value.
+  void validate(const char* owner, const std::string& path) const;
+};
+
+/// What a reproduction runs; ReproductionOptions::named_preset gives the presets, whose fields can then be changed.
 struct ReproductionOptions {
   std::string preset = "quick";        ///< quick, study, paper or sweep (for the report's wording and the sweep).
-  std::string model = "resnet14";      ///< The main run's network.
   std::string dataset = "fashion-mnist";  ///< Data set (cifar10, mnist, fashion-mnist, gauss).
   std::string data_dir;                ///< Folder of its files (empty: the data set's default).
   std::string device = "auto";         ///< cpu, cuda or auto.
-  std::int64_t epochs = 30;            ///< Epochs of the main run.
-  std::int64_t batch_size = 1024;      ///< Batch size of the main run.
-  double lr = 0.1;                     ///< Learning rate of the main run.
-  bool augment = true;                 ///< Augmentation of the main run.
-  std::int64_t limit_train = 20480;    ///< Training samples of the main run (0 = all).
+  RunSpec main_run;                    ///< The main run (the Hessian, the landscapes and the sweep's runs use it).
+  /// An optional second, longer run of a cheap network covering the study's run length (quick: the study's fc3);
+  /// its parts are judged with the main run's. None: no long run.
+  std::optional<RunSpec> long_run;
   std::int64_t limit_test = 1000;      ///< Test samples of both runs (0 = all).
-  std::size_t part_length = 300;       ///< Part length of the main run's post-analysis.
   std::size_t eigenvalues = 5;         ///< Top Hessian eigenvalues per checkpoint.
   std::vector<std::int64_t> hessian_epochs;  ///< Checkpoints of the Hessian; empty: every hessian_every and the last.
   std::int64_t hessian_every = 10;     ///< See hessian_epochs (0: the first and the last).
   std::int64_t hessian_batch = 64;     ///< Batch size of the Hessian's fixed batch.
-  std::vector<std::int64_t> landscape_epochs;  ///< Checkpoints with a landscape (those beyond `epochs` are left
-                                               ///< out); empty: the last.
+  std::vector<std::int64_t> landscape_epochs;  ///< Checkpoints with a landscape (those beyond main_run.epochs are
+                                               ///< left out); empty: the last.
   std::size_t landscape_points = 11;   ///< Points per axis of each landscape (random directions over -1:1).
   std::int64_t landscape_samples = 256;  ///< Samples the landscape is evaluated on (0 = all).
   std::size_t toy_steps = 1000;        ///< Steps per walker of the simplified model.
   std::size_t toy_repeats = 100;       ///< Walkers per landscape of the simplified model.
-  /// An optional second, longer run of a cheap network covering the study's run length (quick: the study's fc3);
-  /// its parts are judged with the main run's. Empty model or 0 epochs: none.
-  std::string long_model;
-  std::int64_t long_epochs = 0;        ///< Epochs of the long run.
-  std::int64_t long_batch_size = 128;  ///< Its batch size.
-  double long_lr = 0.1;                ///< Its learning rate.
-  bool long_augment = false;           ///< Its augmentation.
-  std::int64_t long_limit_train = 0;   ///< Its training samples (0 = all).
-  std::size_t long_part_length = 1000; ///< Its part length.
   bool keep_trajectory = true;         ///< Keep the weight trajectories once everything is analysed (false: their
                                        ///< chunks are removed at the end; a rerun then trains those runs again).
   LogSink log;                         ///< Stage headers and every stage's progress; none by default.
@@ -68,8 +78,8 @@ struct ReproductionOptions {
 
 /// A trained and analysed run of a reproduction.
 struct AnalysedRun {
-  std::string label;                  ///< E.g. "fc3, 24388 steps".
-  std::string model;                  ///< Its network.
+  std::string label;                  ///< E.g. "fc3, batch 128, lr 0.1, 24388 steps" (RunSpec::label).
+  RunSpec spec;                       ///< What was run.
   std::filesystem::path run;          ///< Its run directory.
   std::filesystem::path analysis;     ///< Where its post-analysis was written.
   std::size_t dimension = 0;          ///< Parameters recorded per step.
@@ -118,27 +128,6 @@ void write_reproduction_report(const ReproductionResult& result, const std::file
 /// Whether every run of `result` shows the study's pattern (RunClaims::shows_pattern: superdiffusive short lags,
 /// subdiffusive long lags and a super-to-sub crossover in at least 75% of its late-phase parts).
 [[nodiscard]] bool shows_study_pattern(const ReproductionResult& result);
-
-/// One configuration of the study's sweeps with the mean and spread of its exponents over the parts.
-struct SweepRow {
-  std::string group;            ///< depth, lr or batch.
-  std::string model;            ///< Network.
-  std::int64_t batch_size = 0;  ///< Batch size.
-  static constexpr double none = std::numeric_limits<double>::quiet_NaN();  ///< An unmeasured number.
-  double lr = none;             ///< Learning rate.
-  double early = none, early_spread = none, late = none, late_spread = none, tau0 = none, tau0_spread = none;
-                                ///< Over the parts (NaN: none).
-  double study_early = none, study_late = none, study_tau0 = none;  ///< The study's values (NaN where it has none).
-  std::size_t crossovers = 0;   ///< Parts with a crossover.
-};
-
-/// The sweep's row of one configuration: the mean and spread over `parts` of the early and late exponents and of tau0
-/// (parts without a crossover left out), beside the study's values.
-[[nodiscard]] SweepRow sweep_row(const std::string& group, const std::string& model, std::int64_t batch_size, double lr,
-                                 const std::vector<PartResult>& parts);
-
-/// Writes sweep.csv, the plots of the exponents against learning rate, batch size and depth, and report.md/html.
-void write_sweep(const std::vector<SweepRow>& rows, const std::filesystem::path& directory);
 
 /// The study's grids (depth with and without shortcuts at batch 1024, learning rate at batch 128, batch size), one
 /// run each with options.epochs, trained and analysed into `directory`; then sweep.csv, the plots and the report.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "anodiff/torch/datasets.hpp"
@@ -46,10 +47,12 @@ namespace anodiff {
 
 /// A network with the weights of `weights`: a TorchScript file as it is (load_scripted_model), or a state_dict /
 /// checkpoint (model_E.t7, torch.save) loaded into `architecture` (a built-in name or a TorchScript file of the same
-/// network, built by load_model for `data`'s channels and classes; 3 channels for an empty, data-free `data`).
+/// network, built by load_model for `data`'s channels and classes; without data, a data-free loss: 3 channels and
+/// 10 classes).
 /// Throws InputError naming the file when a state_dict comes without an architecture, is missing, or does not fit.
 [[nodiscard]] std::shared_ptr<Network> resolve_network(const std::string& architecture,
-                                                       const std::filesystem::path& weights, const Dataset& data);
+                                                       const std::filesystem::path& weights,
+                                                       const std::optional<Dataset>& data);
 
 /// Inputs and labels of one's own as .npy files: inputs (N, C, H, W) float32 or float64, used as they are (mean 0,
 /// std 1: normalise them before saving), and N integer labels >= 0 (int64, int32, int16, int8 or uint8). `classes`

@@ -6,22 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "anodiff/trajectory/step_table.hpp"
+
 namespace anodiff {
-
-/// Per-snapshot information: named numeric columns (step, epoch, loss, ...), one row per snapshot; NaN = empty.
-struct StepTable {
-  std::vector<std::string> names;             ///< Column names, e.g. {"step", "epoch", "loss", "grad_norm"}.
-  std::vector<std::vector<double>> columns;   ///< columns[c][t]: value of column c at snapshot t.
-
-  /// Number of rows (0 without columns).
-  [[nodiscard]] std::size_t rows() const { return columns.empty() ? 0 : columns.front().size(); }
-  /// The column called `name`, or nullptr.
-  [[nodiscard]] const std::vector<double>* column(const std::string& name) const;
-  /// Reads a CSV with a header line; empty fields become NaN. Throws InputError naming the file and line.
-  static StepTable read_csv(const std::filesystem::path& path);
-  /// Writes the table as CSV (NaN as an empty field), durably (temporary name, fsync, rename).
-  void write_csv(const std::filesystem::path& path) const;
-};
 
 /// T snapshots w_0..w_{T-1} of a D-dimensional float32/float64 vector, memory-mapped from `.npy` files or held
 /// in memory. Snapshot t is the parameter vector after t optimiser steps. Copies share the data.
@@ -108,41 +95,5 @@ std::vector<double> load_series(const std::filesystem::path& path);
 
 /// Writes a float64 array of `shape` (C order) as `.npy`, durably (temporary name, fsync, rename).
 void write_npy(const std::filesystem::path& path, const double* data, const std::vector<std::size_t>& shape);
-
-/// Writes a trajectory directory by appending snapshots; each commit() writes the pending snapshots as one
-/// chunk (temporary name, fsync, rename), so a process killed at any moment leaves only complete chunks.
-class TrajectoryWriter {
- public:
-  /// Opens `directory` (created if needed) for snapshots of `dimension` values and per-step `columns`
-  /// (default step, epoch, loss). Chunks already there are kept and appended to (resume); throws InputError if
-  /// their dimension or the columns of steps.csv differ.
-  TrajectoryWriter(std::filesystem::path directory, std::size_t dimension,
-                   std::vector<std::string> columns = {"step", "epoch", "loss"});
-  /// Snapshots on disk plus pending ones.
-  [[nodiscard]] std::size_t size() const { return committed_ + pending_rows_; }
-  /// Snapshots in complete chunks on disk.
-  [[nodiscard]] std::size_t committed() const { return committed_; }
-  /// Appends one snapshot of dimension() values with its row of `columns` values (NaN for an empty field).
-  void append(const float* weights, const std::vector<double>& row);
-  /// Writes the pending snapshots as a new chunk; steps.csv is rewritten first, so its rows cover every chunk.
-  void commit();
-  /// Drops every snapshot past the first `snapshots` (whole chunks only; used when resuming from a checkpoint).
-  /// Throws std::invalid_argument if `snapshots` is not a chunk boundary.
-  void truncate(std::size_t snapshots);
-  /// Dimension D.
-  [[nodiscard]] std::size_t dimension() const { return dimension_; }
-  /// The pending (not yet committed) snapshots, row after row.
-  [[nodiscard]] const std::vector<float>& pending() const { return pending_; }
-
- private:
-  std::filesystem::path directory_;
-  std::size_t dimension_;
-  std::size_t committed_ = 0;
-  std::size_t chunks_ = 0;
-  std::vector<std::size_t> chunk_ends_;
-  StepTable table_;
-  std::vector<float> pending_;
-  std::size_t pending_rows_ = 0;
-};
 
 }  // namespace anodiff

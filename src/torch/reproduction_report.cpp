@@ -1,7 +1,7 @@
-// The reproduction's report (report.md and report.html), built from the typed results of run_reproduction.
+// The reproduction's report (report.md and report.html), built from the typed results of run_reproduction; the
+// study's claims judged on them.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
 
@@ -10,71 +10,13 @@
 #include "anodiff/io/csv.hpp"
 #include "anodiff/base/error.hpp"
 #include "anodiff/output/plot.hpp"
+#include "anodiff/output/report.hpp"
 #include "anodiff/torch/reproduction.hpp"
 
 namespace anodiff {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string fixed(double v, int digits = 3) { return std::isnan(v) ? "n/a" : fmt::format("{:.{}f}", v, digits); }
-
-// The report's style sheet: readable line length, compact tables with a header row, pictures scaled to the page.
-const char* const kStyle =
-    "body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; "
-    "color: #222; }\n"
-    "h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { margin-top: 1.5em; }\n"
-    "table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }\n"
-    "th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }\n"
-    "th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }\n"
-    "figure { margin: 1em 0; } img { max-width: 100%; height: auto; border: 1px solid #eee; }\n"
-    "figcaption { font-size: 0.9em; color: #555; }\n";
-
-// The report, as Markdown; the HTML version wraps the same content.
-struct Report {
-  std::string md, html;
-  void heading(const std::string& t, int level = 2) {
-    md += std::string(std::size_t(level), '#') + " " + t + "\n\n";
-    html += fmt::format("<h{0}>{1}</h{0}>\n", level, t);
-  }
-  void para(const std::string& t) {
-    md += t + "\n\n";
-    html += "<p>" + t + "</p>\n";
-  }
-  void table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
-    md += "| " + fmt::format("{}", fmt::join(head, " | ")) + " |\n|";
-    for (std::size_t i = 0; i < head.size(); ++i) md += " --- |";
-    md += "\n";
-    html += "<table><tr>";
-    for (const auto& h : head) html += "<th>" + h + "</th>";
-    html += "</tr>\n";
-    for (const auto& r : rows) {
-      md += "| " + fmt::format("{}", fmt::join(r, " | ")) + " |\n";
-      html += "<tr>";
-      for (const auto& c : r) html += "<td>" + c + "</td>";
-      html += "</tr>\n";
-    }
-    md += "\n";
-    html += "</table>\n";
-  }
-  void image(const fs::path& root, const fs::path& png, const std::string& caption) {
-    if (!fs::exists(png)) return;
-    const std::string rel = fs::relative(png, root).string();
-    md += fmt::format("![{}]({})\n\n", caption, rel);
-    html += fmt::format("<figure><img src='{}' alt='{}'><figcaption>{}</figcaption></figure>\n", rel, caption, caption);
-  }
-  void write(const fs::path& dir, const std::string& title) const {
-    write_file(dir / "report.md", md);
-    write_file(dir / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>" + title +
-                                        "</title>\n<style>\n" + kStyle + "</style></head><body>\n" + html +
-                                        "</body></html>\n");
-  }
-  static void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text << std::flush;
-    if (!out) throw IoError(fmt::format("{}: cannot write the report", path.string()));
-  }
-};
 
 using Quantity = std::function<double(const PartResult&)>;
 const Quantity kEarly = [](const PartResult& p) { return p.fit.early_exponent; };
@@ -131,7 +73,7 @@ void claims_section(Report& rep, const ReproductionResult& r, const std::vector<
   if (by.count("fractal") && by.count("convex") && by.count("random")) {
     auto cell = [&](const char* k) {
       const auto& e = *by[k];
-      return fmt::format("{} {} [{}, {}], {:.0f}% above 1", k, fixed(e.median, 2), fixed(e.q25, 2), fixed(e.q75, 2),
+      return fmt::format("{} {} [{}, {}], {:.0f}% above 1", k, report_number(e.median, 2), report_number(e.q25, 2), report_number(e.q75, 2),
                          100 * e.share_above_1);
     };
     const double fr = by["fractal"]->median, co = by["convex"]->median, ra = by["random"]->median;
@@ -164,16 +106,16 @@ void regime_paragraphs(Report& rep, const ReproductionResult& r) {
       const auto& f0 = a.parts.front();
       regime += fmt::format("The first part (from initialisation: the initial phase) has early exponent {}, short-band "
                             "beta {} and late exponent {}. In the later parts (the late phase) ",
-                            fixed(f0.fit.early_exponent), fixed(f0.short_band.median, 2), fixed(f0.fit.late_exponent));
+                            report_number(f0.fit.early_exponent), report_number(f0.short_band.median, 2), report_number(f0.fit.late_exponent));
     }
     if (early < 1) {
       regime += fmt::format("<b>short lags are subdiffusive</b> (early exponent {}, short-band beta {}; the jitter floor "
                             "is {:.0f}% of the MSD at the smallest fitted lag): the step-to-step motion does not persist - "
                             "over tens of steps the displacement grows more slowly than linearly. ",
-                            fixed(early), fixed(short_band, 2), 100 * floor_share);
+                            report_number(early), report_number(short_band, 2), 100 * floor_share);
     } else if (std::isfinite(early)) {
       regime += fmt::format("<b>short lags are superdiffusive</b> (early exponent {}): the motion persists over "
-                            "tens of steps. ", fixed(early));
+                            "tens of steps. ", report_number(early));
     }
     if (late > 1 && metrics.size() > 2) {
       // Is the loss still falling? Its change over the last quarter of the epochs, relative to its value there.
@@ -183,14 +125,14 @@ void regime_paragraphs(Report& rep, const ReproductionResult& r) {
       regime += fmt::format("<b>Long lags are directed</b> (late exponent {}): the weights still travel one way; the "
                             "training loss went from {} (epoch 1) to {} (epoch {}) and {} over the last quarter of the "
                             "epochs ({} to {}){}.",
-                            fixed(late), fixed(metrics[1].train_loss, 3), fixed(last, 3), metrics.back().epoch,
-                            falling ? "was still falling" : "no longer fell by more than 5%", fixed(then, 3),
-                            fixed(last, 3),
+                            report_number(late), report_number(metrics[1].train_loss, 3), report_number(last, 3), metrics.back().epoch,
+                            falling ? "was still falling" : "no longer fell by more than 5%", report_number(then, 3),
+                            report_number(last, 3),
                             falling ? " - the study's late subdiffusion is expected once it stops falling"
                                     : " - a drift without descent (e.g. weight norms growing on a memorised training set)");
     } else if (late <= 1) {
       regime += fmt::format("<b>Long lags are subdiffusive</b> (late exponent {}): the weights are confined, the study's "
-                            "late regime.", fixed(late));
+                            "late regime.", report_number(late));
     }
     rep.para(regime);
   }
@@ -204,14 +146,14 @@ void parts_section(Report& rep, const ReproductionResult& r, const fs::path& dir
     for (const auto& f : a.parts) {
       const bool found = f.fit.crossover_found;
       const PartReading reading = read_part(f);
-      rows.push_back({a.model, fmt::format("{}{}", f.part.index, f.part.index == 0 && a.parts.size() > 1 ? " (transient)" : ""),
+      rows.push_back({a.spec.model, fmt::format("{}{}", f.part.index, f.part.index == 0 && a.parts.size() > 1 ? " (transient)" : ""),
                       fmt::format("{}", f.part.start),
-                      fixed(f.fit.early_exponent) + " ± " + fixed(f.fit.early_error),
-                      fixed(f.fit.late_exponent) + " ± " + fixed(f.fit.late_error),
-                      found ? fixed(f.fit.crossover, 1) + " ± " + fixed(f.fit.crossover_error, 1) : "none found",
-                      fixed(f.short_band.median, 2) + " [" + fixed(f.short_band.q25, 2) + ", " + fixed(f.short_band.q75, 2) + "]",
-                      fixed(f.long_band.median, 2) + " [" + fixed(f.long_band.q25, 2) + ", " + fixed(f.long_band.q75, 2) + "]",
-                      fixed(f.fit.floor_share, 2),
+                      report_number(f.fit.early_exponent) + " ± " + report_number(f.fit.early_error),
+                      report_number(f.fit.late_exponent) + " ± " + report_number(f.fit.late_error),
+                      found ? report_number(f.fit.crossover, 1) + " ± " + report_number(f.fit.crossover_error, 1) : "none found",
+                      report_number(f.short_band.median, 2) + " [" + report_number(f.short_band.q25, 2) + ", " + report_number(f.short_band.q75, 2) + "]",
+                      report_number(f.long_band.median, 2) + " [" + report_number(f.long_band.q25, 2) + ", " + report_number(f.long_band.q75, 2) + "]",
+                      report_number(f.fit.floor_share, 2),
                       reading.pattern() ? "yes" : reading.crossover_found && !reading.super_to_sub ? "no (crossover not super-to-sub)" : "no"});
     }
   }
@@ -224,7 +166,7 @@ void parts_section(Report& rep, const ReproductionResult& r, const fs::path& dir
                        "median [quartiles] of the local exponent beta(tau) (window 20) over MSD lags {:g}-{:g} and 0.3-0.9 of "
                        "the part, no model. The study's values are for {} on CIFAR-10 at batch 1024 (parts of 1,000 "
                        "steps){}.",
-                       fixed(first.fit.lag_min, 0), first.short_band.lag_lo, first.short_band.lag_hi, s.model,
+                       report_number(first.fit.lag_min, 0), first.short_band.lag_lo, first.short_band.lag_hi, s.main_run.model,
                        s.dataset != "cifar10" ? fmt::format("; this run trains on {}", s.dataset) : ""));
   for (const auto& a : r.runs) {
     rep.image(dir, a.analysis / "band_exponents.png",
@@ -239,9 +181,9 @@ void parts_section(Report& rep, const ReproductionResult& r, const fs::path& dir
   for (const auto& p : main.parts) {
     for (const auto& m : p.motion) {
       mrows.push_back({fmt::format("{}", p.part.index), m.component, fmt::format("{}", m.dimension),
-                       fixed(m.fit.early_exponent), fixed(m.fit.late_exponent),
-                       m.fit.crossover_found ? fixed(m.fit.crossover, 1) : "none", fixed(m.short_band.median, 2),
-                       fixed(m.long_band.median, 2)});
+                       report_number(m.fit.early_exponent), report_number(m.fit.late_exponent),
+                       m.fit.crossover_found ? report_number(m.fit.crossover, 1) : "none", report_number(m.short_band.median, 2),
+                       report_number(m.long_band.median, 2)});
     }
   }
   if (mrows.size() > main.parts.size()) {
@@ -268,7 +210,7 @@ void hessian_and_landscape_sections(Report& rep, const ReproductionResult& r, co
   for (const auto& c : r.hessian.checkpoints) {
     if (c.eigen.eigenpairs.empty()) continue;
     const auto& top = c.eigen.eigenpairs.front();
-    hrows.push_back({fmt::format("{}", c.epoch), fixed(top.eigenvalue, 4),
+    hrows.push_back({fmt::format("{}", c.epoch), report_number(top.eigenvalue, 4),
                      top.relative_residual ? fmt::format("{:.2g}", *top.relative_residual) : "n/a",
                      top.converged ? "yes" : "no", fmt::format("{}", c.eigen.products), c.warm_start ? "yes" : "no"});
   }
@@ -280,15 +222,15 @@ void hessian_and_landscape_sections(Report& rep, const ReproductionResult& r, co
     if (l.roughness) {
       const auto& h = l.roughness->hurst;
       const auto& p = l.roughness->pairs.fit;
-      lrows.push_back({"hurst_structure_function", fixed(h.hurst), fixed(h.error),
+      lrows.push_back({"hurst_structure_function", report_number(h.hurst), report_number(h.error),
                        fmt::format("lags {:g}-{:g} px", h.lag_min, h.lag_max), ""});
-      lrows.push_back({"mean_abs_dloss_slope", fixed(p.exponent), fixed(p.exponent_error),
+      lrows.push_back({"mean_abs_dloss_slope", report_number(p.exponent), report_number(p.exponent_error),
                        fmt::format("distances {:.3g}-{:.3g}", p.x_min, p.x_max), "1 (the study)"});
       if (l.roughness->boxes) {
         const auto& b = *l.roughness->boxes;
-        lrows.push_back({"box_counting_slope", fixed(b.fit.exponent), fixed(b.fit.exponent_error),
+        lrows.push_back({"box_counting_slope", report_number(b.fit.exponent), report_number(b.fit.exponent_error),
                          fmt::format("boxes {:g}-{:g} px", b.fit.x_min, b.fit.x_max), "-1.7 (the study; ResNet-56)"});
-        lrows.push_back({"box_counting_dimension", fixed(b.dimension), fixed(b.fit.exponent_error),
+        lrows.push_back({"box_counting_dimension", report_number(b.dimension), report_number(b.fit.exponent_error),
                          fmt::format("boxes {:g}-{:g} px", b.fit.x_min, b.fit.x_max), ""});
       }
     }
@@ -309,8 +251,8 @@ void simplified_model_section(Report& rep, const ReproductionResult& r, const fs
   for (const auto& l : r.simplified.landscapes) {
     for (auto m : kWalkerMeasures) {
       const auto& e = l.exponent(m);
-      rows.push_back({to_string(l.kind), to_string(m), fmt::format("{}", e.walkers), fixed(e.median, 2),
-                      fixed(e.q25, 2) + " - " + fixed(e.q75, 2), fmt::format("{:.0f}%", 100 * e.share_above_1),
+      rows.push_back({to_string(l.kind), to_string(m), fmt::format("{}", e.walkers), report_number(e.median, 2),
+                      report_number(e.q25, 2) + " - " + report_number(e.q75, 2), fmt::format("{:.0f}%", 100 * e.share_above_1),
                       fmt::format("{}", l.pinned_walkers), fmt::format("{:.1f}%", 100 * l.skipped_share)});
     }
   }
@@ -325,91 +267,6 @@ void simplified_model_section(Report& rep, const ReproductionResult& r, const fs
 }
 
 }  // namespace
-
-SweepRow sweep_row(const std::string& group, const std::string& model, std::int64_t batch, double lr,
-                   const std::vector<PartResult>& parts) {
-  std::map<std::string, std::vector<double>> q;
-  for (const auto& p : parts) {
-    for (const auto& [k, v] : {std::pair<std::string, double>{"early", p.fit.early_exponent}, {"late", p.fit.late_exponent},
-                               {"tau0", p.fit.crossover}}) {
-      if (std::isfinite(v)) q[k].push_back(v);  // tau0 is NaN where no crossover was found
-    }
-  }
-  auto mean = [](const std::vector<double>& v) { double a = 0; for (double x : v) a += x; return v.empty() ? NAN : a / double(v.size()); };
-  auto spread = [&](const std::vector<double>& v) { double m = mean(v), a = 0; for (double x : v) a += (x - m) * (x - m); return v.size() < 2 ? NAN : std::sqrt(a / double(v.size() - 1)); };
-  // The study's lr grid ran at batch 128, so its lr 0.1 point is also the batch grid's batch-128 value.
-  const StudyValues st = study_values(model, batch, lr).value_or(StudyValues{});
-  return {group, model, batch, lr, mean(q["early"]), spread(q["early"]), mean(q["late"]), spread(q["late"]),
-          mean(q["tau0"]), spread(q["tau0"]), st.early, st.late, st.tau0, q["tau0"].size()};
-}
-
-void write_sweep(const std::vector<SweepRow>& rows, const fs::path& dir) {
-  const fs::path csv = dir / "sweep.csv";
-  {
-    CsvWriter table(csv, "group,model,batch_size,lr,early_exponent,early_spread,late_exponent,late_spread,"
-                         "tau0,tau0_spread,study_early,study_late,study_tau0,parts,depth,shortcuts");
-    for (const auto& c : rows) {
-      // The depth of a ResNet (resnet56_noshort: 56); empty for another network (fc3, vgg9).
-      std::string digits;
-      if (c.model.rfind("resnet", 0) == 0) {
-        const auto cut = c.model.find('_');
-        digits = c.model.substr(6, cut == std::string::npos ? std::string::npos : cut - 6);
-      }
-      table.row("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.group, c.model, c.batch_size, c.lr,
-                csv_number(c.early), csv_number(c.early_spread), csv_number(c.late), csv_number(c.late_spread),
-                csv_number(c.tau0), csv_number(c.tau0_spread), csv_number(c.study_early), csv_number(c.study_late),
-                csv_number(c.study_tau0), c.crossovers, digits, c.model.find("noshort") == std::string::npos ? 1 : 0);
-    }
-    table.flush();
-  }
-  Report r;
-  r.heading("anodiff: the study's sweeps", 1);
-  std::vector<std::vector<std::string>> cells;
-  for (const auto& c : rows) {
-    cells.push_back({c.group, c.model, std::to_string(c.batch_size), fmt::format("{:g}", c.lr), fixed(c.early),
-                     fixed(c.late), fixed(c.tau0, 1), fixed(c.study_early), fixed(c.study_late), fixed(c.study_tau0, 0)});
-  }
-  r.table({"grid", "model", "batch", "lr", "early", "late", "tau0", "study: early", "study: late", "study: tau0"}, cells);
-  // The early and late exponents and the study's of the rows that the gnuplot expression `x` selects; a `variant` set
-  // is drawn dashed with open symbols (the runs without shortcuts).
-  auto exponent_series = [&](const std::string& x, const std::string& variant = "") {
-    const bool open = !variant.empty();
-    const std::string suffix = open ? ", " + variant : "";
-    return std::vector<PlotSeries>{
-        {csv, x + ":'early_exponent'", "early" + suffix, open ? "linespoints pt 6 dt 2" : "linespoints pt 7 lw 2"},
-        {csv, x + ":'late_exponent'", "late" + suffix, open ? "linespoints pt 4 dt 2" : "linespoints pt 5 lw 2"},
-        {csv, x + ":'study_early'", "early" + suffix + " (study)", open ? "points pt 8 ps 2" : "points pt 9 ps 2"},
-        {csv, x + ":'study_late'", "late" + suffix + " (study)", open ? "points pt 10 ps 2" : "points pt 11 ps 2"}};
-  };
-  auto draw_into_report = [&](Plot plot, const std::string& png, const std::string& caption) {
-    plot.extra = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05";  // points on the frame stay visible
-    draw(plot, dir / png);
-    r.image(dir, dir / png, caption);
-  };
-  draw_into_report({"Exponents against the learning rate (ResNet-14, batch 128)", "learning rate", "exponent", true, false,
-                    exponent_series("(strcol('group') eq 'lr' ? column('lr') : 1/0)"), {}},
-                   "sweep_lr.png", "Exponents against the learning rate");
-  draw_into_report({"Exponents against the batch size (ResNet-14, lr 0.1)", "batch size", "exponent", true, false,
-                    exponent_series("(strcol('group') eq 'batch' ? column('batch_size') : 1/0)"), {}},
-                   "sweep_batch.png", "Exponents against the batch size");
-  const std::string d = "(strcol('group') eq 'depth' && column('shortcuts') == 1 ? column('depth') : 1/0)";
-  const std::string dn = "(strcol('group') eq 'depth' && column('shortcuts') == 0 ? column('depth') : 1/0)";
-  Plot depth{"Exponents against depth (batch 1024; open: without shortcuts)", "depth", "exponent", false, false,
-             exponent_series(d), {}};
-  for (auto& series : exponent_series(dn, "no shortcuts")) depth.series.push_back(series);
-  draw_into_report(depth, "sweep_depth.png", "Exponents against depth");
-  // The crossover lag tau0 against the same three axes (the study reported it for the depth grid).
-  Plot tau0{"Crossover lag tau0 against depth (batch 1024), learning rate (batch 128) and batch size (lr 0.1)",
-            "depth / learning rate x 1000 / batch size", "tau0 (steps)", true, true, {}, {}};
-  tau0.series = {{csv, d + ":'tau0'", "depth", "linespoints pt 7 lw 2"},
-                 {csv, dn + ":'tau0'", "depth, no shortcuts", "linespoints pt 6 dt 2"},
-                 {csv, d + ":'study_tau0'", "depth (study)", "points pt 9 ps 2"},
-                 {csv, dn + ":'study_tau0'", "depth, no shortcuts (study)", "points pt 8 ps 2"},
-                 {csv, "(strcol('group') eq 'lr' ? 1000 * column('lr') : 1/0):'tau0'", "learning rate x 1000", "linespoints pt 5 lw 2"},
-                 {csv, "(strcol('group') eq 'batch' ? column('batch_size') : 1/0):'tau0'", "batch size", "linespoints pt 13 lw 2"}};
-  draw_into_report(tau0, "sweep_tau0.png", "Crossover lag tau0 against depth, learning rate and batch size");
-  r.write(dir, "sweep");
-}
 
 std::vector<RunClaims> judge_reproduction(const ReproductionResult& r) {
   std::vector<RunClaims> claims;
@@ -432,7 +289,7 @@ void write_reproduction_report(const ReproductionResult& r, const fs::path& dir)
   write_claims(claims, dir);
   Report rep;
   std::vector<std::string> names;
-  for (const auto& a : r.runs) names.push_back(a.model);
+  for (const auto& a : r.runs) names.push_back(a.spec.model);
   const std::string title = fmt::format("anodiff: the study's claims on {}, {} (preset {})", s.dataset,
                                         fmt::join(names, " and "), s.preset);
   rep.heading(title, 1);
@@ -442,8 +299,7 @@ void write_reproduction_report(const ReproductionResult& r, const fs::path& dir)
     const bool long_run = r.runs.size() > 1 && &a == &r.runs.front();
     runs += fmt::format(" <b>{}</b>: {} training samples of {}, {}, D = {} parameters, parts of {} steps{}.", a.label,
                         a.samples, s.dataset,
-                        (long_run ? s.long_augment : s.augment) ? "with augmentation" : "no augmentation", a.dimension,
-                        long_run ? s.long_part_length : s.part_length,
+                        a.spec.augment ? "with augmentation" : "no augmentation", a.dimension, a.spec.part_length,
                         long_run ? " (the long run: the study's run length)" : "");
   }
   rep.para(runs);
