@@ -89,7 +89,7 @@ compare single sharded_ranks
 check "diff <(grep -E '^ +(part|[0-9]+) ' single.log) <(grep -E '^ +(part|[0-9]+) ' sharded_ranks.log)" \
   "the summary tables of 1 process and 2 ranks on the sharded directory are the same"
 # --per-layer under mpirun: each rank the MSD of its columns of every layer, summed; no rank reads the whole.
-base=(--layout layout.csv --part-length 100 --no-plots)
+base=(--loss loss.npy --layout layout.csv --part-length 100 --no-plots)
 run_ok layers_single "$bin" --trajectory traj.npy "${base[@]}" --per-layer layer --out layers_single
 run_ok layers_ranks mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" --trajectory traj.npy "${base[@]}" \
   --per-layer layer --out layers_ranks
