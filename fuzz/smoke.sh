@@ -17,9 +17,11 @@ options=(-runs="$runs" -seed=1 -max_len=65536 -timeout=30 -rss_limit_mb=2048 -ma
 [[ -n $library ]] && options+=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
 code=0
 "$target" "${options[@]}" "$scratch/corpus" "$seeds" > log.txt 2>&1 || code=$?
-grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done|INFO: fuzzed for)" log.txt || true
+grep -oE "^(stat::number_of_executed_units|stat::peak_rss_mb|Done).*|INFO: fuzzed for.*" log.txt || true
 # The run must have executed what was asked: a target that returned at once (no inputs read) is a failure too.
-executed=$(sed -n -e 's/^stat::number_of_executed_units: *//p' -e 's/^INFO: fuzzed for \([0-9]*\) iterations.*/\1/p' log.txt |
+# In fork mode the parent's "INFO: fuzzed for N iterations" may follow a child's unfinished line on the same line
+# (their outputs interleave), hence no ^ before INFO.
+executed=$(sed -n -e 's/^stat::number_of_executed_units: *//p' -e 's/.*INFO: fuzzed for \([0-9]*\) iterations.*/\1/p' log.txt |
            tail -n 1)
 if [[ -n $library ]]; then
   code=0 inside=0

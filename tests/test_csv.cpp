@@ -128,3 +128,41 @@ TEST_CASE("gnuplot scripts: titles and file names are single-quoted, never run a
   (void)draw(p, dir / "p.png");  // false without gnuplot; either way the title is only text
   CHECK_FALSE(std::filesystem::exists(marker));
 }
+
+TEST_CASE("CsvWriter modes: append keeps the rows written, durable replaces the file whole at flush()", "[csv]") {
+  TempDir dir;
+  const auto p = dir.path / "m.csv";
+  auto text = [&] {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  {
+    CsvWriter w(p, "a,b", CsvWriter::Mode::append);  // no file yet: created with its header
+    w.row("{},{}", 1, 2);
+    w.flush();
+  }
+  {
+    CsvWriter w(p, "a,b", CsvWriter::Mode::append);  // the header taken as written, the row appended
+    w.row("{},{}", 3, 4);
+    w.flush();
+  }
+  CHECK(text() == "a,b\n1,2\n3,4\n");
+  {
+    CsvWriter w(p, "x", CsvWriter::Mode::durable);
+    w.row("{}", 5);
+    w.raw("");
+    CHECK(text() == "a,b\n1,2\n3,4\n");  // nothing replaced before flush(): a reader sees the old file whole
+    w.flush();
+    CHECK(text() == "x\n5\n\n");
+    w.row("{}", 6);
+  }  // rows after the last flush() are not written
+  CHECK(text() == "x\n5\n\n");
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file() ? 1 : 0;
+  CHECK(files == 1);  // no temporary file left beside it
+  {
+    CsvWriter w(p, "c", CsvWriter::Mode::create);  // create truncates
+    w.flush();
+  }
+  CHECK(text() == "c\n");
+}

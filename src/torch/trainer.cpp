@@ -454,125 +454,146 @@ std::vector<EpochMetrics> epoch_metrics(const StepTable& metrics) {
 
 }  // namespace
 
-std::vector<EpochMetrics> Trainer::run() {
+// What one call of run() carries from its start through every epoch.
+struct Trainer::Session {
+  Session(const TrainerOptions& o, Network& model, const fs::path& dir, std::size_t dimension, const DataSplit& data,
+          torch::Device device)
+      : D(dimension),
+        recorder(o, model, dir, dimension),
+        optimizer(model.parameters(),
+                  torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay)) {
+    metrics.names = kMetricColumns;
+    metrics.columns.assign(kMetricColumns.size(), {});
+    noise.names = {"step", "epoch", "grad_norm", "noise_norm"};
+    noise.columns.assign(4, {});
+    // Batches assembled on the training device (the data uploaded once, the augmentation batched), or make_batch's
+    // per-image path on the CPU: the same values bit for bit.
+    if (o.device_batches) batches.emplace(data.train, device);
+  }
+  std::size_t D;                    // parameters
+  RunRecorder recorder;             // the trajectory, its shards, sketch and gradients
+  StepTable metrics;                // metrics.csv: a row per epoch
+  StepTable noise;                  // gradients/noise.csv: a row per step (with save_gradients)
+  torch::optim::SGD optimizer;
+  std::optional<DeviceBatches> batches;
+  std::vector<float> gradient;      // one step's flattened gradient (with save_gradients)
+};
+
+std::int64_t Trainer::resume(Session& s) {
   const auto& o = options_;
   const std::int64_t steps = steps_per_epoch();
-  const std::size_t D = parameter_count(*model_);
-  RunRecorder recorder(o, *model_, dir_, D);
-  auto& grads = recorder.gradients();
-  StepTable metrics;
-  metrics.names = kMetricColumns;
-  metrics.columns.assign(kMetricColumns.size(), {});
-  StepTable noise;
-  noise.names = {"step", "epoch", "grad_norm", "noise_norm"};
-  noise.columns.assign(4, {});
-  torch::optim::SGD optimizer(model_->parameters(),
-                              torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  std::vector<float> g;
-  // Batches assembled on the training device (the data uploaded once, the augmentation batched), or make_batch's
-  // per-image path on the CPU: the same values bit for bit.
-  std::optional<DeviceBatches> batches;
-  if (o.device_batches) batches.emplace(data_.train, device_);
-
   const auto last_saved = last_checkpoint(dir_);
-  const std::int64_t last = last_saved.value_or(0);  // the epoch training goes on after
   if (last_saved) {
+    const std::int64_t last = *last_saved;
     load_module(*model_, checkpoint_path(dir_, last), device_);
     if (device_.is_cpu()) use_channels_last(*model_);
-    load_optimizer(optimizer, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last), device_);
-    recorder.resume_at(last, steps, dir_);
-    if (fs::exists(dir_ / "metrics.csv")) metrics = StepTable::read_csv(dir_ / "metrics.csv");
-    keep_epochs_up_to(metrics, last);
-    if (grads && fs::exists(dir_ / "gradients" / "noise.csv")) noise = StepTable::read_csv(dir_ / "gradients" / "noise.csv");
-    keep_epochs_up_to(noise, last);
-    if (last < o.epochs) log_line(o.log, fmt::format("anodiff: resuming {} after epoch {}", dir_.string(), last));
-  } else {
-    recorder.restart();
-    recorder.record(*model_, 0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
-    recorder.commit();
-    const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
-    for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test.loss}, {4, test.error}, {5, 0.0}, {6, kNaN}}) {
-      metrics.columns[c].push_back(v);
+    load_optimizer(s.optimizer, dir_ / "checkpoints" / fmt::format("optimizer_epoch_{}.pt", last), device_);
+    s.recorder.resume_at(last, steps, dir_);
+    if (fs::exists(dir_ / "metrics.csv")) s.metrics = StepTable::read_csv(dir_ / "metrics.csv");
+    keep_epochs_up_to(s.metrics, last);
+    if (s.recorder.gradients() && fs::exists(dir_ / "gradients" / "noise.csv")) {
+      s.noise = StepTable::read_csv(dir_ / "gradients" / "noise.csv");
     }
-    metrics.write_csv(dir_ / "metrics.csv");
-    save_module(*model_, checkpoint_path(dir_, 0));
+    keep_epochs_up_to(s.noise, last);
+    if (last < o.epochs) log_line(o.log, fmt::format("anodiff: resuming {} after epoch {}", dir_.string(), last));
+    return last;
   }
+  s.recorder.restart();
+  s.recorder.record(*model_, 0, 0, kNaN, kNaN);  // snapshot 0: the initial weights, no loss yet
+  s.recorder.commit();
+  const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+  for (auto [c, v] : {std::pair{0, 0.0}, {1, kNaN}, {2, kNaN}, {3, test.loss}, {4, test.error}, {5, 0.0}, {6, kNaN}}) {
+    s.metrics.columns[c].push_back(v);
+  }
+  s.metrics.write_csv(dir_ / "metrics.csv");
+  save_module(*model_, checkpoint_path(dir_, 0));
+  return 0;
+}
 
+void Trainer::train_epoch(Session& s, std::int64_t epoch, Progress& progress, std::size_t& done) {
+  const auto& o = options_;
+  const std::int64_t steps = steps_per_epoch();
   const std::int64_t n = data_.train.size();
-  const std::int64_t total_steps = (o.epochs - last) * steps;
+  auto& grads = s.recorder.gradients();
+  const auto order = epoch_order(n, o.seed, epoch);
+  std::mt19937_64 gen(o.seed * 7919ull + std::uint64_t(epoch));
+  model_->train();
+  double loss_sum = 0, wrong = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> idx;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    idx.assign(order.begin() + step * o.batch_size, order.begin() + std::min(n, (step + 1) * o.batch_size));
+    torch::Tensor x, y;
+    if (s.batches) {
+      x = s.batches->images(idx, o.augment, gen);
+      y = s.batches->labels(idx);
+    } else {
+      x = make_batch(data_.train, idx, o.augment, gen).to(device_);
+      y = data_.train.labels.index_select(0, torch::from_blob(idx.data(), {std::int64_t(idx.size())}, torch::kInt64)).to(device_);
+    }
+    if (device_.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto logits = model_->forward(x);
+    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    s.optimizer.zero_grad();
+    loss.backward();
+    // Loss, gradient norm and errors in one transfer from the device.
+    const auto numbers = torch::stack({loss.detach().to(torch::kFloat64), gradient_square_sum(*model_).to(torch::kFloat64),
+                                       logits.argmax(1).ne(y).sum().to(torch::kFloat64)}).to(torch::kCPU);
+    const double loss_value = numbers[0].item<double>();
+    const double grad_norm = std::sqrt(numbers[1].item<double>());
+    if (grads) {
+      flatten_gradients(*model_, s.gradient);
+      const double t = double((epoch - 1) * steps + step + 1);
+      grads->append(s.gradient.data(), {t, double(epoch), loss_value, grad_norm});
+    }
+    s.optimizer.step();
+    s.recorder.record(*model_, double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
+    if (o.after_step) o.after_step((epoch - 1) * steps + step + 1);
+    loss_sum += loss_value * double(idx.size());
+    wrong += numbers[2].item<double>();
+    ++done;
+    progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
+                                      loss_value));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (grads) {
+    // Epoch-mean gradient and the noise norm |g_t - g_mean| of each step.
+    const auto meanf = gradient_noise(grads->pending(), s.D, epoch, steps, s.noise);
+    detail::npy_write(dir_ / "gradients" / "epoch_mean" / fmt::format("epoch_{:04d}.npy", epoch),
+                      detail::NpyType::float32, {s.D}, meanf.data());
+    s.noise.write_csv(dir_ / "gradients" / "noise.csv");
+    grads->commit();
+  }
+  const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
+  const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test.loss, test.error,
+                                   seconds, double(n) / seconds};
+  for (std::size_t c = 0; c < row.size(); ++c) s.metrics.columns[c].push_back(row[c]);
+  s.metrics.write_csv(dir_ / "metrics.csv");
+  write_training_plot(dir_, {o.plots, o.log});
+  // The epoch's end: the trajectory's and the sketch's chunks, then the optimiser state and the checkpoint, each
+  // written durably, in this order. With a recorder this runs on its worker after the epoch's last snapshot, while
+  // the next epoch's first steps run (they wait once 4 snapshots do); the checkpoint is taken now, as bytes. The
+  // metrics and the gradients were written above: a resume cuts them back to the last checkpoint.
+  std::string optimizer_state;
+  if (o.momentum > 0) {
+    torch::serialize::OutputArchive a;
+    s.optimizer.save(a);
+    optimizer_state = archive_bytes(a);
+  }
+  s.recorder.finish_epoch(dir_, epoch, std::move(optimizer_state), module_bytes(*model_));
+  log_line(o.log, fmt::format("epoch {}/{}: train loss {:.4f} error {:.4f}, test loss {:.4f} error {:.4f}, {:.0f} images/s",
+                              epoch, o.epochs, row[1], row[2], test.loss, test.error, row[6]));
+}
+
+std::vector<EpochMetrics> Trainer::run() {
+  const auto& o = options_;
+  Session s(o, *model_, dir_, parameter_count(*model_), data_, device_);
+  const std::int64_t last = resume(s);  // the epoch training goes on after
+  const std::int64_t total_steps = (o.epochs - last) * steps_per_epoch();
   Progress progress(o.log, fmt::format("training {}", o.model), std::size_t(std::max<std::int64_t>(total_steps, 0)), 2.0);
   std::size_t done = 0;
-  for (std::int64_t epoch = last + 1; epoch <= o.epochs; ++epoch) {
-    const auto order = epoch_order(n, o.seed, epoch);
-    std::mt19937_64 gen(o.seed * 7919ull + std::uint64_t(epoch));
-    model_->train();
-    double loss_sum = 0, wrong = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::int64_t> idx;
-    for (std::int64_t step = 0; step < steps; ++step) {
-      idx.assign(order.begin() + step * o.batch_size, order.begin() + std::min(n, (step + 1) * o.batch_size));
-      torch::Tensor x, y;
-      if (batches) {
-        x = batches->images(idx, o.augment, gen);
-        y = batches->labels(idx);
-      } else {
-        x = make_batch(data_.train, idx, o.augment, gen).to(device_);
-        y = data_.train.labels.index_select(0, torch::from_blob(idx.data(), {std::int64_t(idx.size())}, torch::kInt64)).to(device_);
-      }
-      if (device_.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      auto logits = model_->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
-      optimizer.zero_grad();
-      loss.backward();
-      // Loss, gradient norm and errors in one transfer from the device.
-      const auto numbers = torch::stack({loss.detach().to(torch::kFloat64), gradient_square_sum(*model_).to(torch::kFloat64),
-                                         logits.argmax(1).ne(y).sum().to(torch::kFloat64)}).to(torch::kCPU);
-      const double loss_value = numbers[0].item<double>();
-      const double grad_norm = std::sqrt(numbers[1].item<double>());
-      if (grads) {
-        flatten_gradients(*model_, g);
-        const double t = double((epoch - 1) * steps + step + 1);
-        grads->append(g.data(), {t, double(epoch), loss_value, grad_norm});
-      }
-      optimizer.step();
-      recorder.record(*model_, double((epoch - 1) * steps + step + 1), double(epoch), loss_value, grad_norm);
-      if (o.after_step) o.after_step((epoch - 1) * steps + step + 1);
-      loss_sum += loss_value * double(idx.size());
-      wrong += numbers[2].item<double>();
-      ++done;
-      progress.update(done, fmt::format("epoch {}/{} step {}/{} loss {:.4f}", epoch, o.epochs, step + 1, steps,
-                                        loss_value));
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (grads) {
-      // Epoch-mean gradient and the noise norm |g_t - g_mean| of each step.
-      const auto meanf = gradient_noise(grads->pending(), D, epoch, steps, noise);
-      detail::npy_write(dir_ / "gradients" / "epoch_mean" / fmt::format("epoch_{:04d}.npy", epoch),
-                        detail::NpyType::float32, {D}, meanf.data());
-      noise.write_csv(dir_ / "gradients" / "noise.csv");
-    }
-    if (grads) grads->commit();
-    const auto test = evaluate(*model_, data_.test, std::min<std::int64_t>(o.batch_size, 1000), device_);
-    const std::vector<double> row = {double(epoch), loss_sum / double(n), wrong / double(n), test.loss, test.error,
-                                     seconds, double(n) / seconds};
-    for (std::size_t c = 0; c < row.size(); ++c) metrics.columns[c].push_back(row[c]);
-    metrics.write_csv(dir_ / "metrics.csv");
-    write_training_plot(dir_, {o.plots, o.log});
-    // The epoch's end: the trajectory's and the sketch's chunks, then the optimiser state and the checkpoint, each
-    // written durably, in this order. With a recorder this runs on its worker after the epoch's last snapshot, while
-    // the next epoch's first steps run (they wait once 4 snapshots do); the checkpoint is taken now, as bytes. The
-    // metrics and the gradients were written above: a resume cuts them back to the last checkpoint.
-    std::string optimizer_state;
-    if (o.momentum > 0) {
-      torch::serialize::OutputArchive a;
-      optimizer.save(a);
-      optimizer_state = archive_bytes(a);
-    }
-    recorder.finish_epoch(dir_, epoch, std::move(optimizer_state), module_bytes(*model_));
-    log_line(o.log, fmt::format("epoch {}/{}: train loss {:.4f} error {:.4f}, test loss {:.4f} error {:.4f}, {:.0f} images/s",
-                                epoch, o.epochs, row[1], row[2], test.loss, test.error, row[6]));
-  }
-  recorder.drain();  // the last epoch's chunks and checkpoint are on disk when run() returns
-  return epoch_metrics(metrics);
+  for (std::int64_t epoch = last + 1; epoch <= o.epochs; ++epoch) train_epoch(s, epoch, progress, done);
+  s.recorder.drain();  // the last epoch's chunks and checkpoint are on disk when run() returns
+  return epoch_metrics(s.metrics);
 }
 }  // namespace anodiff

@@ -2,6 +2,7 @@
 /// \file post_analysis.hpp  Every analysis of the study's section 2-3 for each part of a trajectory, as data (its files:
 /// write_post_analysis, output/output.hpp).
 #include <cstddef>
+#include <limits>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -79,7 +80,8 @@ struct PartResult {
   PowerLawFit msl_fit;               ///< MSL ~ dr^(2H) over the non-empty log bins; H = exponent / 2.
   std::vector<DisplacementHistogram> histograms;  ///< |w_{t+tau} - w_t| at the histogram lags.
   std::vector<DisplacementHistogram> rescaled;    ///< The same divided by sqrt(MSD(tau)).
-  double tail_index = 0;             ///< Tail index of the coordinates of the step increments.
+  /// Tail index of the coordinates of the step increments (NaN: too few).
+  double tail_index = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Analyses one part. Throws like msd().

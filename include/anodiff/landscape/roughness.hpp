@@ -2,6 +2,7 @@
 /// \file roughness.hpp  Roughness of surfaces and profiles: structure function and Hurst exponent, box counting,
 /// mean |dz| against distance from random point pairs.
 #include <cstddef>
+#include <limits>
 #include <cstdint>
 #include <vector>
 
@@ -26,8 +27,8 @@ StructureFunction structure_function(const std::vector<double>& profile, double 
 
 /// A Hurst exponent with its fit range.
 struct HurstEstimate {
-  double hurst = 0;           ///< H (slope of log S_q against log r, divided by q).
-  double error = 0;           ///< Standard error of H.
+  double hurst = std::numeric_limits<double>::quiet_NaN();  ///< H (slope of log S_q against log r, divided by q).
+  double error = std::numeric_limits<double>::quiet_NaN();  ///< Standard error of H.
   double lag_min = 0, lag_max = 0;  ///< Fit range used (pixels).
   std::size_t points = 0;     ///< Lags fitted.
 };
@@ -40,7 +41,8 @@ struct BoxCounting {
   std::vector<double> box;    ///< Box sizes (pixels): 2, 4, ..., up to size / 4.
   std::vector<double> count;  ///< Boxes needed to cover the surface at each size.
   PowerLawFit fit;            ///< count ~ box^slope.
-  double dimension = 0;       ///< -slope (2 for a smooth surface, 3 - H for a self-affine one).
+  /// -slope (2 for a smooth surface, 3 - H for a self-affine one).
+  double dimension = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Box counting with heights scaled so that the height range equals the grid size (z and x in the same units).

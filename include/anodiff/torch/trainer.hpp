@@ -87,6 +87,13 @@ class Trainer {
   [[nodiscard]] torch::Device device() const { return device_; }
 
  private:
+  struct Session;  // one call of run(): the recorder, the metrics and gradient-noise tables, the optimiser
+  /// Resumes from the last checkpoint (the model, the optimiser, the tables cut back to it) or starts the run (the
+  /// initial snapshot, metrics and checkpoint); returns the epoch training goes on after.
+  std::int64_t resume(Session& session);
+  /// Trains epoch `epoch` (recording every step), then writes its metrics, gradient noise and checkpoint.
+  void train_epoch(Session& session, std::int64_t epoch, Progress& progress, std::size_t& done);
+
   TrainerOptions options_;
   DataSplit data_;
   std::filesystem::path dir_;

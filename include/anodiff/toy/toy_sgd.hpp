@@ -1,6 +1,7 @@
 #pragma once
 /// \file toy_sgd.hpp  The study's simplified model of SGD: a noisy gradient walker on a 2-D landscape.
 #include <cstddef>
+#include <limits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -96,10 +97,11 @@ struct WalkerAnalysisOptions {
 
 /// The statistics of one walker.
 struct WalkerStatistics {
-  double whole_exponent = 0;         ///< Time-averaged MSD of the whole path, exponent over the band.
-  double before_trap_exponent = 0;   ///< The same on the path before trapping (NaN if shorter than 2 x band).
-  double from_start_exponent = 0;    ///< |p(t) - p(0)|^2, exponent over the band.
-  double r1_exponent = 0;            ///< The study's R1 segment's time-averaged exponent (NaN if it has none).
+  static constexpr double none = std::numeric_limits<double>::quiet_NaN();  ///< An unmeasured exponent.
+  double whole_exponent = none;        ///< Time-averaged MSD of the whole path, exponent over the band.
+  double before_trap_exponent = none;  ///< The same on the path before trapping (NaN if shorter than 2 x band).
+  double from_start_exponent = none;   ///< |p(t) - p(0)|^2, exponent over the band.
+  double r1_exponent = none;           ///< The study's R1 segment's time-averaged exponent (NaN if it has none).
   /// Under BoundaryRule::study_origin, the walker's last step was skipped: every exponent is NaN (the study's script
   /// skips the analysis of such a walker).
   bool unanalysed = false;
