@@ -15,6 +15,7 @@
 #include "anodiff/torch/parameters.hpp"
 #include "anodiff/trajectory/parameter_layout.hpp"
 #include "anodiff/torch/runtime.hpp"
+#include "anodiff/torch/scripted_model.hpp"
 #include "anodiff/trajectory/weight_trajectory.hpp"
 #include "detail/npy.hpp"
 
@@ -39,9 +40,8 @@ void RunSpec::validate(const char* owner, const std::string& path) const {
   require(lr > 0, owner, fmt::format("{}lr must be positive, got {}", path, lr));
   require(limit_train >= 0, owner, fmt::format("{}limit_train must be >= 0, got {}", path, limit_train));
   require(part_length >= 2, owner, fmt::format("{}part_length must be at least 2, got {}", path, part_length));
-  const auto names = model_names();
-  require(std::find(names.begin(), names.end(), model) != names.end(), owner,
-          fmt::format("{}model: unknown model '{}': expected one of {}", path, model, fmt::join(names, ", ")));
+  require(is_builtin_model(model), owner,
+          fmt::format("{}model: unknown model '{}': expected one of {}", path, model, fmt::join(model_names(), ", ")));
 }
 
 ReproductionOptions ReproductionOptions::named_preset(const std::string& name) {
@@ -128,13 +128,13 @@ std::string gigabytes(std::uintmax_t bytes) { return fmt::format("{:.1f} GB", do
 
 // Says the disk the runs' trajectories need (4 bytes a parameter a step, the initial weights included) and refuses to
 // start, with one line, when the disk under `dir` has less free than what is still to be recorded.
-void check_disk(const std::vector<TrainerOptions>& runs, const DataSplit& data, const fs::path& dir, bool keep,
-                const LogSink& log) {
+// `runs` pairs each run with the trainer's options it runs with (for its directory).
+void check_disk(const std::vector<std::pair<RunSpec, TrainerOptions>>& runs, const DataSplit& data, const fs::path& dir,
+                bool keep, const LogSink& log) {
   std::uintmax_t total = 0, missing = 0;
   std::string each;
-  for (const auto& o : runs) {
-    const std::int64_t n = o.limit_train > 0 ? std::min<std::int64_t>(o.limit_train, data.train.size()) : data.train.size();
-    const std::int64_t steps = (n + o.batch_size - 1) / o.batch_size * o.epochs;
+  for (const auto& [spec, o] : runs) {
+    const std::int64_t steps = spec.steps(data.train.size());
     const auto net = make_model(o.model, data.train.channels(), data.train.classes);
     const std::uintmax_t bytes = std::uintmax_t(steps + 1) * parameter_count(*net) * sizeof(float);
     const std::uintmax_t have = bytes_under(o.out / Trainer::study_run_name(o) / "trajectory");
@@ -257,9 +257,9 @@ ReproductionResult run_reproduction(const ReproductionOptions& s, const fs::path
     long_run = trainer_options(s, *s.long_run, dir / "long_run");
     long_run->plots = false;
   }
-  std::vector<TrainerOptions> all_runs;
-  if (long_run) all_runs.push_back(*long_run);
-  all_runs.push_back(main);
+  std::vector<std::pair<RunSpec, TrainerOptions>> all_runs;
+  if (long_run) all_runs.emplace_back(*s.long_run, *long_run);
+  all_runs.emplace_back(m, main);
   check_disk(all_runs, data, dir, s.keep_trajectory, s.log);
   if (s.preset == "paper" || s.preset == "study") {
     // A time estimate first, from the first epoch; the full run then resumes after it.

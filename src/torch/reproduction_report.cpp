@@ -7,9 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "anodiff/io/csv.hpp"
 #include "anodiff/base/error.hpp"
-#include "anodiff/output/plot.hpp"
 #include "anodiff/output/report.hpp"
 #include "anodiff/torch/reproduction.hpp"
 
